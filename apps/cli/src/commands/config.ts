@@ -1,0 +1,107 @@
+import {
+  PROPERTY_KEYS,
+  PROPERTY_SPECS,
+  isPropertyKey,
+  parseProperties,
+  readPropertiesFile,
+  resolveConfig,
+  setProperty,
+  unsetProperty,
+  writePropertiesFile,
+  type ConfigProblem,
+  type ResolvedConfig,
+} from "@hb/config";
+import { propertiesPath, type RunDeps } from "../context.js";
+import { RefusedError } from "../errors.js";
+
+export async function configGet(key: string, file: string | undefined, deps: RunDeps): Promise<number> {
+  const entry = (await readPropertiesFile(propertiesPath(file, deps))).get(key);
+  if (entry === undefined) return 1;
+  deps.stdout(`${entry.value}\n`);
+  return 0;
+}
+
+export async function configShow(file: string | undefined, json: boolean, deps: RunDeps): Promise<number> {
+  const path = propertiesPath(file, deps);
+  const resolved = resolveConfig(await readPropertiesFile(path));
+  if (json) {
+    deps.stdout(`${JSON.stringify(showJson(path, resolved), null, 2)}\n`);
+    return 0;
+  }
+  const width = Math.max(...PROPERTY_KEYS.map((key) => key.length));
+  const lines = PROPERTY_KEYS.map((key) => {
+    const source = resolved.sources[key];
+    const where = source.kind === "file" ? `line ${source.line}` : "default";
+    return `${key.padEnd(width)}  ${formatValue(resolved.values[key], PROPERTY_SPECS[key].unit).padEnd(16)}  ${where}`;
+  });
+  deps.stdout(`${path}\n${lines.join("\n")}\n`);
+  if (resolved.problems.length > 0) {
+    deps.stdout(`\n${resolved.problems.length} problem(s):\n${resolved.problems.map((p) => `  ${formatProblem(path, p)}`).join("\n")}\n`);
+  }
+  return 0;
+}
+
+export async function configValidate(file: string | undefined, deps: RunDeps): Promise<number> {
+  const path = propertiesPath(file, deps);
+  const { problems } = resolveConfig(await readPropertiesFile(path));
+  if (problems.length === 0) {
+    deps.stdout(`${path}: no problems\n`);
+    return 0;
+  }
+  deps.stdout(problems.map((problem) => `${formatProblem(path, problem)}\n`).join(""));
+  return 1;
+}
+
+export async function configSet(key: string, value: string, file: string | undefined, force: boolean, deps: RunDeps): Promise<number> {
+  const path = propertiesPath(file, deps);
+  const text = (await readPropertiesFile(path)).text;
+  const edit = setProperty(text, key, value);
+  const problems = problemsOf(key, edit.text);
+  // A value hb would not take as written is refused: writing it would leave a silent fallback.
+  if (problems.length > 0 && !force) {
+    throw new RefusedError(`${key}=${value} refused: ${problems.map((p) => p.message).join("; ")} (--force writes it anyway)`);
+  }
+  if (edit.changed) await writePropertiesFile(path, edit.text);
+  const line = resolveLine(key, edit.text);
+  deps.stdout(`${path}:${line}: ${key}=${value}${edit.changed ? "" : " (unchanged)"}\n`);
+  for (const problem of problems) deps.stderr(`hb: ${formatProblem(path, problem)}\n`);
+  return 0;
+}
+
+export async function configUnset(key: string, file: string | undefined, deps: RunDeps): Promise<number> {
+  const path = propertiesPath(file, deps);
+  const text = (await readPropertiesFile(path)).text;
+  const edit = unsetProperty(text, key);
+  if (edit.changed) await writePropertiesFile(path, edit.text);
+  const fallback = isPropertyKey(key) ? `; the default ${String(PROPERTY_SPECS[key].defaultValue)} applies` : "";
+  deps.stdout(edit.changed ? `${path}: ${key} removed${fallback}\n` : `${path}: ${key} was not set\n`);
+  return 0;
+}
+
+function problemsOf(key: string, text: string): ConfigProblem[] {
+  return resolveConfig(parseProperties(text)).problems.filter((problem) => problem.key === key && problem.kind !== "duplicate");
+}
+
+function resolveLine(key: string, text: string): number {
+  return parseProperties(text).get(key)?.line ?? 0;
+}
+
+function showJson(path: string, resolved: ResolvedConfig) {
+  const sources = Object.fromEntries(
+    PROPERTY_KEYS.map((key) => {
+      const source = resolved.sources[key];
+      return [key, source.kind === "file" ? { line: source.line } : "default"];
+    }),
+  );
+  return { file: path, values: resolved.values, sources, problems: resolved.problems };
+}
+
+export function formatProblem(path: string, problem: ConfigProblem): string {
+  return `${path}:${problem.line}: ${problem.key}: ${problem.message}`;
+}
+
+function formatValue(value: unknown, unit: string): string {
+  if (value === null) return "(not set)";
+  if (unit === "ms" || unit === "s") return `${String(value)} ${unit}`;
+  return String(value);
+}

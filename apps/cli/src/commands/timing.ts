@@ -1,0 +1,35 @@
+import { deriveTiming, formatSeconds, resolveConfig } from "@hb/config";
+import { describeFenceAction } from "@hb/fence";
+import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+
+export async function timingExplain(file: string | undefined, json: boolean, deps: RunDeps): Promise<number> {
+  const path = propertiesPath(file, deps);
+  const resolved = resolveConfig(await readPropertiesOrDefaults(path, deps));
+  const model = deriveTiming(resolved.values);
+  if (json) {
+    deps.stdout(`${JSON.stringify({ file: path, values: resolved.values, problems: resolved.problems, ...model }, null, 2)}\n`);
+    return 0;
+  }
+  const action = describeFenceAction(model.fenceAction);
+  const events = model.timeline.filter((event) => event.atMs !== null).sort((a, b) => (a.atMs ?? 0) - (b.atMs ?? 0));
+  const never = model.timeline.filter((event) => event.atMs === null);
+  const out = [
+    `Timing of ${path}`,
+    `Fence action: ${action.action} — ${action.summary}`,
+    "",
+    "From the last good heartbeat (t = 0):",
+    ...events.map((event) => `  t = ${formatSeconds(event.atMs ?? 0).padStart(9)}  ${event.text}`),
+    ...never.map((event) => `  ${"never".padStart(13)}  ${event.text}`),
+    "",
+    `hb decides as soon as the last try fails. Upstream's agent sleeps ${formatSeconds(resolved.values["kvm.heartbeat.update.retry.sleep"])} once more and its script waits 5 s:`,
+    `  upstream decision at ${formatSeconds(model.upstreamDecisionLatestMs)}, reset at ${formatSeconds(model.upstreamResetLatestMs)}.`,
+    "An attempt cut at its deadline stays failed even if the write completes later (upstream's semantics).",
+    "",
+  ];
+  const broken = model.invariants.filter((invariant) => !invariant.holds);
+  out.push(broken.length === 0 ? "All timing invariants hold." : `${broken.length} timing invariant(s) broken:`);
+  for (const invariant of broken) out.push(`  WARNING ${invariant.id}: ${invariant.message}`);
+  for (const problem of resolved.problems) out.push(`  config ${path}:${problem.line}: ${problem.key}: ${problem.message}`);
+  deps.stdout(`${out.join("\n")}\n`);
+  return 0;
+}

@@ -1,0 +1,11 @@
+// Composition root of `hb`: the only place that reads the environment and the real streams.
+import { run } from "./run.js";
+import packageJson from "../package.json" with { type: "json" };
+
+const code = await run(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: { AGENT_PROPS: process.env.AGENT_PROPS },
+  version: packageJson.version,
+});
+process.exitCode = code;

@@ -1,0 +1,17 @@
+export { HbError, ConfigFileError, PropertiesSyntaxError, PropertyEditError, isHbError } from "./errors.js";
+export { parseProperties, decodePropertiesBytes, type PropertiesDocument, type PropertyEntry } from "./properties.js";
+export {
+  PROPERTY_SPECS,
+  PROPERTY_KEYS,
+  FENCE_ACTIONS,
+  isFencingAction,
+  isPropertyKey,
+  type FenceActionName,
+  type HeartbeatConfig,
+  type PropertyKey,
+  type PropertySpec,
+} from "./schema.js";
+export { resolveConfig, type ConfigProblem, type ProblemKind, type ResolvedConfig, type ValueSource } from "./resolve.js";
+export { deriveTiming, formatSeconds, type Invariant, type TimelineEvent, type TimingModel } from "./timing.js";
+export { setProperty, unsetProperty, escapeKey, escapeValue, type EditResult } from "./edit.js";
+export { readPropertiesFile, writePropertiesFile, DEFAULT_AGENT_PROPERTIES } from "./file.js";

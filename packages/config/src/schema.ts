@@ -1,0 +1,151 @@
+import { z } from "zod";
+
+/** The fence actions hb knows. `hard-reboot` is read as `reboot` (a later upstream name). */
+export const FENCE_ACTIONS = ["reboot", "graceful-reboot", "restart-agent", "log-only"] as const;
+export type FenceActionName = (typeof FENCE_ACTIONS)[number];
+
+/** Actions that take the host down. The others leave VMs running (DESIGN rule 8). */
+export function isFencingAction(action: FenceActionName): boolean {
+  return action === "reboot" || action === "graceful-reboot";
+}
+
+type Unit = "ms" | "s" | "count" | "ratio" | "boolean" | "enum" | "path" | "string";
+
+export interface PropertySpec<T> {
+  readonly key: string;
+  readonly unit: Unit;
+  /** Effective value when the key is absent, blank or invalid. `null`: no default. */
+  readonly defaultValue: T;
+  readonly description: string;
+  /** Parses the raw string (already known to be non-blank). */
+  readonly schema: z.ZodType<T, string>;
+  /** Accepted, but read differently by the CloudStack agent: a warning to show. */
+  readonly agentDifference?: (raw: string) => string | undefined;
+}
+
+const JAVA_INT_MAX = 2_147_483_647;
+
+// commons-beanutils' number converters trim and accept an optional sign; anything else
+// (decimals, units, hex) is invalid and falls back to the default.
+const wholeNumber = (javaMax: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[+-]?\d+$/, { message: "not a whole number" })
+    .transform(Number)
+    .pipe(z.number().max(javaMax, { message: `larger than ${javaMax}, which the agent cannot read` }));
+
+function millis<D extends number | null>(key: string, defaultValue: D, min: number, description: string, javaMax = Number.MAX_SAFE_INTEGER): PropertySpec<number | D> {
+  const bound = min === 0 ? "must be 0 or more" : "must be more than 0";
+  return {
+    key,
+    unit: "ms",
+    defaultValue,
+    description,
+    schema: wholeNumber(javaMax).pipe(z.number().min(min, { message: `${bound} milliseconds` })),
+  };
+}
+
+const TRUE_WORDS = ["true", "yes", "y", "on", "1"];
+const FALSE_WORDS = ["false", "no", "n", "off", "0"];
+
+function bool(key: string, defaultValue: boolean, description: string): PropertySpec<boolean> {
+  return {
+    key,
+    unit: "boolean",
+    defaultValue,
+    description,
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((word) => TRUE_WORDS.includes(word) || FALSE_WORDS.includes(word), {
+        message: `not a boolean (${TRUE_WORDS.join("/")} or ${FALSE_WORDS.join("/")})`,
+      })
+      .transform((word) => TRUE_WORDS.includes(word)),
+    // Properties.load keeps trailing blanks and the agent's converter does not trim, so there
+    // "true " is invalid and becomes false. hb reads what was meant and says so.
+    agentDifference: (raw) =>
+      raw !== raw.trim() ? "has blanks around it, which the CloudStack agent does not trim: the agent reads it as false" : undefined,
+  };
+}
+
+function text(key: string, defaultValue: string | null, unit: "path" | "string", description: string): PropertySpec<string | null> {
+  const base = z.string().trim().min(1);
+  return {
+    key,
+    unit,
+    defaultValue,
+    description,
+    schema: unit === "path" ? base.refine((path) => path.startsWith("/"), { message: "not an absolute path" }) : base,
+  };
+}
+
+const fenceAction: PropertySpec<FenceActionName> = {
+  key: "kvm.heartbeat.fence.action",
+  unit: "enum",
+  defaultValue: "reboot",
+  description: "What the host does when its heartbeat budget is spent: reboot (alias hard-reboot), graceful-reboot, restart-agent or log-only.",
+  // Upstream's helper strips all whitespace and treats anything unknown as a hard reboot.
+  schema: z
+    .string()
+    .trim()
+    .transform((value) => (value === "hard-reboot" ? "reboot" : value))
+    .pipe(z.enum(FENCE_ACTIONS, { message: `not a fence action (${FENCE_ACTIONS.join(", ")}; hard-reboot = reboot)` })),
+};
+
+function count(key: string, defaultValue: number, min: number, description: string): PropertySpec<number> {
+  return { key, unit: "count", defaultValue, description, schema: wholeNumber(Number.MAX_SAFE_INTEGER).pipe(z.number().min(min, { message: `must be ${min} or more` })) };
+}
+
+function seconds(key: string, defaultValue: number, description: string): PropertySpec<number> {
+  return { key, unit: "s", defaultValue, description, schema: wholeNumber(Number.MAX_SAFE_INTEGER).pipe(z.number().min(1, { message: "must be more than 0 seconds" })) };
+}
+
+const ratio = (key: string, defaultValue: number, description: string): PropertySpec<number> => ({
+  key,
+  unit: "ratio",
+  defaultValue,
+  description,
+  schema: z
+    .string()
+    .trim()
+    .regex(/^\d*\.?\d+$/, { message: "not a decimal number" })
+    .transform(Number)
+    .pipe(z.number().gt(0, { message: "must be more than 0" }).max(1, { message: "must be 1 or less" })),
+});
+
+/**
+ * Every property hb reads, CloudStack's names, defaults and units first (reference §3), then
+ * hb's own (`hb.` prefix). The management server's `kvm.ha.*` settings cannot be seen from a
+ * host; they enter the timing model as `hb.kvm.ha.*` with CloudStack's defaults.
+ */
+export const PROPERTY_SPECS = {
+  "heartbeat.update.timeout": millis("heartbeat.update.timeout", 60_000, 1, "Deadline of one heartbeat attempt, and of the agent's fence script run.", JAVA_INT_MAX),
+  "kvm.heartbeat.update.frequency": millis("kvm.heartbeat.update.frequency", 60_000, 1, "Pause between the end of one heartbeat round and the start of the next; neighbours call a host dead after this age."),
+  "kvm.heartbeat.update.max.tries": count("kvm.heartbeat.update.max.tries", 5, 1, "Attempts per round before the host is declared dead."),
+  "kvm.heartbeat.update.retry.sleep": millis("kvm.heartbeat.update.retry.sleep", 10_000, 0, "Pause between two failed attempts of a round."),
+  "kvm.heartbeat.checker.timeout": millis("kvm.heartbeat.checker.timeout", 360_000, 1, "Deadline of a neighbour's heartbeat check."),
+  "reboot.host.and.alert.management.on.heartbeat.timeout": bool("reboot.host.and.alert.management.on.heartbeat.timeout", true, "Whether a dead heartbeat leads to the fence action at all."),
+  "kvm.heartbeat.fence.action": fenceAction,
+  "mount.path": text("mount.path", "/mnt", "path", "Base folder of the agent's NFS mount points (<mount.path>/<pool uuid>)."),
+  "private.network.device": text("private.network.device", null, "string", "Network device whose IPv4 address names this host's heartbeat file."),
+  "hb.state.dir": text("hb.state.dir", "/var/lib/hb", "path", "Local folder for hb's state and fence records (never the shared storage)."),
+  "hb.heartbeat.max.age": millis("hb.heartbeat.max.age", null, 1, "Age at which hb's neighbour check calls a heartbeat dead when longer than the agent's -t (kvm.heartbeat.update.frequency); set it above frequency + heartbeat.update.timeout to end the race of upstream's equal threshold."),
+  "hb.fence.flush.wait": millis("hb.fence.flush.wait", 5_000, 0, "Wait after starting an asynchronous flush, before the reset (upstream: sleep 5)."),
+  "hb.fence.graceful.deadline": millis("hb.fence.graceful.deadline", 120_000, 1, "How long graceful-reboot may take before hb falls back to reboot."),
+  "hb.kvm.ha.activity.check.interval": seconds("hb.kvm.ha.activity.check.interval", 60, "Management server's kvm.ha.activity.check.interval, for the timing model."),
+  "hb.kvm.ha.activity.check.max.attempts": count("hb.kvm.ha.activity.check.max.attempts", 10, 1, "Management server's kvm.ha.activity.check.max.attempts, for the timing model."),
+  "hb.kvm.ha.activity.check.failure.ratio": ratio("hb.kvm.ha.activity.check.failure.ratio", 0.7, "Management server's kvm.ha.activity.check.failure.ratio, for the timing model."),
+} as const;
+
+export type PropertyKey = keyof typeof PROPERTY_SPECS;
+export const PROPERTY_KEYS = Object.keys(PROPERTY_SPECS) as PropertyKey[];
+
+type SpecValue<S> = S extends PropertySpec<infer T> ? T : never;
+/** Effective, typed values of every heartbeat property, keyed by its property name. */
+export type HeartbeatConfig = { readonly [K in PropertyKey]: SpecValue<(typeof PROPERTY_SPECS)[K]> };
+
+export function isPropertyKey(key: string): key is PropertyKey {
+  return Object.hasOwn(PROPERTY_SPECS, key);
+}

@@ -1,0 +1,144 @@
+import { isFencingAction, type HeartbeatConfig } from "./schema.js";
+
+/** One moment of the timeline, measured from the last good heartbeat (t = 0). */
+export interface TimelineEvent {
+  readonly id: string;
+  /** Milliseconds after the last good heartbeat; null when it never happens. */
+  readonly atMs: number | null;
+  readonly text: string;
+}
+
+export interface Invariant {
+  readonly id: string;
+  readonly holds: boolean;
+  readonly message: string;
+}
+
+/**
+ * Every deadline hb derives from the configuration, in one place. Times are from the end of
+ * the last successful heartbeat write (t = 0), in milliseconds.
+ */
+export interface TimingModel {
+  readonly fenceAction: HeartbeatConfig["kvm.heartbeat.fence.action"];
+  /** Whether a decision takes the host down (fencing action and the reboot flag on). */
+  readonly fences: boolean;
+  /** Deadline of each attempt. */
+  readonly attemptDeadlineMs: number;
+  /** Longest gap between two successful writes of a healthy host: a pause plus a slow write. */
+  readonly healthyMaxGapMs: number;
+  /** Age after which a neighbour's check calls the file DEAD (age > frequency/1000 s, whole seconds). */
+  readonly neighbourDeadAfterMs: number;
+  /** Decision when every attempt fails at once (errors). */
+  readonly decisionEarliestMs: number;
+  /** Decision when every attempt runs into its deadline. */
+  readonly decisionLatestMs: number;
+  /** The host is reset at the latest; null when the action does not fence. */
+  readonly resetLatestMs: number | null;
+  /** Upstream's agent for the same values: sleeps after the last try too, then sleep 5 in the script. */
+  readonly upstreamDecisionLatestMs: number;
+  readonly upstreamResetLatestMs: number;
+  /** Earliest time the management server may restart this host's VMs elsewhere (host HA). */
+  readonly earliestRecoveryElsewhereMs: number;
+  readonly timeline: readonly TimelineEvent[];
+  readonly invariants: readonly Invariant[];
+}
+
+const UPSTREAM_FENCE_SLEEP_MS = 5_000;
+
+/** The timing model: a pure function of the effective configuration (fencing-anchors L3). */
+export function deriveTiming(config: HeartbeatConfig): TimingModel {
+  const timeout = config["heartbeat.update.timeout"];
+  const frequency = config["kvm.heartbeat.update.frequency"];
+  const tries = config["kvm.heartbeat.update.max.tries"];
+  const retrySleep = config["kvm.heartbeat.update.retry.sleep"];
+  const flushWait = config["hb.fence.flush.wait"];
+  const gracefulDeadline = config["hb.fence.graceful.deadline"];
+  const action = config["kvm.heartbeat.fence.action"];
+  const rebootOn = config["reboot.host.and.alert.management.on.heartbeat.timeout"];
+  const fences = rebootOn && isFencingAction(action);
+
+  const healthyMaxGapMs = frequency + timeout;
+  // The agent passes -t frequency/1000 (integer seconds); the reader calls DEAD when age > t.
+  // hb's reader takes hb.heartbeat.max.age instead when that is longer.
+  const readerThresholdMs = Math.max(Math.floor(frequency / 1000) * 1000, config["hb.heartbeat.max.age"] ?? 0);
+  const neighbourDeadAfterMs = readerThresholdMs + 1000;
+  // hb decides as soon as the last try fails: no sleep after it (upstream sleeps once more).
+  const decisionEarliestMs = frequency + (tries - 1) * retrySleep;
+  const decisionLatestMs = frequency + tries * timeout + (tries - 1) * retrySleep;
+  const actionTimeMs = action === "graceful-reboot" ? gracefulDeadline + flushWait : flushWait;
+  const resetLatestMs = fences ? decisionLatestMs + actionTimeMs : null;
+  const upstreamDecisionLatestMs = frequency + tries * (timeout + retrySleep);
+  const upstreamResetLatestMs = upstreamDecisionLatestMs + UPSTREAM_FENCE_SLEEP_MS;
+  const failedChecksNeeded = Math.ceil(config["hb.kvm.ha.activity.check.failure.ratio"] * config["hb.kvm.ha.activity.check.max.attempts"]);
+  const earliestRecoveryElsewhereMs = neighbourDeadAfterMs + failedChecksNeeded * config["hb.kvm.ha.activity.check.interval"] * 1000;
+
+  const s = formatSeconds;
+  const actionText =
+    action === "graceful-reboot"
+      ? `graceful-reboot: systemctl reboot, falling back to sysrq b after ${s(gracefulDeadline)} and a ${s(flushWait)} flush wait`
+      : `reboot: ${s(flushWait)} flush wait, then sysrq b`;
+  const timeline: TimelineEvent[] = [
+    { id: "last-good", atMs: 0, text: "last good heartbeat written" },
+    { id: "next-round", atMs: frequency, text: `next round starts (kvm.heartbeat.update.frequency ${s(frequency)})` },
+    { id: "neighbour-dead", atMs: neighbourDeadAfterMs, text: `a neighbour's check may call this host DEAD (age > ${s(readerThresholdMs)})` },
+    { id: "decision-earliest", atMs: decisionEarliestMs, text: `earliest fence decision: ${tries} tries failing at once, ${tries - 1} pauses of ${s(retrySleep)}` },
+    { id: "decision-latest", atMs: decisionLatestMs, text: `latest fence decision: ${tries} tries each cut at ${s(timeout)}, ${tries - 1} pauses of ${s(retrySleep)}` },
+    {
+      id: "reset-latest",
+      atMs: resetLatestMs,
+      text: fences ? `host reset at the latest (${actionText})` : `no reset: ${rebootOn ? `${action} does not fence` : "reboot.host.and.alert.management.on.heartbeat.timeout is false"}`,
+    },
+    {
+      id: "recovery-elsewhere",
+      atMs: earliestRecoveryElsewhereMs,
+      text: `earliest restart of this host's VMs elsewhere (host HA: ${failedChecksNeeded} failed activity checks ${s(config["hb.kvm.ha.activity.check.interval"] * 1000)} apart)`,
+    },
+  ];
+
+  const invariants: Invariant[] = [
+    {
+      id: "neighbour-threshold-covers-writer",
+      // Ages are whole seconds (date +%s): one more second of slack.
+      holds: readerThresholdMs >= healthyMaxGapMs + 1000,
+      message: `a neighbour calls DEAD at an age over ${s(readerThresholdMs)}, but a healthy writer may leave ${s(healthyMaxGapMs)} between writes (pause ${s(frequency)} + write up to ${s(timeout)}) plus a second of rounding: healthy hosts can be reported dead (raise hb.heartbeat.max.age)`,
+    },
+    {
+      id: "fence-before-recovery",
+      holds: !fences || (resetLatestMs ?? 0) < earliestRecoveryElsewhereMs,
+      message: `the host may still run its VMs at ${s(resetLatestMs ?? 0)} while the management server may restart them elsewhere from ${s(earliestRecoveryElsewhereMs)}: two writers on one disk`,
+    },
+    {
+      id: "fence-protects-disks",
+      holds: fences,
+      message: rebootOn
+        ? `fence action ${action} does not fence: VMs keep running while CloudStack may declare the host dead and start them elsewhere (two writers on one disk)`
+        : "reboot.host.and.alert.management.on.heartbeat.timeout is false: a dead heartbeat fences nothing, while CloudStack may start the VMs elsewhere",
+    },
+    {
+      id: "agent-lets-fence-finish",
+      holds: !fences || actionTimeMs < timeout,
+      message: `the agent kills its fence script after heartbeat.update.timeout (${s(timeout)}), before the action's ${s(actionTimeMs)} are over`,
+    },
+  ];
+
+  return {
+    fenceAction: action,
+    fences,
+    attemptDeadlineMs: timeout,
+    healthyMaxGapMs,
+    neighbourDeadAfterMs,
+    decisionEarliestMs,
+    decisionLatestMs,
+    resetLatestMs,
+    upstreamDecisionLatestMs,
+    upstreamResetLatestMs,
+    earliestRecoveryElsewhereMs,
+    timeline,
+    invariants,
+  };
+}
+
+/** Milliseconds as seconds for people: 60000 → "60 s", 1500 → "1.5 s". */
+export function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}

@@ -1,0 +1,1 @@
+export { TARGET_STATES, spendsBudget, type TargetState } from "./states.js";

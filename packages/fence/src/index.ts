@@ -1,0 +1,1 @@
+export { describeFenceAction, type FenceActionDescription } from "./describe.js";

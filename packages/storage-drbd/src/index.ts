@@ -1,0 +1,1 @@
+export { splitEventFields } from "./events2.js";

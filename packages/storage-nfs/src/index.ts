@@ -1,0 +1,1 @@
+export { heartbeatFilePath, validateHostId, InvalidHostIdError } from "./paths.js";

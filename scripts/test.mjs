@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Every check there is: set-up, lint, type checks and every package's tests, then one summary
+// line "N passed, N failed, N skipped" taken from each package's vitest JSON report.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const projects = ["packages", "apps", "tooling"].flatMap((group) =>
+  existsSync(join(root, group)) ? readdirSync(join(root, group)).map((name) => join(root, group, name)) : [],
+);
+const reports = projects.map((dir) => join(dir, ".cache", "vitest.json"));
+for (const report of reports) rmSync(report, { force: true });
+
+const setup = spawnSync(process.execPath, [join(root, "scripts", "setup.mjs")], { cwd: root, stdio: "inherit" });
+if (setup.status !== 0) process.exit(setup.status ?? 1);
+
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1" };
+// A cached test task restores the report of the run it replays, so the summary stays true.
+const turbo = spawnSync("pnpm", ["exec", "turbo", "run", "lint", "typecheck", "test", "--continue", "--output-logs=new-only", ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: "inherit",
+  env,
+});
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const report of reports.filter(existsSync)) {
+  const result = JSON.parse(readFileSync(report, "utf8"));
+  passed += result.numPassedTests;
+  failed += result.numFailedTests;
+  skipped += result.numPendingTests + result.numTodoTests;
+}
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(turbo.status === 0 && failed === 0 ? 0 : (turbo.status ?? 1) || 1);

@@ -1,0 +1,1 @@
+export { makeTempDir, type TempDir } from "./temp-dir.js";
