@@ -33,7 +33,11 @@ const wholeNumber = (javaMax: number) =>
     .trim()
     .regex(/^[+-]?\d+$/, { message: "not a whole number" })
     .transform(Number)
-    .pipe(z.number().max(javaMax, { message: `larger than ${javaMax}, which the agent cannot read` }));
+    .pipe(
+      z.number().max(javaMax, {
+        message: javaMax === JAVA_INT_MAX ? `larger than ${javaMax}, which the agent (a Java int) cannot read` : "too large",
+      }),
+    );
 
 function millis<D extends number | null>(key: string, defaultValue: D, min: number, description: string, javaMax = Number.MAX_SAFE_INTEGER): PropertySpec<number | D> {
   const bound = min === 0 ? "must be 0 or more" : "must be more than 0";

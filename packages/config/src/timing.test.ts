@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { deriveTiming, formatSeconds, parseProperties, resolveConfig } from "./index.js";
+
+const timingOf = (text: string) => deriveTiming(resolveConfig(parseProperties(text)).values);
+const broken = (text: string) => timingOf(text).invariants.filter((invariant) => !invariant.holds).map((invariant) => invariant.id);
+
+describe("timing model", () => {
+  it("derives the worst case from CloudStack's defaults", () => {
+    const model = timingOf("");
+    expect(model.decisionEarliestMs).toBe(100_000); // 60 s pause + 4 sleeps of 10 s
+    expect(model.decisionLatestMs).toBe(400_000); // 60 s + 5 × 60 s + 4 × 10 s
+    expect(model.resetLatestMs).toBe(405_000); // + 5 s flush wait
+    expect(model.upstreamDecisionLatestMs).toBe(410_000); // upstream sleeps after the last try too
+    expect(model.upstreamResetLatestMs).toBe(415_000); // + sleep 5 in the script
+    expect(model.neighbourDeadAfterMs).toBe(61_000); // -t 60, age > 60 in whole seconds
+    expect(model.healthyMaxGapMs).toBe(120_000);
+    expect(model.earliestRecoveryElsewhereMs).toBe(61_000 + 7 * 60_000); // ceil(0.7 × 10) checks
+  });
+
+  it("warns that upstream's defaults let a neighbour call a healthy host dead, never refuses", () => {
+    expect(broken("")).toEqual(["neighbour-threshold-covers-writer"]);
+  });
+
+  it("holds every invariant once hb's reader waits longer than a slow healthy round", () => {
+    expect(broken("heartbeat.update.timeout=20000\nhb.heartbeat.max.age=81000\n")).toEqual([]);
+    expect(broken("heartbeat.update.timeout=20000\nhb.heartbeat.max.age=80000\n")).toEqual(["neighbour-threshold-covers-writer"]);
+  });
+
+  it("flags a fence that completes after the management server may restart the VMs elsewhere", () => {
+    const text = "heartbeat.update.timeout=120000\nhb.heartbeat.max.age=200000\n";
+    const model = timingOf(text);
+    expect(model.resetLatestMs).toBe(60_000 + 5 * 120_000 + 4 * 10_000 + 5_000);
+    expect(broken(text)).toContain("fence-before-recovery");
+  });
+
+  it("says that restart-agent, log-only and a disabled reboot flag do not fence", () => {
+    for (const text of ["kvm.heartbeat.fence.action=log-only\n", "kvm.heartbeat.fence.action=restart-agent\n", "reboot.host.and.alert.management.on.heartbeat.timeout=false\n"]) {
+      const model = timingOf(text);
+      expect(model.fences).toBe(false);
+      expect(model.resetLatestMs).toBeNull();
+      expect(broken(text)).toContain("fence-protects-disks");
+    }
+  });
+
+  it("counts graceful-reboot's deadline and fallback, and warns that the agent kills its script first", () => {
+    const model = timingOf("kvm.heartbeat.fence.action=graceful-reboot\n");
+    expect(model.resetLatestMs).toBe(400_000 + 120_000 + 5_000);
+    expect(broken("kvm.heartbeat.fence.action=graceful-reboot\n")).toContain("agent-lets-fence-finish");
+  });
+
+  it("orders the timeline from the last good heartbeat", () => {
+    const ids = timingOf("").timeline.map((event) => event.id);
+    expect(ids).toEqual(["last-good", "next-round", "neighbour-dead", "decision-earliest", "decision-latest", "reset-latest", "recovery-elsewhere"]);
+  });
+
+  it("formats milliseconds as seconds", () => {
+    expect(formatSeconds(60_000)).toBe("60 s");
+    expect(formatSeconds(1_500)).toBe("1.5 s");
+  });
+});
