@@ -9,7 +9,8 @@ export type Command =
   | { readonly name: "config validate"; readonly file?: string }
   | { readonly name: "config set"; readonly key: string; readonly value: string; readonly file?: string; readonly force: boolean }
   | { readonly name: "config unset"; readonly key: string; readonly file?: string }
-  | { readonly name: "timing explain"; readonly file?: string; readonly json: boolean };
+  | { readonly name: "timing explain"; readonly file?: string; readonly json: boolean }
+  | { readonly name: "simulate"; readonly scenario: string; readonly file?: string; readonly json: boolean };
 
 export const USAGE = `hb — the storage heartbeat of CloudStack KVM hosts
 
@@ -20,6 +21,8 @@ Usage:
   hb config set KEY VALUE [--file F] [--force]
   hb config unset KEY [--file F]
   hb timing explain  [--file F] [--json]   the timeline from last good heartbeat to fence
+  hb simulate SCENARIO.json [--file F] [--json]
+                                           run the real loop on a simulated clock: state changes and decisions
   hb --version
 
 The file is --file, else $AGENT_PROPS, else /etc/cloudstack/agent/agent.properties.
@@ -60,6 +63,11 @@ export function parseCommand(argv: readonly string[]): Command {
     }
   };
 
+  if (group === "simulate") {
+    allowOnly("file", "json");
+    if (verb === undefined || rest.length > 0) throw new UsageError("usage: hb simulate SCENARIO.json [--file F] [--json]");
+    return { name: "simulate", scenario: verb, json, ...withFile };
+  }
   switch (`${group} ${verb ?? ""}`) {
     case "config get": {
       allowOnly("file");

@@ -22,6 +22,7 @@ const EXIT_CODES: Record<string, number> = {
   PROPERTIES_SYNTAX: 2,
   PROPERTY_EDIT: 2,
   REFUSED: 2,
+  SCENARIO: 2,
 };
 export const EXIT_INTERNAL = 70;
 

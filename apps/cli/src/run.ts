@@ -38,6 +38,8 @@ async function dispatch(command: Command, deps: RunDeps): Promise<number> {
       return (await import("./commands/config.js")).configSet(command.key, command.value, command.file, command.force, deps);
     case "config unset":
       return (await import("./commands/config.js")).configUnset(command.key, command.file, deps);
+    case "simulate":
+      return (await import("./commands/simulate.js")).simulateCommand(command.scenario, command.file, command.json, deps);
     case "timing explain":
       return (await import("./commands/timing.js")).timingExplain(command.file, command.json, deps);
   }

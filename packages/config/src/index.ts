@@ -4,6 +4,8 @@ export {
   PROPERTY_SPECS,
   PROPERTY_KEYS,
   FENCE_ACTIONS,
+  FENCE_SCOPES,
+  type FenceScope,
   isFencingAction,
   isPropertyKey,
   type FenceActionName,

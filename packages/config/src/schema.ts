@@ -4,6 +4,10 @@ import { z } from "zod";
 export const FENCE_ACTIONS = ["reboot", "graceful-reboot", "restart-agent", "log-only"] as const;
 export type FenceActionName = (typeof FENCE_ACTIONS)[number];
 
+/** Which dead targets fence the host: any one (upstream), or only all of them together. */
+export const FENCE_SCOPES = ["any", "all"] as const;
+export type FenceScope = (typeof FENCE_SCOPES)[number];
+
 /** Actions that take the host down. The others leave VMs running (DESIGN rule 8). */
 export function isFencingAction(action: FenceActionName): boolean {
   return action === "reboot" || action === "graceful-reboot";
@@ -135,6 +139,15 @@ export const PROPERTY_SPECS = {
   "mount.path": text("mount.path", "/mnt", "path", "Base folder of the agent's NFS mount points (<mount.path>/<pool uuid>)."),
   "private.network.device": text("private.network.device", null, "string", "Network device whose IPv4 address names this host's heartbeat file."),
   "hb.state.dir": text("hb.state.dir", "/var/lib/hb", "path", "Local folder for hb's state and fence records (never the shared storage)."),
+  "hb.slow.threshold": ratio("hb.slow.threshold", 0.5, "Fraction of heartbeat.update.timeout above which a successful attempt counts as slow (never fences)."),
+  "hb.fence.scope": {
+    key: "hb.fence.scope",
+    unit: "enum",
+    defaultValue: "any",
+    description: "any: one dead target fences the host (upstream); all: only when every target is dead.",
+    schema: z.string().trim().pipe(z.enum(FENCE_SCOPES, { message: `not a fence scope (${FENCE_SCOPES.join(", ")})` })),
+  } satisfies PropertySpec<FenceScope>,
+  "hb.fence.dry.run": bool("hb.fence.dry.run", false, "Run the whole decision pipeline and record it, but do not act."),
   "hb.heartbeat.max.age": millis("hb.heartbeat.max.age", null, 1, "Age at which hb's neighbour check calls a heartbeat dead when longer than the agent's -t (kvm.heartbeat.update.frequency); set it above frequency + heartbeat.update.timeout to end the race of upstream's equal threshold."),
   "hb.fence.flush.wait": millis("hb.fence.flush.wait", 5_000, 0, "Wait after starting an asynchronous flush, before the reset (upstream: sleep 5)."),
   "hb.fence.graceful.deadline": millis("hb.fence.graceful.deadline", 120_000, 1, "How long graceful-reboot may take before hb falls back to reboot."),

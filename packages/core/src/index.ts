@@ -1,1 +1,25 @@
 export { TARGET_STATES, spendsBudget, type TargetState } from "./states.js";
+export type {
+  AttemptContext,
+  AttemptOutcome,
+  AttemptRecord,
+  AttemptResult,
+  Clock,
+  DecisionMode,
+  Evidence,
+  ExecRequest,
+  ExecResult,
+  Executor,
+  FenceAction,
+  FenceDecision,
+  FenceReport,
+  HeartbeatTarget,
+  StateChange,
+  TimerHandle,
+} from "./ports.js";
+export { TargetTracker, type FoldResult, type TrackerSettings, type TryResult } from "./tracker.js";
+export { HeartbeatLoop, type LoopEvent, type LoopOptions, type TargetStatus } from "./loop.js";
+export { SimulatedClock } from "./sim-clock.js";
+export { simulate, formatSimulation, parseScenario, Scenario, ScenarioError, type ScenarioPhase, type SimulatedDecision, type SimulationResult } from "./simulate.js";
+export { SystemClock } from "./adapters/system-clock.js";
+export { ProcessExecutor } from "./adapters/process-executor.js";

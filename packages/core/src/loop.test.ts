@@ -1,0 +1,140 @@
+import { parseProperties, resolveConfig, type HeartbeatConfig } from "@hb/config";
+import { describe, expect, it } from "vitest";
+import { HeartbeatLoop, ProcessExecutor, SimulatedClock, SystemClock, type AttemptOutcome, type FenceDecision, type HeartbeatTarget, type LoopEvent } from "./index.js";
+
+const configOf = (text: string): HeartbeatConfig => resolveConfig(parseProperties(text)).values;
+const FAST = "heartbeat.update.timeout=1000\nkvm.heartbeat.update.frequency=2000\nkvm.heartbeat.update.max.tries=3\nkvm.heartbeat.update.retry.sleep=500\n";
+
+function recordingFence(config: HeartbeatConfig) {
+  const decisions: FenceDecision[] = [];
+  return { decisions, fence: { name: config["kvm.heartbeat.fence.action"], execute: async (d: FenceDecision) => (decisions.push(d), { action: d.action, outcome: "recorded", acted: false }) } };
+}
+
+/** A target answering by a schedule of the simulated clock. */
+function scripted(id: string, clock: SimulatedClock, answer: (nowMs: number) => { afterMs: number; outcome: AttemptOutcome } | "hang"): HeartbeatTarget {
+  return {
+    id,
+    attempt: () => {
+      const plan = answer(clock.monoMs());
+      if (plan === "hang") return new Promise(() => undefined);
+      return new Promise((resolve) => clock.setTimer(plan.afterMs, () => resolve(plan.outcome)));
+    },
+  };
+}
+
+describe("HeartbeatLoop", () => {
+  it("fails an attempt at its deadline, and a late completion never undoes it", async () => {
+    const config = configOf(FAST);
+    const clock = new SimulatedClock();
+    const events: LoopEvent[] = [];
+    // Answers in 5 ms, then once (the attempt starting at 2005 ms) only after 1500 ms.
+    const target = scripted("pool", clock, (now) => ({ afterMs: now >= 2000 && now < 2100 ? 1500 : 5, outcome: { ok: true } }));
+    const { fence } = recordingFence(config);
+    const loop = new HeartbeatLoop({ config, clock, targets: [target], fence, onEvent: (e) => events.push(e) });
+    loop.start();
+    await clock.runUntil(4000);
+    const attempts = loop.status()[0]?.attempts ?? [];
+    expect(attempts.map((a) => [a.startedAtMs, a.result, a.latencyMs])).toEqual([
+      [0, "ok", 5],
+      [2005, "timeout", 1000],
+      [3505, "ok", 5],
+    ]);
+    expect(attempts[1]?.lateCompletionMs).toBe(1500);
+    expect(events.filter((e) => e.type === "state").map((e) => e.type === "state" && e.change.to)).toEqual(["healthy", "failing", "healthy"]);
+    await loop.stop();
+  });
+
+  it("suspends fencing for a bounded time while heartbeats continue, then expires by itself", async () => {
+    const config = configOf(FAST);
+    const clock = new SimulatedClock();
+    let failing = false;
+    const target = scripted("pool", clock, () => ({ afterMs: 1, outcome: failing ? { ok: false, reason: "error", message: "EIO" } : { ok: true } }));
+    const { fence, decisions } = recordingFence(config);
+    const loop = new HeartbeatLoop({ config, clock, targets: [target], fence });
+    loop.start();
+    await clock.runUntil(10);
+    loop.suspendFencing(5_000, "firmware update");
+    failing = true;
+    await clock.runUntil(4_000);
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]).toMatchObject({ isFence: false, mode: "suppressed", suppressedBy: expect.stringMatching(/maintenance .*firmware update/) });
+    // The TTL passes; the target recovers and fails again: this time it fences.
+    failing = false;
+    await clock.runUntil(8_000);
+    expect(loop.maintenanceUntil()).toBeUndefined();
+    failing = true;
+    await clock.runUntil(14_000);
+    expect(decisions.map((d) => [d.mode, d.isFence])).toEqual([
+      ["suppressed", false],
+      ["act", true],
+    ]);
+    await loop.stop();
+  });
+
+  it("records a dry run: the decision is made and handed over, marked dry-run, not a fence", async () => {
+    const config = configOf(`${FAST}hb.fence.dry.run=true\n`);
+    const clock = new SimulatedClock();
+    let failing = false;
+    const target = scripted("pool", clock, () => ({ afterMs: 1, outcome: failing ? { ok: false, reason: "error", message: "EIO" } : { ok: true } }));
+    const { fence, decisions } = recordingFence(config);
+    const loop = new HeartbeatLoop({ config, clock, targets: [target], fence });
+    loop.start();
+    await clock.runUntil(10);
+    failing = true;
+    await clock.runUntil(6_000);
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]).toMatchObject({ mode: "dry-run", dryRun: true, isFence: false, action: "reboot", target: "pool" });
+    expect(decisions[0]?.arithmetic).toMatch(/decision at most 6 s after it, here after/);
+    expect(decisions[0]?.lastAttempts.map((a) => a.result)).toEqual(["ok", "error", "error", "error"]);
+    expect(decisions[0]?.history.map((h) => h.to)).toEqual(["healthy", "failing", "dead"]);
+    await loop.stop();
+  });
+
+  it("stops a removed target's schedule; the others go on", async () => {
+    const config = configOf(FAST);
+    const clock = new SimulatedClock();
+    const a = scripted("a", clock, () => ({ afterMs: 1, outcome: { ok: true } }));
+    const b = scripted("b", clock, () => "hang");
+    const { fence } = recordingFence(config);
+    const loop = new HeartbeatLoop({ config, clock, targets: [a, b], fence });
+    loop.start();
+    await clock.runUntil(100);
+    await loop.removeTarget("b");
+    await clock.runUntil(10_000);
+    expect(loop.status().map((s) => [s.id, s.state])).toEqual([["a", "healthy"]]);
+    await loop.stop();
+  });
+
+  it("with real child processes: a child that never exits fails its round on the deadline; the other target is unaffected", async () => {
+    const config = configOf("heartbeat.update.timeout=800\nkvm.heartbeat.update.frequency=100\nkvm.heartbeat.update.max.tries=2\nkvm.heartbeat.update.retry.sleep=100\n");
+    const executor = new ProcessExecutor();
+    const processTarget = (id: string, args: (seq: number) => string[]): HeartbeatTarget => ({
+      id,
+      attempt: async ({ seq, deadlineMs, signal }) => {
+        const result = await executor.run({ file: process.execPath, args: args(seq), deadlineMs: deadlineMs * 2, signal });
+        return result.exitCode === 0 ? { ok: true } : { ok: false, reason: "error", message: `exit ${result.exitCode}` };
+      },
+    });
+    // Ignores SIGTERM and never exits by itself, like a writer blocked on dead storage.
+    // Its first attempt succeeds (arming it); every later one never exits by itself and
+    // ignores SIGTERM, like a writer blocked on dead storage.
+    const hung = processTarget("hung", (seq) => (seq === 1 ? ["-e", "0"] : ["-e", "process.on('SIGTERM',()=>{}); setInterval(()=>{}, 1e6)"]));
+    const healthy = processTarget("healthy", () => ["-e", "0"]);
+    const events: LoopEvent[] = [];
+    const { fence, decisions } = recordingFence(config);
+    const loop = new HeartbeatLoop({ config, clock: new SystemClock(), targets: [hung, healthy], fence, onEvent: (e) => events.push(e) });
+    loop.start();
+    while (decisions.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    await loop.stop();
+    const hungAttempts = events.flatMap((e) => (e.type === "attempt" && e.target === "hung" ? [e.record] : []));
+    const healthyAttempts = events.flatMap((e) => (e.type === "attempt" && e.target === "healthy" ? [e.record] : []));
+    expect(hungAttempts.map((a) => a.result)).toEqual(["ok", "timeout", "timeout"]);
+    expect(hungAttempts.slice(1).every((a) => a.latencyMs >= 800)).toBe(true);
+    expect(decisions[0]).toMatchObject({ target: "hung", isFence: true });
+    // While the hung target's first attempt waited for its deadline, the other kept its schedule.
+    const firstHung = hungAttempts[1];
+    const during = healthyAttempts.filter((a) => a.startedAtMs > (firstHung?.startedAtMs ?? 0) && a.startedAtMs < (firstHung?.startedAtMs ?? 0) + 800);
+    expect(during.length).toBeGreaterThanOrEqual(2);
+    expect(healthyAttempts.every((a) => a.result === "ok")).toBe(true);
+  }, 20_000);
+});

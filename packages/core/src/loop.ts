@@ -1,0 +1,262 @@
+import { deriveTiming, formatSeconds, isFencingAction, type HeartbeatConfig, type TimingModel } from "@hb/config";
+import type { AttemptOutcome, Clock, FenceAction, FenceDecision, FenceReport, HeartbeatTarget, StateChange, AttemptRecord } from "./ports.js";
+import type { TargetState } from "./states.js";
+import { TargetTracker } from "./tracker.js";
+
+export type LoopEvent =
+  | { readonly type: "state"; readonly change: StateChange }
+  | { readonly type: "attempt"; readonly target: string; readonly record: AttemptRecord }
+  | { readonly type: "late-completion"; readonly atMs: number; readonly target: string; readonly seq: number; readonly afterMs: number }
+  | { readonly type: "withheld"; readonly atMs: number; readonly target: string; readonly reason: string }
+  | { readonly type: "decision"; readonly decision: FenceDecision }
+  | { readonly type: "fence-report"; readonly atMs: number; readonly report: FenceReport }
+  | { readonly type: "fence-error"; readonly atMs: number; readonly target: string; readonly message: string };
+
+export interface LoopOptions {
+  readonly config: HeartbeatConfig;
+  readonly clock: Clock;
+  readonly targets: readonly HeartbeatTarget[];
+  readonly fence: FenceAction;
+  readonly onEvent?: (event: LoopEvent) => void;
+  /** Attempts and state changes kept per target. */
+  readonly historySize?: number;
+}
+
+export interface TargetStatus {
+  readonly id: string;
+  readonly state: TargetState | null;
+  readonly armed: boolean;
+  readonly lastSuccessAtMs: number | undefined;
+  readonly history: readonly StateChange[];
+  readonly attempts: readonly AttemptRecord[];
+}
+
+interface Running {
+  readonly target: HeartbeatTarget;
+  readonly tracker: TargetTracker;
+  readonly stop: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The heartbeat loop: one independent schedule per target (a hung target delays no other),
+ * each attempt failed at its deadline, graded states, one decision per entry into `dead`.
+ * Everything that waits goes through the Clock, so simulation runs this very code.
+ */
+export class HeartbeatLoop {
+  private readonly running = new Map<string, Running>();
+  private readonly timing: TimingModel;
+  private seq = 0;
+  private fenced = false;
+  private maintenanceUntilMs: number | undefined;
+  private maintenanceReason = "";
+
+  constructor(private readonly options: LoopOptions) {
+    this.timing = deriveTiming(options.config);
+  }
+
+  start(): void {
+    for (const target of this.options.targets) this.addTarget(target);
+  }
+
+  addTarget(target: HeartbeatTarget): void {
+    if (this.running.has(target.id)) return;
+    const { config } = this.options;
+    const tracker = new TargetTracker(target.id, {
+      tries: config["kvm.heartbeat.update.max.tries"],
+      attemptDeadlineMs: config["heartbeat.update.timeout"],
+      slowThresholdMs: config["hb.slow.threshold"] * config["heartbeat.update.timeout"],
+      neighbourThresholdMs: this.timing.neighbourDeadAfterMs - 1000,
+      historySize: this.options.historySize ?? 64,
+    });
+    const running: Running = { target, tracker, stop: new AbortController(), done: Promise.resolve() };
+    this.running.set(target.id, running);
+    running.done = this.schedule(running);
+  }
+
+  /** Stops a target's schedule (a pool libvirt no longer reports); an attempt in flight is abandoned. */
+  async removeTarget(id: string): Promise<void> {
+    const running = this.running.get(id);
+    if (running === undefined) return;
+    this.running.delete(id);
+    running.stop.abort();
+    await running.done;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((id) => this.removeTarget(id)));
+  }
+
+  /** Suspends fencing for a bounded time; heartbeats continue and it expires by itself. */
+  suspendFencing(ttlMs: number, reason: string): void {
+    this.maintenanceUntilMs = this.options.clock.monoMs() + ttlMs;
+    this.maintenanceReason = reason;
+  }
+
+  resumeFencing(): void {
+    this.maintenanceUntilMs = undefined;
+  }
+
+  /** Maintenance end in monotonic ms, when active. */
+  maintenanceUntil(): number | undefined {
+    const until = this.maintenanceUntilMs;
+    return until !== undefined && this.options.clock.monoMs() < until ? until : undefined;
+  }
+
+  status(): TargetStatus[] {
+    return [...this.running.values()].map(({ target, tracker }) => ({
+      id: target.id,
+      state: tracker.state,
+      armed: tracker.armed,
+      lastSuccessAtMs: tracker.lastSuccessAtMs,
+      history: tracker.history,
+      attempts: tracker.recentAttempts,
+    }));
+  }
+
+  private emit(event: LoopEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  // A round starts `frequency` after the previous one ended (upstream's fixed delay).
+  private async schedule(running: Running): Promise<void> {
+    const { clock, config } = this.options;
+    const signal = running.stop.signal;
+    for (let round = 1; !signal.aborted; round++) {
+      await this.round(running, round);
+      await clock.sleep(config["kvm.heartbeat.update.frequency"], signal);
+    }
+  }
+
+  private async round(running: Running, round: number): Promise<void> {
+    const { clock, config } = this.options;
+    const tries = config["kvm.heartbeat.update.max.tries"];
+    const signal = running.stop.signal;
+    for (let attempt = 1; attempt <= tries && !signal.aborted; attempt++) {
+      const startedAtMs = clock.monoMs();
+      const seq = ++this.seq;
+      const outcome = await this.attemptWithDeadline(running, seq);
+      if (signal.aborted) return;
+      const fold = running.tracker.fold({ seq, round, try: attempt, startedAtMs, endedAtMs: clock.monoMs(), outcome });
+      const record = running.tracker.recentAttempts.at(-1);
+      if (record !== undefined) this.emit({ type: "attempt", target: running.target.id, record });
+      if (fold.change !== undefined) this.emit({ type: "state", change: fold.change });
+      if (fold.withheld !== undefined) this.emit({ type: "withheld", atMs: clock.monoMs(), target: running.target.id, reason: fold.withheld });
+      if (fold.enteredDead) await this.decide(running);
+      if (outcome?.ok) return;
+      // No sleep after the last try: hb decides at once (upstream sleeps once more).
+      if (attempt < tries) await clock.sleep(config["kvm.heartbeat.update.retry.sleep"], signal);
+    }
+  }
+
+  /** The attempt, raced against our own timer: at the deadline it is failed, never awaited. */
+  private attemptWithDeadline(running: Running, seq: number): Promise<AttemptOutcome | undefined> {
+    const { clock, config } = this.options;
+    const deadlineMs = config["heartbeat.update.timeout"];
+    const controller = new AbortController();
+    const startedAtMs = clock.monoMs();
+    return new Promise<AttemptOutcome | undefined>((resolve) => {
+      let settled = false;
+      // At the deadline, or when the target is stopped: the attempt is over for the loop.
+      const abandon = () => {
+        if (settled) return;
+        settled = true;
+        timer.cancel();
+        running.stop.signal.removeEventListener("abort", abandon);
+        controller.abort();
+        resolve(undefined);
+      };
+      const timer = clock.setTimer(deadlineMs, abandon);
+      running.stop.signal.addEventListener("abort", abandon, { once: true });
+      const settle = (outcome: AttemptOutcome) => {
+        if (settled) {
+          // Late: the storage answered after all. Recorded for status; the failure stands.
+          if (outcome.ok) {
+            const afterMs = clock.monoMs() - startedAtMs;
+            running.tracker.recordLateCompletion(seq, afterMs);
+            this.emit({ type: "late-completion", atMs: clock.monoMs(), target: running.target.id, seq, afterMs });
+          }
+          return;
+        }
+        settled = true;
+        timer.cancel();
+        running.stop.signal.removeEventListener("abort", abandon);
+        resolve(outcome);
+      };
+      let attempt: Promise<AttemptOutcome>;
+      try {
+        attempt = running.target.attempt({ seq, deadlineMs, signal: controller.signal });
+      } catch (error) {
+        attempt = Promise.reject(error);
+      }
+      attempt.then(settle, (error: unknown) => settle({ ok: false, reason: "error", message: error instanceof Error ? error.message : String(error) }));
+    });
+  }
+
+  private async decide(running: Running): Promise<void> {
+    const { clock, config } = this.options;
+    const target = running.target.id;
+    const atMs = clock.monoMs();
+    if (this.fenced) {
+      this.emit({ type: "withheld", atMs, target, reason: "the host was already fenced by an earlier decision" });
+      return;
+    }
+    if (config["hb.fence.scope"] === "all") {
+      const alive = [...this.running.values()].filter((other) => other.tracker.state !== "dead").map((other) => other.target.id);
+      if (alive.length > 0) {
+        this.emit({ type: "withheld", atMs, target, reason: `hb.fence.scope=all and ${alive.join(", ")} still answer` });
+        return;
+      }
+    }
+    const decision = this.buildDecision(running, atMs);
+    if (decision.isFence) this.fenced = true;
+    this.emit({ type: "decision", decision });
+    try {
+      const report = await this.options.fence.execute(decision);
+      this.emit({ type: "fence-report", atMs: clock.monoMs(), report });
+    } catch (error) {
+      this.emit({ type: "fence-error", atMs: clock.monoMs(), target, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private buildDecision(running: Running, atMs: number): FenceDecision {
+    const { clock, config, fence } = this.options;
+    const timing = this.timing;
+    const maintenance = this.maintenanceUntil();
+    const dryRun = config["hb.fence.dry.run"];
+    let mode: FenceDecision["mode"] = "act";
+    let suppressedBy: string | undefined;
+    if (!config["reboot.host.and.alert.management.on.heartbeat.timeout"]) {
+      mode = "suppressed";
+      suppressedBy = "reboot.host.and.alert.management.on.heartbeat.timeout is false";
+    } else if (maintenance !== undefined) {
+      mode = "suppressed";
+      suppressedBy = `maintenance for ${formatSeconds(maintenance - atMs)} more: ${this.maintenanceReason}`;
+    } else if (dryRun) {
+      mode = "dry-run";
+    }
+    const tracker = running.tracker;
+    const lastGood = tracker.lastSuccessAtMs;
+    const tries = config["kvm.heartbeat.update.max.tries"];
+    const arithmetic =
+      `last good heartbeat at ${lastGood === undefined ? "?" : formatSeconds(lastGood)}; ` +
+      `pause ${formatSeconds(config["kvm.heartbeat.update.frequency"])}, then ${tries} tries of at most ${formatSeconds(config["heartbeat.update.timeout"])} ` +
+      `with ${tries - 1} pauses of ${formatSeconds(config["kvm.heartbeat.update.retry.sleep"])}: decision at most ${formatSeconds(timing.decisionLatestMs)} after it` +
+      (lastGood === undefined ? "" : `, here after ${formatSeconds(atMs - lastGood)}`);
+    return {
+      atMs,
+      wallTime: new Date(clock.wallMs()).toISOString(),
+      target: running.target.id,
+      reason: tracker.history.at(-1)?.reason ?? "dead",
+      action: fence.name,
+      isFence: mode === "act" && isFencingAction(fence.name),
+      mode,
+      ...(suppressedBy === undefined ? {} : { suppressedBy }),
+      dryRun,
+      history: [...tracker.history],
+      lastAttempts: tracker.recentAttempts.slice(-2 * tries),
+      timing,
+      arithmetic,
+    };
+  }
+}
