@@ -9,4 +9,6 @@ export default defineConfig({
   sourcemap: true,
   splitting: true,
   noExternal: [/.*/],
+  // Bundled CommonJS dependencies (execa's cross-spawn) call require().
+  banner: { js: 'import { createRequire as __hbCreateRequire } from "node:module"; const require = __hbCreateRequire(import.meta.url);' },
 });

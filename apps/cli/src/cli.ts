@@ -1,16 +1,21 @@
-import { parseArgs } from "node:util";
-import { UsageError } from "./errors.js";
+import type { RunDeps } from "./context.js";
 
-export type Command =
-  | { readonly name: "help"; readonly topic?: string }
-  | { readonly name: "version" }
-  | { readonly name: "config get"; readonly key: string; readonly file?: string }
-  | { readonly name: "config show"; readonly file?: string; readonly json: boolean }
-  | { readonly name: "config validate"; readonly file?: string }
-  | { readonly name: "config set"; readonly key: string; readonly value: string; readonly file?: string; readonly force: boolean }
-  | { readonly name: "config unset"; readonly key: string; readonly file?: string }
-  | { readonly name: "timing explain"; readonly file?: string; readonly json: boolean }
-  | { readonly name: "simulate"; readonly scenario: string; readonly file?: string; readonly json: boolean };
+/** A command group (`hb config …`, `hb nfs …`): parses its own arguments and runs. */
+export interface CommandGroup {
+  run(argv: readonly string[], deps: RunDeps): Promise<number>;
+}
+
+// Loaded on demand: a command pays at start-up only for its own group.
+export const GROUPS: Record<string, () => Promise<CommandGroup>> = {
+  config: () => import("./commands/config.js"),
+  timing: () => import("./commands/timing.js"),
+  simulate: () => import("./commands/simulate.js"),
+  nfs: () => import("./commands/nfs.js"),
+  drbd: () => import("./commands/drbd.js"),
+  fence: () => import("./commands/fence.js"),
+  compat: () => import("./commands/compat.js"),
+  shims: () => import("./commands/shims.js"),
+};
 
 export const USAGE = `hb — the storage heartbeat of CloudStack KVM hosts
 
@@ -22,81 +27,27 @@ Usage:
   hb config unset KEY [--file F]
   hb timing explain  [--file F] [--json]   the timeline from last good heartbeat to fence
   hb simulate SCENARIO.json [--file F] [--json]
-                                           run the real loop on a simulated clock: state changes and decisions
+                                           run the real loop on a simulated clock
+  hb nfs …     the NFS heartbeat (hb nfs --help)
+  hb drbd …    DRBD/LINSTOR health (hb drbd --help)
+  hb fence …   fence actions and their records (hb fence --help)
+  hb compat kvmheartbeat|kvmspheartbeat|kvmvmactivity ARGS…
+                                           drop-in entry points for upstream's scripts
+  hb shims install|uninstall --dir DIR     put the entry points in place of the scripts
   hb --version
 
 The file is --file, else $AGENT_PROPS, else /etc/cloudstack/agent/agent.properties.
 `;
 
-const OPTIONS = {
-  file: { type: "string", short: "f" },
-  json: { type: "boolean" },
-  force: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean", short: "V" },
-} as const;
+export type TopLevel =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | { readonly kind: "group"; readonly name: string; readonly argv: readonly string[] };
 
-/** Argument parsing only: turn argv into a Command or a UsageError. */
-export function parseCommand(argv: readonly string[]): Command {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.version) return { name: "version" };
-  const [group, verb, ...rest] = positionals;
-  if (values.help || group === undefined || group === "help") return { name: "help" };
-  const file = values.file;
-  const withFile = file === undefined ? {} : { file };
-  const json = values.json ?? false;
-  const expect = (count: number, shape: string): string[] => {
-    if (rest.length !== count) throw new UsageError(`usage: hb ${group} ${verb} ${shape}`.trimEnd());
-    return rest;
-  };
-  const allowOnly = (...allowed: (keyof typeof OPTIONS)[]) => {
-    for (const [name, value] of Object.entries(values)) {
-      if (value !== undefined && !allowed.includes(name as keyof typeof OPTIONS)) {
-        throw new UsageError(`hb ${group} ${verb} does not take --${name}`);
-      }
-    }
-  };
-
-  if (group === "simulate") {
-    allowOnly("file", "json");
-    if (verb === undefined || rest.length > 0) throw new UsageError("usage: hb simulate SCENARIO.json [--file F] [--json]");
-    return { name: "simulate", scenario: verb, json, ...withFile };
-  }
-  switch (`${group} ${verb ?? ""}`) {
-    case "config get": {
-      allowOnly("file");
-      const [key] = expect(1, "KEY [--file F]");
-      return { name: "config get", key: key as string, ...withFile };
-    }
-    case "config show":
-      allowOnly("file", "json");
-      expect(0, "[--file F] [--json]");
-      return { name: "config show", json, ...withFile };
-    case "config validate":
-      allowOnly("file");
-      expect(0, "[--file F]");
-      return { name: "config validate", ...withFile };
-    case "config set": {
-      allowOnly("file", "force");
-      const [key, value] = expect(2, "KEY VALUE [--file F] [--force]");
-      return { name: "config set", key: key as string, value: value as string, force: values.force ?? false, ...withFile };
-    }
-    case "config unset": {
-      allowOnly("file");
-      const [key] = expect(1, "KEY [--file F]");
-      return { name: "config unset", key: key as string, ...withFile };
-    }
-    case "timing explain":
-      allowOnly("file", "json");
-      expect(0, "[--file F] [--json]");
-      return { name: "timing explain", json, ...withFile };
-    default:
-      throw new UsageError(`unknown command: hb ${positionals.join(" ")} (see hb --help)`);
-  }
+/** Only the first word is read here; each group parses the rest itself. */
+export function parseTopLevel(argv: readonly string[]): TopLevel {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === "help" || first === "--help" || first === "-h") return { kind: "help" };
+  if (first === "--version" || first === "-V") return { kind: "version" };
+  return { kind: "group", name: first, argv: rest };
 }

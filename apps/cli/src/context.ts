@@ -1,4 +1,5 @@
 import { DEFAULT_AGENT_PROPERTIES, readPropertiesFile, type PropertiesDocument } from "@hb/config";
+import type { Clock, Executor } from "@hb/core";
 
 /** What a command may touch. main.ts builds the real one; tests build their own. */
 export interface RunDeps {
@@ -7,6 +8,9 @@ export interface RunDeps {
   /** Only the variables hb honours. */
   readonly env: { readonly AGENT_PROPS?: string | undefined };
   readonly version: string;
+  /** Runs every program hb needs (storage I/O, drbdsetup, logger, systemctl) under a deadline. */
+  readonly executor: Executor;
+  readonly clock: Clock;
 }
 
 /** --file, else $AGENT_PROPS (the name upstream's fence helper honours), else the agent's path. */

@@ -1,4 +1,5 @@
 // Composition root of `hb`: the only place that reads the environment and the real streams.
+import { ProcessExecutor, SystemClock } from "@hb/core";
 import { run } from "./run.js";
 import packageJson from "../package.json" with { type: "json" };
 
@@ -7,5 +8,7 @@ const code = await run(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   env: { AGENT_PROPS: process.env.AGENT_PROPS },
   version: packageJson.version,
+  executor: new ProcessExecutor(),
+  clock: new SystemClock(),
 });
 process.exitCode = code;

@@ -2,18 +2,14 @@ import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
-import { run, type RunDeps } from "./run.js";
+import { runHb } from "../test/harness.js";
+import type { RunDeps } from "./run.js";
 
 const sample = fileURLToPath(new URL("../../../examples/agent.properties", import.meta.url));
 const temp = await makeTempDir("hb-cli-");
 afterAll(() => temp.remove());
 
-async function hb(argv: string[], env: RunDeps["env"] = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await run(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, version: "1.2.3" });
-  return { code, stdout, stderr };
-}
+const hb = (argv: string[], env: RunDeps["env"] = {}) => runHb(argv, { env, version: "1.2.3" });
 
 async function fileWith(name: string, text: string): Promise<string> {
   const path = temp.file(name);

@@ -1,17 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
-import { run } from "./run.js";
+import { runHb as hb } from "../test/harness.js";
 
 const temp = await makeTempDir("hb-sim-");
 afterAll(() => temp.remove());
-
-async function hb(argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await run(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: {}, version: "0" });
-  return { code, stdout, stderr };
-}
 
 async function write(name: string, content: unknown): Promise<string> {
   const path = temp.file(name);

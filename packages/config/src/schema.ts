@@ -8,6 +8,14 @@ export type FenceActionName = (typeof FENCE_ACTIONS)[number];
 export const FENCE_SCOPES = ["any", "all"] as const;
 export type FenceScope = (typeof FENCE_SCOPES)[number];
 
+/** What `-c` verifies before it fences. */
+export const FENCE_VERIFY_MODES = ["drbd-quorum", "none", "storage"] as const;
+export type FenceVerifyMode = (typeof FENCE_VERIFY_MODES)[number];
+
+/** hbd's watchdog backstop. */
+export const WATCHDOG_MODES = ["none", "systemd", "device"] as const;
+export type WatchdogMode = (typeof WATCHDOG_MODES)[number];
+
 /** Actions that take the host down. The others leave VMs running (DESIGN rule 8). */
 export function isFencingAction(action: FenceActionName): boolean {
   return action === "reboot" || action === "graceful-reboot";
@@ -78,7 +86,7 @@ function bool(key: string, defaultValue: boolean, description: string): Property
   };
 }
 
-function text(key: string, defaultValue: string | null, unit: "path" | "string", description: string): PropertySpec<string | null> {
+function text<D extends string | null>(key: string, defaultValue: D, unit: "path" | "string", description: string): PropertySpec<string | D> {
   const base = z.string().trim().min(1);
   return {
     key,
@@ -86,6 +94,16 @@ function text(key: string, defaultValue: string | null, unit: "path" | "string",
     defaultValue,
     description,
     schema: unit === "path" ? base.refine((path) => path.startsWith("/"), { message: "not an absolute path" }) : base,
+  };
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(key: string, values: T, defaultValue: T[number], description: string): PropertySpec<T[number]> {
+  return {
+    key,
+    unit: "enum",
+    defaultValue,
+    description,
+    schema: z.string().trim().pipe(z.enum(values, { message: `not one of ${values.join(", ")}` })),
   };
 }
 
@@ -140,17 +158,27 @@ export const PROPERTY_SPECS = {
   "private.network.device": text("private.network.device", null, "string", "Network device whose IPv4 address names this host's heartbeat file."),
   "hb.state.dir": text("hb.state.dir", "/var/lib/hb", "path", "Local folder for hb's state and fence records (never the shared storage)."),
   "hb.slow.threshold": ratio("hb.slow.threshold", 0.5, "Fraction of heartbeat.update.timeout above which a successful attempt counts as slow (never fences)."),
-  "hb.fence.scope": {
-    key: "hb.fence.scope",
-    unit: "enum",
-    defaultValue: "any",
-    description: "any: one dead target fences the host (upstream); all: only when every target is dead.",
-    schema: z.string().trim().pipe(z.enum(FENCE_SCOPES, { message: `not a fence scope (${FENCE_SCOPES.join(", ")})` })),
-  } satisfies PropertySpec<FenceScope>,
+  "hb.fence.scope": oneOf("hb.fence.scope", FENCE_SCOPES, "any", "any: one dead target fences the host (upstream); all: only when every target is dead."),
   "hb.fence.dry.run": bool("hb.fence.dry.run", false, "Run the whole decision pipeline and record it, but do not act."),
   "hb.heartbeat.max.age": millis("hb.heartbeat.max.age", null, 1, "Age at which hb's neighbour check calls a heartbeat dead when longer than the agent's -t (kvm.heartbeat.update.frequency); set it above frequency + heartbeat.update.timeout to end the race of upstream's equal threshold."),
   "hb.fence.flush.wait": millis("hb.fence.flush.wait", 5_000, 0, "Wait after starting an asynchronous flush, before the reset (upstream: sleep 5)."),
   "hb.fence.graceful.deadline": millis("hb.fence.graceful.deadline", 120_000, 1, "How long graceful-reboot may take before hb falls back to reboot."),
+  "hb.fence.sysrq.trigger": text("hb.fence.sysrq.trigger", "/proc/sysrq-trigger", "path", "The sysrq trigger the reboot action writes to (s: flush, b: reset)."),
+  "hb.fence.agent.service": text("hb.fence.agent.service", "cloudstack-agent", "string", "The unit restart-agent restarts."),
+  "hb.fence.kill.affected.vms": bool("hb.fence.kill.affected.vms", false, "Before a non-fencing action, stop the qemu processes whose disks are on the lost pool (split-brain guard)."),
+  "hb.fence.step.timeout": millis("hb.fence.step.timeout", 2_000, 1, "Deadline of each step around a fence action (audit record, syslog line, systemctl request): a hung step never holds the action."),
+  "hb.fence.verify": oneOf("hb.fence.verify", FENCE_VERIFY_MODES, "drbd-quorum", "What -c checks before it fences: drbd-quorum (veto while DRBD quorum holds), none (upstream), storage (also one NFS write)."),
+  "hb.fence.verify.timeout": millis("hb.fence.verify.timeout", null, 1, "Deadline of the -c verification; by default derived so that verification plus the action fit inside heartbeat.update.timeout."),
+  "hb.mounts.file": text("hb.mounts.file", "/proc/self/mounts", "path", "The mount table that tells whether a pool is mounted."),
+  "hb.host.ip": text("hb.host.ip", null, "string", "This host's id in heartbeat file names; else the IPv4 address of private.network.device."),
+  "hb.pools": text("hb.pools", null, "string", "Pools declared explicitly (see hbd's README for the syntax); libvirt discovery adds the others."),
+  "hb.drbd.node.name": text("hb.drbd.node.name", null, "string", "This host's DRBD/LINSTOR node name; else the output of hostname, as upstream."),
+  "hb.drbd.drbdsetup": text("hb.drbd.drbdsetup", "drbdsetup", "string", "The drbdsetup program (found on PATH unless a path is given)."),
+  "hb.linstor.controller": text("hb.linstor.controller", null, "string", "LINSTOR controller URL for the peer check when no resource is shared (e.g. http://10.0.0.2:3370)."),
+  "hb.status.listen": text("hb.status.listen", "127.0.0.1:9746", "string", "Address of hbd's read-only status endpoint (loopback only unless hb.status.allow.remote)."),
+  "hb.status.allow.remote": bool("hb.status.allow.remote", false, "Allow a non-loopback hb.status.listen."),
+  "hb.watchdog": oneOf("hb.watchdog", WATCHDOG_MODES, "none", "Watchdog backstop: none (unprotected), systemd (WATCHDOG=1 keepalives) or device."),
+  "hb.watchdog.device": text("hb.watchdog.device", "/dev/watchdog", "path", "The watchdog device for hb.watchdog=device and graceful-reboot's fallback."),
   "hb.kvm.ha.activity.check.interval": seconds("hb.kvm.ha.activity.check.interval", 60, "Management server's kvm.ha.activity.check.interval, for the timing model."),
   "hb.kvm.ha.activity.check.max.attempts": count("hb.kvm.ha.activity.check.max.attempts", 10, 1, "Management server's kvm.ha.activity.check.max.attempts, for the timing model."),
   "hb.kvm.ha.activity.check.failure.ratio": ratio("hb.kvm.ha.activity.check.failure.ratio", 0.7, "Management server's kvm.ha.activity.check.failure.ratio, for the timing model."),

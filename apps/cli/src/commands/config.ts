@@ -11,8 +11,46 @@ import {
   type ConfigProblem,
   type ResolvedConfig,
 } from "@hb/config";
+import { parseCommandArgs, positionals } from "../args.js";
 import { propertiesPath, type RunDeps } from "../context.js";
-import { RefusedError } from "../errors.js";
+import { RefusedError, UsageError } from "../errors.js";
+
+const OPTIONS = { file: { type: "string", short: "f" }, json: { type: "boolean" }, force: { type: "boolean" } } as const;
+const USAGES: Record<string, string> = {
+  get: "hb config get KEY [--file F]",
+  show: "hb config show [--file F] [--json]",
+  validate: "hb config validate [--file F]",
+  set: "hb config set KEY VALUE [--file F] [--force]",
+  unset: "hb config unset KEY [--file F]",
+};
+const ALLOWED: Record<string, readonly string[]> = { get: ["file"], show: ["file", "json"], validate: ["file"], set: ["file", "force"], unset: ["file"] };
+
+export async function run(argv: readonly string[], deps: RunDeps): Promise<number> {
+  const [verb = "", ...rest] = argv;
+  const usage = USAGES[verb];
+  if (usage === undefined) throw new UsageError(`unknown command: hb config ${argv.join(" ")} (hb config show|validate|get|set|unset)`);
+  const { values, positionals: words } = parseCommandArgs(rest, OPTIONS, usage);
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== undefined && !ALLOWED[verb]?.includes(name)) throw new UsageError(`hb config ${verb} does not take --${name} (usage: ${usage})`);
+  }
+  const file = values.file;
+  switch (verb) {
+    case "get":
+      return configGet(positionals(words, 1, usage)[0] as string, file, deps);
+    case "show":
+      positionals(words, 0, usage);
+      return configShow(file, values.json ?? false, deps);
+    case "validate":
+      positionals(words, 0, usage);
+      return configValidate(file, deps);
+    case "set": {
+      const [key, value] = positionals(words, 2, usage) as [string, string];
+      return configSet(key, value, file, values.force ?? false, deps);
+    }
+    default:
+      return configUnset(positionals(words, 1, usage)[0] as string, file, deps);
+  }
+}
 
 export async function configGet(key: string, file: string | undefined, deps: RunDeps): Promise<number> {
   const entry = (await readPropertiesFile(propertiesPath(file, deps))).get(key);

@@ -1,6 +1,15 @@
 import { formatSimulation, parseScenario, ScenarioError, simulate } from "@hb/core";
 import { readFile } from "node:fs/promises";
+import { parseCommandArgs, positionals } from "../args.js";
 import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+
+const USAGE = "hb simulate SCENARIO.json [--file F] [--json]";
+
+export async function run(argv: readonly string[], deps: RunDeps): Promise<number> {
+  const { values, positionals: words } = parseCommandArgs(argv, { file: { type: "string", short: "f" }, json: { type: "boolean" } }, USAGE);
+  const [scenario] = positionals(words, 1, USAGE) as [string];
+  return simulateCommand(scenario, values.file, values.json ?? false, deps);
+}
 
 export async function simulateCommand(scenarioPath: string, file: string | undefined, json: boolean, deps: RunDeps): Promise<number> {
   const scenario = parseScenario(await readScenario(scenarioPath));

@@ -1,6 +1,18 @@
 import { deriveTiming, formatSeconds, resolveConfig } from "@hb/config";
 import { describeFenceAction } from "@hb/fence";
+import { parseCommandArgs, positionals } from "../args.js";
 import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+import { UsageError } from "../errors.js";
+
+const USAGE = "hb timing explain [--file F] [--json]";
+
+export async function run(argv: readonly string[], deps: RunDeps): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb !== "explain") throw new UsageError(`usage: ${USAGE}`);
+  const { values, positionals: words } = parseCommandArgs(rest, { file: { type: "string", short: "f" }, json: { type: "boolean" } }, USAGE);
+  positionals(words, 0, USAGE);
+  return timingExplain(values.file, values.json ?? false, deps);
+}
 
 export async function timingExplain(file: string | undefined, json: boolean, deps: RunDeps): Promise<number> {
   const path = propertiesPath(file, deps);
