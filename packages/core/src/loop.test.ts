@@ -90,6 +90,27 @@ describe("HeartbeatLoop", () => {
     await loop.stop();
   });
 
+  it("takes new settings and a new action on reconfigure, keeping each target's state and history", async () => {
+    const config = configOf(FAST);
+    const clock = new SimulatedClock();
+    let failing = false;
+    const target = scripted("pool", clock, () => ({ afterMs: 1, outcome: failing ? { ok: false, reason: "error", message: "EIO" } : { ok: true } }));
+    const { fence } = recordingFence(config);
+    const loop = new HeartbeatLoop({ config, clock, targets: [target], fence });
+    loop.start();
+    await clock.runUntil(10);
+    const logOnly = configOf(`${FAST}kvm.heartbeat.fence.action=log-only\n`);
+    const after = recordingFence(logOnly);
+    loop.reconfigure(logOnly, after.fence);
+    expect(loop.status()[0]).toMatchObject({ state: "healthy", armed: true });
+    failing = true;
+    await clock.runUntil(10_000);
+    expect(after.decisions).toHaveLength(1);
+    expect(after.decisions[0]).toMatchObject({ action: "log-only", isFence: false, mode: "act" });
+    expect(after.decisions[0]?.history.map((h) => h.to)).toEqual(["healthy", "failing", "dead"]);
+    await loop.stop();
+  });
+
   it("stops a removed target's schedule; the others go on", async () => {
     const config = configOf(FAST);
     const clock = new SimulatedClock();

@@ -45,14 +45,34 @@ interface Running {
  */
 export class HeartbeatLoop {
   private readonly running = new Map<string, Running>();
-  private readonly timing: TimingModel;
+  private timing: TimingModel;
+  private options: LoopOptions;
   private seq = 0;
   private fenced = false;
   private maintenanceUntilMs: number | undefined;
   private maintenanceReason = "";
 
-  constructor(private readonly options: LoopOptions) {
+  constructor(options: LoopOptions) {
+    this.options = options;
     this.timing = deriveTiming(options.config);
+  }
+
+  /**
+   * New settings and fence action (a reload), keeping every target's state and history. Rounds
+   * in progress finish with the values they started with.
+   */
+  reconfigure(config: HeartbeatConfig, fence: FenceAction): void {
+    this.options = { ...this.options, config, fence };
+    this.timing = deriveTiming(config);
+    for (const running of this.running.values()) running.tracker.reconfigure(this.trackerSettings());
+  }
+
+  get config(): HeartbeatConfig {
+    return this.options.config;
+  }
+
+  get timingModel(): TimingModel {
+    return this.timing;
   }
 
   start(): void {
@@ -61,17 +81,21 @@ export class HeartbeatLoop {
 
   addTarget(target: HeartbeatTarget): void {
     if (this.running.has(target.id)) return;
+    const tracker = new TargetTracker(target.id, this.trackerSettings());
+    const running: Running = { target, tracker, stop: new AbortController(), done: Promise.resolve() };
+    this.running.set(target.id, running);
+    running.done = this.schedule(running);
+  }
+
+  private trackerSettings() {
     const { config } = this.options;
-    const tracker = new TargetTracker(target.id, {
+    return {
       tries: config["kvm.heartbeat.update.max.tries"],
       attemptDeadlineMs: config["heartbeat.update.timeout"],
       slowThresholdMs: config["hb.slow.threshold"] * config["heartbeat.update.timeout"],
       neighbourThresholdMs: this.timing.neighbourDeadAfterMs - 1000,
       historySize: this.options.historySize ?? 64,
-    });
-    const running: Running = { target, tracker, stop: new AbortController(), done: Promise.resolve() };
-    this.running.set(target.id, running);
-    running.done = this.schedule(running);
+    };
   }
 
   /** Stops a target's schedule (a pool libvirt no longer reports); an attempt in flight is abandoned. */

@@ -43,8 +43,12 @@ export class TargetTracker {
 
   constructor(
     readonly id: string,
-    private readonly settings: TrackerSettings,
+    private settings: TrackerSettings,
   ) {}
+
+  reconfigure(settings: TrackerSettings): void {
+    this.settings = settings;
+  }
 
   get history(): readonly StateChange[] {
     return this.changes;

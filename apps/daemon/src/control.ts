@@ -1,0 +1,73 @@
+import { chmodSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+
+export type ControlRequest =
+  | { readonly op: "maintenance-on"; readonly ttlMs: number; readonly reason: string }
+  | { readonly op: "maintenance-off" }
+  | { readonly op: "reload" }
+  | { readonly op: "status" };
+
+export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
+
+const MAX_TTL_MS = 24 * 3600_000;
+
+/** Validate one request line; anything else is refused, never guessed at. */
+export function parseControlRequest(line: string): ControlRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new Error("not JSON");
+  }
+  const request = value as Record<string, unknown>;
+  switch (request.op) {
+    case "maintenance-on": {
+      const ttlMs = request.ttlMs;
+      if (typeof ttlMs !== "number" || !Number.isInteger(ttlMs) || ttlMs <= 0 || ttlMs > MAX_TTL_MS) throw new Error(`ttlMs must be a whole number of ms, 1 to ${MAX_TTL_MS}`);
+      return { op: "maintenance-on", ttlMs, reason: typeof request.reason === "string" ? request.reason.slice(0, 200) : "operator" };
+    }
+    case "maintenance-off":
+    case "reload":
+    case "status":
+      return { op: request.op };
+    default:
+      throw new Error(`unknown op ${JSON.stringify(request.op)}`);
+  }
+}
+
+/**
+ * The control channel: a Unix socket in the state directory, mode 0600, so only root can
+ * switch fencing off or reload. One JSON request line, one JSON answer line.
+ */
+export async function startControlSocket(path: string, handle: ControlHandler): Promise<Server> {
+  rmSync(path, { force: true });
+  const server = createServer((socket) => {
+    let buffer = "";
+    socket.setEncoding("utf8");
+    socket.setTimeout(5_000, () => socket.destroy());
+    socket.on("error", () => undefined);
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      if (buffer.length > 4096) return socket.destroy();
+      const newline = buffer.indexOf("\n");
+      if (newline < 0) return;
+      let request: ControlRequest;
+      try {
+        request = parseControlRequest(buffer.slice(0, newline));
+      } catch (error) {
+        socket.end(`${JSON.stringify({ ok: false, error: (error as Error).message })}\n`);
+        return;
+      }
+      handle(request).then(
+        (result) => socket.end(`${JSON.stringify({ ok: true, result })}\n`),
+        (error: unknown) => socket.end(`${JSON.stringify({ ok: false, error: error instanceof Error ? error.message : String(error) })}\n`),
+      );
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => resolve());
+  });
+  chmodSync(path, 0o600);
+  return server;
+}

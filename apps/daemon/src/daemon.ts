@@ -1,0 +1,418 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
+import type { Server } from "node:http";
+import type { Server as NetServer } from "node:net";
+import { join } from "node:path";
+import {
+  deriveTiming,
+  formatSeconds,
+  isFencingAction,
+  parseProperties,
+  readPropertiesFile,
+  resolveConfig,
+  setProperty,
+  type ConfigProblem,
+  type HeartbeatConfig,
+} from "@hb/config";
+import { HeartbeatLoop, type Clock, type Executor, type FenceAction, type FenceDecision, type HeartbeatTarget, type LoopEvent } from "@hb/core";
+import type { Logger } from "pino";
+import { startControlSocket, type ControlRequest } from "./control.js";
+import { acquireStateDirLock } from "./lock.js";
+import { DaemonMetrics } from "./metrics.js";
+import { parseDeclaredPools, type PoolSpec } from "./pools.js";
+import { parseListen, startStatusServer } from "./status-server.js";
+import { deviceWatchdog, noWatchdog, systemdWatchdog, type Watchdog } from "./watchdog.js";
+
+export interface TargetContext {
+  readonly config: HeartbeatConfig;
+  readonly hostId: string | undefined;
+}
+
+export interface DaemonDeps {
+  readonly executor: Executor & { readonly stuck?: number };
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly env: { readonly AGENT_PROPS?: string | undefined; readonly WATCHDOG_USEC?: string | undefined };
+  readonly pid: number;
+  isAlive(pid: number): boolean;
+  /** IPv4 address of a network device, for the heartbeat file name. */
+  addressOf(device: string): string | undefined;
+  makeTarget(pool: PoolSpec, context: TargetContext): HeartbeatTarget;
+  makeFence(config: HeartbeatConfig): FenceAction;
+  /** libvirt's HA pools; absent where there is no libvirt (demo, tests). */
+  discoverPools?(config: HeartbeatConfig): Promise<PoolSpec[]>;
+  /** The previous fence record, for the start-up summary. */
+  lastFenceRecord?(stateDir: string): Promise<string | undefined>;
+  /** Human-readable lines (the start-up summary). */
+  stderr(text: string): void;
+  readonly sysClassWatchdog: string;
+  readonly version: string;
+}
+
+export interface DaemonOptions {
+  readonly propertiesPath: string;
+  /** Values applied on top of the file, as if written in it (the demo's short timings). */
+  readonly overrides?: Readonly<Record<string, string>>;
+}
+
+interface LoadedConfig {
+  readonly config: HeartbeatConfig;
+  readonly problems: readonly ConfigProblem[];
+  readonly fileProblem?: string;
+}
+
+/** hbd: the @hb/core loop for every pool of the host, with status, control, metrics and a watchdog. */
+export class Daemon {
+  private loop: HeartbeatLoop | undefined;
+  private config!: HeartbeatConfig;
+  private fence!: FenceAction;
+  private pools = new Map<string, PoolSpec>();
+  private readonly metrics = new DaemonMetrics();
+  private readonly lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  private lagP99Ms = 0;
+  private statusServer: { server: Server; address: string } | undefined;
+  private control: NetServer | undefined;
+  private releaseLock: (() => void) | undefined;
+  private watchdog: Watchdog = noWatchdog;
+  private watchdogArmed = false;
+  private timers: NodeJS.Timeout[] = [];
+  private fencesInFlight = new Set<Promise<unknown>>();
+  private decisions: FenceDecision[] = [];
+  private lastProgressMs = new Map<string, number>();
+  private startedAtWall = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly options: DaemonOptions,
+    private readonly deps: DaemonDeps,
+  ) {}
+
+  get statusAddress(): string | undefined {
+    return this.statusServer?.address;
+  }
+
+  async start(): Promise<void> {
+    const { deps } = this;
+    const loaded = await this.loadConfig();
+    this.config = loaded.config;
+    this.reportProblems(loaded);
+    const stateDir = this.config["hb.state.dir"];
+    this.releaseLock = acquireStateDirLock(stateDir, deps.pid, deps.isAlive);
+    try {
+      this.watchdog = this.makeWatchdog();
+      this.fence = this.trackedFence(deps.makeFence(this.config));
+      this.startedAtWall = deps.clock.wallMs();
+      const loop = new HeartbeatLoop({ config: this.config, clock: deps.clock, targets: [], fence: this.fence, onEvent: (event) => this.onEvent(event) });
+      this.loop = loop;
+      await this.syncPools();
+      loop.start();
+      this.statusServer = await startStatusServer(parseListen(this.config["hb.status.listen"], this.config["hb.status.allow.remote"]), {
+        healthy: () => this.healthy(),
+        status: () => this.status(),
+        metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
+      });
+      this.control = await startControlSocket(join(stateDir, "hbd.sock"), (request) => this.handleControl(request));
+      this.startTimers();
+      deps.stderr(await this.summary());
+      deps.log.info({ pools: [...this.pools.keys()], action: this.config["kvm.heartbeat.fence.action"], status: this.statusServer.address }, "hbd started");
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  /** SIGHUP: new configuration and action, same targets' state. */
+  async reload(): Promise<{ action: string; problems: number }> {
+    const loaded = await this.loadConfig();
+    this.reportProblems(loaded);
+    const before = this.config["kvm.heartbeat.fence.action"];
+    this.config = loaded.config;
+    this.fence = this.trackedFence(this.deps.makeFence(this.config));
+    this.loop?.reconfigure(this.config, this.fence);
+    await this.syncPools();
+    const action = this.config["kvm.heartbeat.fence.action"];
+    this.deps.log.info({ before, action, fences: isFencingAction(action) && this.config["reboot.host.and.alert.management.on.heartbeat.timeout"] }, "configuration reloaded");
+    return { action, problems: loaded.problems.length };
+  }
+
+  /** SIGTERM/SIGINT: no fence in flight is abandoned; the watchdog is disarmed cleanly. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.lag.disable();
+    await Promise.allSettled([...this.fencesInFlight]);
+    await this.loop?.stop();
+    await this.watchdog.disarm().catch((error: unknown) => this.deps.log.error({ err: error }, "watchdog disarm failed"));
+    await new Promise<void>((resolve) => (this.statusServer ? this.statusServer.server.close(() => resolve()) : resolve()));
+    this.statusServer?.server.closeAllConnections();
+    await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
+    const stuck = this.deps.executor.stuck ?? 0;
+    this.deps.log.info({ stuckChildren: stuck }, stuck > 0 ? `hbd stopped; ${stuck} child process(es) still stuck in the kernel` : "hbd stopped");
+    this.releaseLock?.();
+  }
+
+  healthy(): boolean {
+    if (this.stopping || this.loop === undefined) return false;
+    return this.lagP99Ms < this.lagThresholdMs() && this.loopProgressing();
+  }
+
+  status() {
+    const loop = this.loop;
+    const clock = this.deps.clock;
+    const toWall = (mono: number) => new Date(clock.wallMs() + (mono - clock.monoMs())).toISOString();
+    const timing = deriveTiming(this.config);
+    const maintenance = loop?.maintenanceUntil();
+    return {
+      version: this.deps.version,
+      startedAt: new Date(this.startedAtWall).toISOString(),
+      action: this.config["kvm.heartbeat.fence.action"],
+      fences: timing.fences,
+      dryRun: this.config["hb.fence.dry.run"],
+      maintenance: maintenance === undefined ? null : { until: toWall(maintenance) },
+      watchdog: { mode: this.watchdog.mode, armed: this.watchdogArmed, timeoutSeconds: this.watchdog.timeoutSeconds },
+      eventLoopLagP99Ms: Math.round(this.lagP99Ms * 10) / 10,
+      stuckChildren: this.deps.executor.stuck ?? 0,
+      decisions: this.decisions.map((d) => ({ at: d.wallTime, target: d.target, action: d.action, isFence: d.isFence, mode: d.mode, reason: d.reason })),
+      targets: (loop?.status() ?? []).map((target) => {
+        const pool = this.pools.get(target.id);
+        const ok = target.attempts.filter((a) => a.result === "ok").map((a) => a.latencyMs).sort((a, b) => a - b);
+        const failuresInARow = target.attempts.length - 1 - target.attempts.findLastIndex((a) => a.result === "ok");
+        return {
+          id: target.id,
+          kind: pool?.kind ?? "unknown",
+          ...(pool?.kind === "nfs" ? { mountPoint: pool.mountPoint } : {}),
+          state: target.state,
+          armed: target.armed,
+          lastGoodAt: target.lastSuccessAtMs === undefined ? null : toWall(target.lastSuccessAtMs),
+          lastGoodAgeMs: target.lastSuccessAtMs === undefined ? null : Math.round(clock.monoMs() - target.lastSuccessAtMs),
+          consecutiveFailures: failuresInARow,
+          latencyMs: { count: ok.length, p50: percentile(ok, 0.5), p99: percentile(ok, 0.99), max: ok.at(-1) ?? null },
+          decisionAtTheLatest: target.lastSuccessAtMs === undefined ? null : toWall(target.lastSuccessAtMs + timing.decisionLatestMs),
+          lastChange: target.history.at(-1) ?? null,
+        };
+      }),
+    };
+  }
+
+  private async handleControl(request: ControlRequest): Promise<unknown> {
+    const loop = this.loop;
+    if (loop === undefined) throw new Error("not running");
+    switch (request.op) {
+      case "maintenance-on":
+        loop.suspendFencing(request.ttlMs, request.reason);
+        this.metrics.maintenance.set(1);
+        this.deps.log.warn({ ttlMs: request.ttlMs, reason: request.reason }, "maintenance: fencing suspended");
+        return { maintenanceUntil: this.status().maintenance };
+      case "maintenance-off":
+        loop.resumeFencing();
+        this.metrics.maintenance.set(0);
+        this.deps.log.warn("maintenance ended: fencing active");
+        return { maintenanceUntil: null };
+      case "reload":
+        return this.reload();
+      case "status":
+        return this.status();
+    }
+  }
+
+  private async loadConfig(): Promise<LoadedConfig> {
+    let text = "";
+    let fileProblem: string | undefined;
+    try {
+      text = (await readPropertiesFile(this.options.propertiesPath)).text;
+    } catch (error) {
+      // Start with the safe defaults rather than leave the host unprotected.
+      fileProblem = `${(error as Error).message}; running on CloudStack's defaults`;
+    }
+    for (const [key, value] of Object.entries(this.options.overrides ?? {})) text = setProperty(text, key, value).text;
+    const { values, problems } = resolveConfig(parseProperties(text));
+    return { config: values, problems, ...(fileProblem === undefined ? {} : { fileProblem }) };
+  }
+
+  private reportProblems(loaded: LoadedConfig): void {
+    if (loaded.fileProblem !== undefined) this.deps.log.warn({ file: this.options.propertiesPath }, loaded.fileProblem);
+    for (const problem of loaded.problems) {
+      this.deps.log.warn({ file: this.options.propertiesPath, line: problem.line, key: problem.key, value: problem.value, used: problem.used }, `configuration: ${problem.message}`);
+    }
+  }
+
+  private hostId(): string | undefined {
+    const declared = this.config["hb.host.ip"];
+    if (declared !== null) return declared;
+    const device = this.config["private.network.device"];
+    return device === null ? undefined : this.deps.addressOf(device);
+  }
+
+  /** Declared pools plus libvirt's; pools that disappear are dropped, as upstream drops them. */
+  private async syncPools(): Promise<void> {
+    const loop = this.loop;
+    if (loop === undefined) return;
+    const declared = parseDeclaredPools(this.config["hb.pools"]);
+    for (const problem of declared.problems) this.deps.log.warn({ entry: problem.entry }, `hb.pools: ${problem.message}; entry skipped`);
+    let discovered: PoolSpec[] = [];
+    if (this.deps.discoverPools !== undefined) {
+      try {
+        discovered = await this.deps.discoverPools(this.config);
+      } catch (error) {
+        // Keep the pools we have: a libvirt hiccup must not drop a pool's protection.
+        this.deps.log.error({ err: (error as Error).message }, "libvirt pool discovery failed; keeping the current pools");
+        discovered = [...this.pools.values()].filter((pool) => pool.kind === "nfs" && pool.source === "libvirt");
+      }
+    }
+    const wanted = new Map<string, PoolSpec>();
+    for (const pool of [...declared.pools, ...discovered]) if (!wanted.has(pool.id)) wanted.set(pool.id, pool);
+    const hostId = this.hostId();
+    for (const [id, pool] of this.pools) {
+      if (wanted.has(id) && JSON.stringify(wanted.get(id)) === JSON.stringify(pool)) continue;
+      await loop.removeTarget(id);
+      this.pools.delete(id);
+      this.metrics.forget(id);
+      this.deps.log.warn({ pool: id }, "pool dropped (no longer declared or reported by libvirt)");
+    }
+    for (const [id, pool] of wanted) {
+      if (this.pools.has(id)) continue;
+      if (pool.kind === "nfs" && hostId === undefined) {
+        this.deps.log.error({ pool: id }, "no host id for the heartbeat file (set hb.host.ip or private.network.device): pool not monitored");
+        continue;
+      }
+      this.pools.set(id, pool);
+      loop.addTarget(this.deps.makeTarget(pool, { config: this.config, hostId }));
+      this.deps.log.info({ pool: id, kind: pool.kind, source: pool.source }, "pool added");
+    }
+  }
+
+  private trackedFence(fence: FenceAction): FenceAction {
+    return {
+      name: fence.name,
+      execute: (decision) => {
+        const running = fence.execute(decision);
+        this.fencesInFlight.add(running);
+        void running.finally(() => this.fencesInFlight.delete(running)).catch(() => undefined);
+        return running;
+      },
+    };
+  }
+
+  private onEvent(event: LoopEvent): void {
+    const { log } = this.deps;
+    this.metrics.observe(event);
+    switch (event.type) {
+      case "attempt":
+        this.lastProgressMs.set(event.target, this.deps.clock.monoMs());
+        log.debug({ pool: event.target, ...event.record }, "attempt");
+        if (!this.watchdogArmed && this.loop?.status().every((target) => target.armed)) this.armWatchdog();
+        break;
+      case "state":
+        log[event.change.to === "dead" ? "error" : event.change.to === "healthy" ? "info" : "warn"]({ pool: event.change.target, from: event.change.from, to: event.change.to }, event.change.reason);
+        break;
+      case "decision": {
+        const d = event.decision;
+        this.decisions.push(d);
+        log.fatal({ pool: d.target, action: d.action, isFence: d.isFence, mode: d.mode, suppressedBy: d.suppressedBy, arithmetic: d.arithmetic }, `fence decision: ${d.reason}`);
+        break;
+      }
+      case "withheld":
+        log.warn({ pool: event.target }, `no fence decision: ${event.reason}`);
+        break;
+      case "late-completion":
+        log.info({ pool: event.target, seq: event.seq, afterMs: event.afterMs }, "a timed-out attempt completed late; the failure stands");
+        break;
+      case "fence-report":
+        log.warn({ action: event.report.action, acted: event.report.acted }, `fence action: ${event.report.outcome}`);
+        break;
+      case "fence-error":
+        log.fatal({ pool: event.target }, `fence action failed: ${event.message}`);
+        break;
+    }
+  }
+
+  private makeWatchdog(): Watchdog {
+    switch (this.config["hb.watchdog"]) {
+      case "device":
+        return deviceWatchdog({ device: this.config["hb.watchdog.device"], sysClassDir: this.deps.sysClassWatchdog });
+      case "systemd":
+        return systemdWatchdog(this.deps.env.WATCHDOG_USEC, this.deps.executor);
+      default:
+        return noWatchdog;
+    }
+  }
+
+  // Arm only after every target succeeded once: before that a failure should stop start-up
+  // from being trusted, not reset the host (SBD's decoupling).
+  private armWatchdog(): void {
+    try {
+      this.watchdog.arm();
+      this.watchdogArmed = this.watchdog.mode !== "none";
+      if (this.watchdogArmed) this.deps.log.info(this.watchdog.describe());
+    } catch (error) {
+      this.deps.log.fatal({ err: (error as Error).message }, "watchdog could not be armed: hbd runs UNPROTECTED");
+    }
+  }
+
+  private startTimers(): void {
+    this.lag.enable();
+    const lagWindowMs = 5_000;
+    this.timers.push(
+      setInterval(() => {
+        this.lagP99Ms = this.lag.percentile(99) / 1e6;
+        this.lag.reset();
+        this.metrics.lag.set(this.lagP99Ms / 1000);
+        this.metrics.stuck.set(this.deps.executor.stuck ?? 0);
+        if (this.lagP99Ms >= this.lagThresholdMs()) this.deps.log.warn({ lagP99Ms: this.lagP99Ms }, "event-loop lag is a health problem: keepalives withheld");
+      }, lagWindowMs),
+    );
+    const interval = this.watchdog.keepaliveIntervalMs;
+    if (interval !== null) {
+      this.timers.push(
+        setInterval(() => {
+          if (!this.watchdogArmed) return;
+          if (!this.healthy()) {
+            this.deps.log.error("loop unhealthy: no watchdog keepalive");
+            return;
+          }
+          this.watchdog.keepalive().catch((error: unknown) => this.deps.log.error({ err: (error as Error).message }, "watchdog keepalive failed"));
+        }, interval),
+      );
+    }
+    if (this.deps.discoverPools !== undefined) {
+      this.timers.push(setInterval(() => void this.syncPools(), this.config["kvm.heartbeat.update.frequency"]));
+    }
+    for (const timer of this.timers) timer.unref();
+  }
+
+  private lagThresholdMs(): number {
+    return Math.min(1_000, this.config["heartbeat.update.timeout"] / 10);
+  }
+
+  // The loop is alive when every target made progress within one full round's worst case.
+  private loopProgressing(): boolean {
+    const now = this.deps.clock.monoMs();
+    const budget = deriveTiming(this.config).decisionLatestMs + this.config["kvm.heartbeat.update.frequency"];
+    return [...this.pools.keys()].every((id) => now - (this.lastProgressMs.get(id) ?? now) <= budget);
+  }
+
+  private async summary(): Promise<string> {
+    const timing = deriveTiming(this.config);
+    const action = this.config["kvm.heartbeat.fence.action"];
+    const lines = [
+      `hbd ${this.deps.version}: ${this.pools.size} pool(s) from ${this.options.propertiesPath}`,
+      ...[...this.pools.values()].map((pool) => `  ${pool.id}  ${pool.kind}${pool.kind === "nfs" ? `  ${pool.mountPoint}` : ""}  (${pool.source})`),
+      `fence action: ${action}${this.config["hb.fence.dry.run"] ? " (DRY RUN: decisions are recorded, nothing is done)" : ""}`,
+      timing.fences
+        ? "  a real fence: the host resets, so its VMs cannot run twice"
+        : `  NOT a fence: VMs keep running while CloudStack may declare this host dead and start them elsewhere (two writers on one disk)`,
+      `timing: decision at most ${formatSeconds(timing.decisionLatestMs)} after the last good heartbeat; neighbours may call this host dead after ${formatSeconds(timing.neighbourDeadAfterMs)}`,
+      ...timing.invariants.filter((invariant) => !invariant.holds).map((invariant) => `  WARNING ${invariant.id}: ${invariant.message}`),
+      `watchdog: ${this.watchdog.describe()}`,
+      `status: http://${this.statusServer?.address ?? "?"}/status   control: ${join(this.config["hb.state.dir"], "hbd.sock")}`,
+    ];
+    const last = await this.deps.lastFenceRecord?.(this.config["hb.state.dir"]);
+    if (last !== undefined) lines.push(`previous boot: ${last}`);
+    return `${lines.join("\n")}\n`;
+  }
+}
+
+function percentile(sorted: readonly number[], fraction: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? null;
+}

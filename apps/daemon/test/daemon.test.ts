@@ -1,0 +1,126 @@
+import { connect } from "node:net";
+import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import pino from "pino";
+import { makeTempDir, type TempDir } from "@hb/testkit";
+import { ProcessExecutor, SystemClock, type FenceDecision, type HeartbeatTarget } from "@hb/core";
+import { Daemon, type DaemonDeps } from "../src/daemon.js";
+
+const FAST = [
+  "heartbeat.update.timeout=300",
+  "kvm.heartbeat.update.frequency=200",
+  "kvm.heartbeat.update.max.tries=2",
+  "kvm.heartbeat.update.retry.sleep=100",
+  "hb.status.listen=127.0.0.1:0",
+  "hb.host.ip=10.0.0.5",
+  "hb.pools=nfs:/mnt/pool-a;nfs:/mnt/pool-b",
+];
+
+let temp: TempDir;
+const daemons: Daemon[] = [];
+afterEach(async () => {
+  await Promise.all(daemons.splice(0).map((d) => d.stop()));
+  await temp?.remove();
+});
+
+function setup(extra: string[] = [], behaviour: (pool: string) => "ok" | "hang" = () => "ok") {
+  const decisions: FenceDecision[] = [];
+  const stderr: string[] = [];
+  const deps: DaemonDeps = {
+    executor: new ProcessExecutor(),
+    clock: new SystemClock(),
+    log: pino({ level: "silent" }),
+    env: {},
+    pid: process.pid,
+    isAlive: () => true,
+    addressOf: () => undefined,
+    makeTarget: (pool): HeartbeatTarget => ({ id: pool.id, attempt: () => (behaviour(pool.id) === "hang" ? new Promise(() => undefined) : Promise.resolve({ ok: true })) }),
+    makeFence: (config) => ({ name: config["kvm.heartbeat.fence.action"], execute: async (d) => (decisions.push(d), { action: d.action, outcome: "recorded", acted: false }) }),
+    stderr: (text) => void stderr.push(text),
+    sysClassWatchdog: "/nonexistent",
+    version: "0.0.0-test",
+  };
+  return { deps, decisions, stderr, properties: [...FAST, `hb.state.dir=${temp.path}/state`, ...extra].join("\n") + "\n" };
+}
+
+async function start(properties: string, deps: DaemonDeps): Promise<{ daemon: Daemon; file: string }> {
+  const file = temp.file("agent.properties");
+  await writeFile(file, properties);
+  const daemon = new Daemon({ propertiesPath: file }, deps);
+  await daemon.start();
+  daemons.push(daemon);
+  return { daemon, file };
+}
+
+function control(socket: string, request: unknown): Promise<{ ok: boolean; result?: unknown; error?: string }> {
+  return new Promise((resolve, reject) => {
+    const client = connect(socket);
+    let data = "";
+    client.on("data", (chunk) => (data += chunk));
+    client.on("end", () => resolve(JSON.parse(data)));
+    client.on("error", reject);
+    client.write(`${JSON.stringify(request)}\n`);
+  });
+}
+
+const until = async (predicate: () => boolean) => {
+  while (!predicate()) await new Promise((resolve) => setTimeout(resolve, 20));
+};
+
+describe("hbd", () => {
+  it("monitors every declared pool and serves status, health and metrics on loopback", async () => {
+    temp = await makeTempDir("hbd-");
+    const { deps, stderr } = setup();
+    const { daemon } = await start(setup().properties, deps);
+    await until(() => daemon.status().targets.every((t) => t.state === "healthy"));
+    const base = `http://${daemon.statusAddress}`;
+    const status = await (await fetch(`${base}/status`)).json();
+    expect(status.targets.map((t: { id: string; state: string }) => [t.id, t.state])).toEqual([
+      ["pool-a", "healthy"],
+      ["pool-b", "healthy"],
+    ]);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/hb_target_state\{pool="pool-a",state="healthy"\} 1/);
+    expect(metrics).toMatch(/hb_attempt_latency_seconds_count\{pool="pool-b",result="ok"\} \d+/);
+    expect((await fetch(`${base}/status`, { method: "POST" })).status).toBe(405);
+    expect(stderr.join("")).toMatch(/fence action: reboot\n  a real fence/);
+  });
+
+  it("refuses a second instance on the same state directory", async () => {
+    temp = await makeTempDir("hbd-");
+    const { deps, properties } = setup();
+    await start(properties, deps);
+    const second = new Daemon({ propertiesPath: temp.file("agent.properties") }, { ...deps, pid: process.pid + 1 });
+    await expect(second.start()).rejects.toMatchObject({ code: "ALREADY_RUNNING" });
+  });
+
+  it("decides for a hung pool while the other stays healthy, suspends fencing through the control socket, and reloads a new action", async () => {
+    temp = await makeTempDir("hbd-");
+    let hang = false;
+    const { deps, decisions, properties } = setup([], (pool) => (pool === "pool-a" && hang ? "hang" : "ok"));
+    const { daemon, file } = await start(properties, deps);
+    await until(() => daemon.status().targets.every((t) => t.armed));
+    const socket = join(temp.path, "state", "hbd.sock");
+    expect(await control(socket, { op: "maintenance-on", ttlMs: 60_000, reason: "test" })).toMatchObject({ ok: true });
+    hang = true;
+    await until(() => decisions.length === 1);
+    expect(decisions[0]).toMatchObject({ target: "pool-a", mode: "suppressed", isFence: false });
+    expect(daemon.status().targets.find((t) => t.id === "pool-b")?.state).toBe("healthy");
+    expect(await control(socket, { op: "bogus" })).toMatchObject({ ok: false, error: expect.stringMatching(/unknown op/) });
+
+    await writeFile(file, `${properties}kvm.heartbeat.fence.action=log-only\n`);
+    expect(await control(socket, { op: "reload" })).toMatchObject({ ok: true, result: { action: "log-only" } });
+    expect(daemon.status()).toMatchObject({ action: "log-only", fences: false });
+    expect(daemon.status().targets.find((t) => t.id === "pool-a")?.state).toBe("dead");
+  });
+
+  it("refuses a non-loopback status address unless allowed", async () => {
+    temp = await makeTempDir("hbd-");
+    const { deps, properties } = setup(["hb.status.listen=0.0.0.0:0"]);
+    const file = temp.file("agent.properties");
+    await writeFile(file, properties);
+    await expect(new Daemon({ propertiesPath: file }, deps).start()).rejects.toMatchObject({ code: "STATUS_LISTEN" });
+  });
+});
