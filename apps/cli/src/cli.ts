@@ -15,6 +15,8 @@ export const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   fence: () => import("./commands/fence.js"),
   compat: () => import("./commands/compat.js"),
   shims: () => import("./commands/shims.js"),
+  status: () => import("./commands/status.js"),
+  maintenance: () => import("./commands/maintenance.js"),
 };
 
 export const USAGE = `hb — the storage heartbeat of CloudStack KVM hosts
@@ -34,6 +36,8 @@ Usage:
   hb compat kvmheartbeat|kvmspheartbeat|kvmvmactivity ARGS…
                                            drop-in entry points for upstream's scripts
   hb shims install|uninstall --dir DIR     put the entry points in place of the scripts
+  hb status [--json]                       hbd's view: every pool's state, last good heartbeat, deadlines
+  hb maintenance on --ttl 30m | off        suspend fencing for a bounded time (root; heartbeats continue)
   hb --version
 
 The file is --file, else $AGENT_PROPS, else /etc/cloudstack/agent/agent.properties.

@@ -23,6 +23,8 @@ const EXIT_CODES: Record<string, number> = {
   PROPERTY_EDIT: 2,
   REFUSED: 2,
   SCENARIO: 2,
+  DAEMON_UNREACHABLE: 2,
+  DAEMON_REFUSED: 2,
 };
 export const EXIT_INTERNAL = 70;
 
