@@ -1,22 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { run } from "./run.js";
+import { parseDaemonArgs } from "./run.js";
 
-function capture() {
-  const out = { stdout: "", stderr: "" };
-  return { out, deps: { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t), version: "9.9.9" } };
-}
-
-describe("hbd", () => {
-  it("refuses to start rather than pretend to protect the host", async () => {
-    const { out, deps } = capture();
-    expect(await run([], deps)).toBe(2);
-    expect(out.stderr).toMatch(/not starting/);
+describe("hbd arguments", () => {
+  it("reads the file, the log level and the demo switch", () => {
+    expect(parseDaemonArgs([])).toEqual({ kind: "run", file: undefined, logLevel: "info", demo: false });
+    expect(parseDaemonArgs(["--file", "/etc/a.properties", "--log-level", "debug"])).toEqual({ kind: "run", file: "/etc/a.properties", logLevel: "debug", demo: false });
+    expect(parseDaemonArgs(["--demo"])).toMatchObject({ kind: "run", demo: true });
   });
 
-  it("prints its version and rejects unknown flags", async () => {
-    const { out, deps } = capture();
-    expect(await run(["--version"], deps)).toBe(0);
-    expect(out.stdout).toBe("hbd 9.9.9\n");
-    expect(await run(["--bogus"], deps)).toBe(2);
+  it("names a bad flag or level instead of starting", () => {
+    expect(parseDaemonArgs(["--bogus"])).toMatchObject({ kind: "usage-error" });
+    expect(parseDaemonArgs(["--log-level", "loud"])).toEqual({ kind: "usage-error", message: "--log-level must be one of fatal, error, warn, info, debug, trace" });
+    expect(parseDaemonArgs(["--version"])).toEqual({ kind: "version" });
   });
 });

@@ -1,38 +1,42 @@
 import { parseArgs } from "node:util";
 
-export interface RunDeps {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly version: string;
-}
-
 export const USAGE = `hbd — the heartbeat monitor of a CloudStack KVM host
 
 Usage:
-  hbd --version
-  hbd --help
+  hbd [--file F] [--log-level LEVEL]   run the monitor for every pool (declared in hb.pools and found in libvirt)
+  hbd --demo                           a one-minute demonstration on a temporary pool: a stall, the dry-run
+                                       fence record, a recovery (no root needed)
+  hbd --version | --help
 
-The monitor loop is not part of this release: until it is, the CloudStack agent's own
-monitor keeps running and hbd refuses to start rather than pretend to protect the host.
+The file is --file, else $AGENT_PROPS, else /etc/cloudstack/agent/agent.properties.
+Signals: SIGHUP reloads the configuration (state is kept); SIGTERM/SIGINT stop cleanly.
+Logs: pino JSON on stdout, one line per state change and decision (--log-level debug: every attempt).
 `;
 
-/** Parse and run; returns the exit code. */
-export async function run(argv: readonly string[], deps: RunDeps): Promise<number> {
+const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export type LogLevel = (typeof LEVELS)[number];
+
+export type DaemonCommand =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | { readonly kind: "usage-error"; readonly message: string }
+  | { readonly kind: "run"; readonly file: string | undefined; readonly logLevel: LogLevel; readonly demo: boolean };
+
+/** Argument parsing only. */
+export function parseDaemonArgs(argv: readonly string[]): DaemonCommand {
   let values;
   try {
-    ({ values } = parseArgs({ args: [...argv], options: { version: { type: "boolean" }, help: { type: "boolean" } }, strict: true }));
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { version: { type: "boolean" }, help: { type: "boolean" }, file: { type: "string", short: "f" }, "log-level": { type: "string" }, demo: { type: "boolean" } },
+      strict: true,
+    }));
   } catch (error) {
-    deps.stderr(`hbd: ${(error as Error).message}\n`);
-    return 2;
+    return { kind: "usage-error", message: (error as Error).message };
   }
-  if (values.version) {
-    deps.stdout(`hbd ${deps.version}\n`);
-    return 0;
-  }
-  if (values.help) {
-    deps.stdout(USAGE);
-    return 0;
-  }
-  deps.stderr("hbd: the monitor loop is not available in this release; not starting (see hbd --help)\n");
-  return 2;
+  if (values.version) return { kind: "version" };
+  if (values.help) return { kind: "help" };
+  const level = values["log-level"] ?? "info";
+  if (!(LEVELS as readonly string[]).includes(level)) return { kind: "usage-error", message: `--log-level must be one of ${LEVELS.join(", ")}` };
+  return { kind: "run", file: values.file, logLevel: level as LogLevel, demo: values.demo ?? false };
 }
