@@ -44,6 +44,18 @@ describe("HeartbeatLoop", () => {
     await loop.stop();
   });
 
+  it("counts an answer exactly at the deadline as in time", async () => {
+    const config = configOf("heartbeat.update.timeout=100\nkvm.heartbeat.update.frequency=1000\nkvm.heartbeat.update.max.tries=1\n");
+    const clock = new SimulatedClock();
+    const target = scripted("pool", clock, () => ({ afterMs: 100, outcome: { ok: true } }));
+    const { fence } = recordingFence(config);
+    const loop = new HeartbeatLoop({ config, clock, targets: [target], fence });
+    loop.start();
+    await clock.runUntil(3_000);
+    expect(loop.status()[0]?.attempts.map((a) => a.result)).toEqual(["ok", "ok", "ok"]);
+    await loop.stop();
+  });
+
   it("suspends fencing for a bounded time while heartbeats continue, then expires by itself", async () => {
     const config = configOf(FAST);
     const clock = new SimulatedClock();

@@ -20,6 +20,11 @@ export interface LoopOptions {
   readonly onEvent?: (event: LoopEvent) => void;
   /** Attempts and state changes kept per target. */
   readonly historySize?: number;
+  /**
+   * "hb" (default), or "upstream": the agent's own policy, for side-by-side comparisons. It
+   * sleeps retry.sleep after the last try too before deciding, and has no start-up grace.
+   */
+  readonly policy?: "hb" | "upstream";
 }
 
 export interface TargetStatus {
@@ -95,6 +100,7 @@ export class HeartbeatLoop {
       slowThresholdMs: config["hb.slow.threshold"] * config["heartbeat.update.timeout"],
       neighbourThresholdMs: this.timing.neighbourDeadAfterMs - 1000,
       historySize: this.options.historySize ?? 64,
+      armedFromStart: this.options.policy === "upstream",
     };
   }
 
@@ -166,7 +172,11 @@ export class HeartbeatLoop {
       if (record !== undefined) this.emit({ type: "attempt", target: running.target.id, record });
       if (fold.change !== undefined) this.emit({ type: "state", change: fold.change });
       if (fold.withheld !== undefined) this.emit({ type: "withheld", atMs: clock.monoMs(), target: running.target.id, reason: fold.withheld });
-      if (fold.enteredDead) await this.decide(running);
+      const upstream = this.options.policy === "upstream";
+      if (fold.enteredDead) {
+        if (upstream) await clock.sleep(config["kvm.heartbeat.update.retry.sleep"], signal);
+        await this.decide(running);
+      }
       if (outcome?.ok) return;
       // No sleep after the last try: hb decides at once (upstream sleeps once more).
       if (attempt < tries) await clock.sleep(config["kvm.heartbeat.update.retry.sleep"], signal);
@@ -190,8 +200,6 @@ export class HeartbeatLoop {
         controller.abort();
         resolve(undefined);
       };
-      const timer = clock.setTimer(deadlineMs, abandon);
-      running.stop.signal.addEventListener("abort", abandon, { once: true });
       const settle = (outcome: AttemptOutcome) => {
         if (settled) {
           // Late: the storage answered after all. Recorded for status; the failure stands.
@@ -213,6 +221,9 @@ export class HeartbeatLoop {
       } catch (error) {
         attempt = Promise.reject(error);
       }
+      // Set after the attempt started, so that an answer exactly at the deadline counts as in time.
+      const timer = clock.setTimer(deadlineMs, abandon);
+      running.stop.signal.addEventListener("abort", abandon, { once: true });
       attempt.then(settle, (error: unknown) => settle({ ok: false, reason: "error", message: error instanceof Error ? error.message : String(error) }));
     });
   }

@@ -68,18 +68,18 @@ export interface SimulationResult {
  * Run the real loop under a simulated clock. `propertiesText` is the agent.properties text
  * (or "" for defaults); the scenario's properties override it as if written in the file.
  */
-export async function simulate(scenario: Scenario, propertiesText = ""): Promise<SimulationResult> {
+export async function simulate(scenario: Scenario, propertiesText = "", policy: "hb" | "upstream" = "hb"): Promise<SimulationResult> {
   let text = propertiesText;
   for (const [key, value] of Object.entries(scenario.properties)) text = setProperty(text, key, value).text;
   const { values: config, problems } = resolveConfig(parseProperties(text));
   const clock = new SimulatedClock();
   const log: LoopEvent[] = [];
-  const targets = Object.entries(scenario.targets).map(([id, phases]) => simulatedTarget(id, phases, clock));
+  const targets = Object.entries(scenario.targets).map(([id, phases]) => simulatedTarget(id, phases, clock, policy));
   const fence: FenceAction = {
     name: config["kvm.heartbeat.fence.action"],
     execute: async (decision) => ({ action: decision.action, outcome: "simulated", acted: false }),
   };
-  const loop = new HeartbeatLoop({ config, clock, targets, fence, onEvent: (event) => log.push(event) });
+  const loop = new HeartbeatLoop({ config, clock, targets, fence, policy, onEvent: (event) => log.push(event) });
   loop.start();
   await clock.runUntil(scenario.durationMs);
   void loop.stop();
@@ -93,7 +93,7 @@ export async function simulate(scenario: Scenario, propertiesText = ""): Promise
   return { config, problems, events, decisions, withheld, log };
 }
 
-function simulatedTarget(id: string, phases: readonly ScenarioPhase[], clock: SimulatedClock): HeartbeatTarget {
+function simulatedTarget(id: string, phases: readonly ScenarioPhase[], clock: SimulatedClock, policy: "hb" | "upstream"): HeartbeatTarget {
   return {
     id,
     attempt: () => {
@@ -108,7 +108,11 @@ function simulatedTarget(id: string, phases: readonly ScenarioPhase[], clock: Si
           : current.error !== undefined
             ? { ok: false, reason: "error", message: current.error }
             : current.impairment !== undefined
-              ? { ok: true, impairment: current.impairment }
+              ? // Upstream's LINSTOR check knows no "impaired": a Primary that cannot be promoted
+                // (promotion_score:0, as during a resync) is a failed check.
+                policy === "upstream"
+                ? { ok: false, reason: "error", message: `${current.impairment} (upstream: promotion_score:0)` }
+                : { ok: true, impairment: current.impairment }
               : { ok: true };
       return new Promise((resolve) => clock.setTimer(current.latencyMs ?? 0, () => resolve(outcome)));
     },

@@ -9,6 +9,8 @@ export interface TrackerSettings {
   /** Heartbeat age above which neighbours call the host DEAD. */
   readonly neighbourThresholdMs: number;
   readonly historySize: number;
+  /** Upstream's policy: no start-up grace. */
+  readonly armedFromStart?: boolean;
 }
 
 export interface TryResult {
@@ -90,7 +92,7 @@ export class TargetTracker {
       const to: TargetState = this.state === "dead" ? "dead" : attemptResult === "no-quorum" ? "no-quorum" : "failing";
       return { change: this.moveTo(to, result.endedAtMs, `try ${result.try} of ${settings.tries} ${what}`), enteredDead: false };
     }
-    if (!this.armed) {
+    if (!this.armed && settings.armedFromStart !== true) {
       const withheld = `all ${settings.tries} tries failed (last ${what}), but the target has never succeeded since it was added: not armed, no fence`;
       return { change: this.moveTo("failing", result.endedAtMs, withheld), enteredDead: false, withheld };
     }
