@@ -1,31 +1,32 @@
 import { HbError, parseProperties, resolveConfig, setProperty, type ConfigProblem, type FenceActionName, type HeartbeatConfig } from "@hb/config";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { HeartbeatLoop, type LoopEvent } from "./loop.js";
 import type { AttemptOutcome, FenceAction, FenceDecision, HeartbeatTarget, StateChange } from "./ports.js";
 import { SimulatedClock } from "./sim-clock.js";
 
-const phase = z
-  .strictObject({
-    fromMs: z.number().int().min(0),
-    latencyMs: z.number().int().min(0).optional(),
-    hang: z.literal(true).optional(),
-    error: z.string().min(1).optional(),
-    noQuorum: z.literal(true).optional(),
-    impairment: z.string().min(1).optional(),
-  })
-  .refine((p) => [p.hang, p.error, p.noQuorum].filter((x) => x !== undefined).length <= 1, { message: "at most one of hang, error, noQuorum" })
-  .refine((p) => p.hang === true || p.latencyMs !== undefined || p.noQuorum === true, { message: "latencyMs is needed unless hang or noQuorum" });
+const phase = z.strictObject({
+  fromMs: z.number().check(z.int(), z.minimum(0)),
+  latencyMs: z.optional(z.number().check(z.int(), z.minimum(0))),
+  hang: z.optional(z.literal(true)),
+  error: z.optional(z.string().check(z.minLength(1))),
+  noQuorum: z.optional(z.literal(true)),
+  impairment: z.optional(z.string().check(z.minLength(1))),
+}).check(
+  z.refine((p) => [p.hang, p.error, p.noQuorum].filter((x) => x !== undefined).length <= 1, "at most one of hang, error, noQuorum"),
+  z.refine((p) => p.hang === true || p.latencyMs !== undefined || p.noQuorum === true, "latencyMs is needed unless hang or noQuorum"),
+);
 
 /** A timeline per target: each phase describes every attempt that starts from `fromMs` on. */
 export const Scenario = z.strictObject({
-  durationMs: z.number().int().positive(),
-  properties: z.record(z.string(), z.string()).default({}),
-  targets: z
-    .record(z.string().min(1), z.array(phase).min(1))
-    .refine((targets) => Object.keys(targets).length > 0, { message: "at least one target" })
-    .refine((targets) => Object.values(targets).every((phases) => phases.every((p, i) => i === 0 || p.fromMs > (phases[i - 1]?.fromMs ?? 0))), {
-      message: "each target's phases must have increasing fromMs",
-    }),
+  durationMs: z.number().check(z.int(), z.positive()),
+  properties: z._default(z.record(z.string(), z.string()), {}),
+  targets: z.record(z.string().check(z.minLength(1)), z.array(phase).check(z.minLength(1))).check(
+    z.refine((targets) => Object.keys(targets).length > 0, "at least one target"),
+    z.refine(
+      (targets) => Object.values(targets).every((phases) => phases.every((p, i) => i === 0 || p.fromMs > (phases[i - 1]?.fromMs ?? 0))),
+      "each target's phases must have increasing fromMs",
+    ),
+  ),
 });
 export type Scenario = z.output<typeof Scenario>;
 export type ScenarioPhase = z.output<typeof phase>;
@@ -40,9 +41,25 @@ export class ScenarioError extends HbError {
 export function parseScenario(input: unknown): Scenario {
   const parsed = Scenario.safeParse(input);
   if (!parsed.success) {
-    throw new ScenarioError(`invalid scenario: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "(top)"}: ${issue.message}`).join("; ")}`);
+    throw new ScenarioError(`invalid scenario: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "(top)"}: ${describeIssue(issue)}`).join("; ")}`);
   }
   return parsed.data;
+}
+
+// zod/mini carries no message catalogue: say what is wrong from the issue itself.
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `unknown field(s) ${issue.keys.join(", ")}`;
+    case "invalid_type":
+      return `expected ${issue.expected}`;
+    case "too_small":
+      return `must be at least ${String(issue.minimum)}`;
+    case "invalid_value":
+      return `must be ${issue.values.map((value) => JSON.stringify(value)).join(" or ")}`;
+    default:
+      return issue.message;
+  }
 }
 
 export interface SimulatedDecision {
