@@ -1,1 +1,28 @@
 export { describeFenceAction, type FenceActionDescription } from "./describe.js";
+export { fenceSettings, auditLogPath, type FenceSettings } from "./settings.js";
+export type { FenceContext, FenceActionReport, FenceStep } from "./context.js";
+export { createFenceAction, type ReportingFenceAction } from "./create.js";
+export { RebootAction } from "./reboot.js";
+export { GracefulRebootAction, defaultBackstops } from "./graceful-reboot.js";
+export { RestartAgentAction, isUnitName } from "./restart-agent.js";
+export { LogOnlyAction } from "./log-only.js";
+export { AuditLog, type FenceRecord, type FenceFollowUp, type AuditLine } from "./audit.js";
+export { readLastFence, describeLastFence, FenceLogError, type LastFence } from "./history.js";
+export { fileSysrqTrigger, type SysrqTrigger, type SysrqKey } from "./sysrq.js";
+export { sendSyslog, SYSLOG_TAG } from "./syslog.js";
+export { upstreamRebootLine, NOT_A_FENCE, type FenceCause } from "./wording.js";
+export { stopProcesses, type AffectedVms, type VmStopResult, type VmStopOutcome } from "./affected-vms.js";
+export {
+  systemdJobTimeoutBackstop,
+  watchdogBackstop,
+  closeHeldDevice,
+  gracefulRebootGuarantee,
+  hostGracefulRebootGuarantee,
+  type HostPaths,
+  JOB_TIMEOUT_DROP_IN,
+  type RebootBackstop,
+  type BackstopProbe,
+  type BackstopResult,
+  type GracefulRebootGuarantee,
+} from "./backstops.js";
+export { readBootId, BOOT_ID_FILE } from "./run.js";

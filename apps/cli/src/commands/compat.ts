@@ -29,7 +29,8 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
   }
   switch (name as ScriptName) {
     case "kvmheartbeat":
-      return parsed.options.get("c") === true
+      // Upstream's dispatch: -r (read) first, then -c (fence), else write.
+      return parsed.options.get("c") === true && parsed.options.get("r") !== true
         ? (await import("./compat-fence.js")).kvmheartbeatFence(parsed, deps)
         : (await import("./compat-nfs.js")).kvmheartbeat(parsed, deps);
     case "kvmspheartbeat":

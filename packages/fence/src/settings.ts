@@ -1,0 +1,39 @@
+import type { HeartbeatConfig } from "@hb/config";
+
+/** The settings every fence action reads, taken from the effective configuration. */
+export interface FenceSettings {
+  /** hb.fence.flush.wait: pause between starting the asynchronous flush and the reset. */
+  readonly flushWaitMs: number;
+  /** hb.fence.graceful.deadline: how long graceful-reboot may take before the reset path. */
+  readonly gracefulDeadlineMs: number;
+  /** hb.fence.step.timeout: deadline of each step around the action (record, syslog, systemctl). */
+  readonly stepTimeoutMs: number;
+  /** hb.fence.sysrq.trigger */
+  readonly sysrqTrigger: string;
+  /** hb.fence.agent.service: the unit restart-agent restarts. */
+  readonly agentService: string;
+  /** hb.fence.kill.affected.vms: the split-brain guard before a non-fencing action. */
+  readonly killAffectedVms: boolean;
+  /** hb.state.dir: where fence.jsonl lives (local disk, never the shared storage). */
+  readonly stateDir: string;
+  /** hb.watchdog.device: armed by graceful-reboot as a backstop outside hb. */
+  readonly watchdogDevice: string;
+}
+
+export function fenceSettings(config: HeartbeatConfig): FenceSettings {
+  return {
+    flushWaitMs: config["hb.fence.flush.wait"],
+    gracefulDeadlineMs: config["hb.fence.graceful.deadline"],
+    stepTimeoutMs: config["hb.fence.step.timeout"],
+    sysrqTrigger: config["hb.fence.sysrq.trigger"],
+    agentService: config["hb.fence.agent.service"],
+    killAffectedVms: config["hb.fence.kill.affected.vms"],
+    stateDir: config["hb.state.dir"],
+    watchdogDevice: config["hb.watchdog.device"],
+  };
+}
+
+/** The audit log of a state folder. */
+export function auditLogPath(stateDir: string): string {
+  return `${stateDir.replace(/\/+$/, "")}/fence.jsonl`;
+}
