@@ -9,7 +9,7 @@ describe("timing model", () => {
     const model = timingOf("");
     expect(model.decisionEarliestMs).toBe(100_000); // 60 s pause + 4 sleeps of 10 s
     expect(model.decisionLatestMs).toBe(400_000); // 60 s + 5 × 60 s + 4 × 10 s
-    expect(model.resetLatestMs).toBe(405_000); // + 5 s flush wait
+    expect(model.resetLatestMs).toBe(411_000); // + three 2 s steps (record, syslog, sysrq s) + 5 s flush wait
     expect(model.upstreamDecisionLatestMs).toBe(410_000); // upstream sleeps after the last try too
     expect(model.upstreamResetLatestMs).toBe(415_000); // + sleep 5 in the script
     expect(model.neighbourDeadAfterMs).toBe(61_000); // -t 60, age > 60 in whole seconds
@@ -29,7 +29,7 @@ describe("timing model", () => {
   it("flags a fence that completes after the management server may restart the VMs elsewhere", () => {
     const text = "heartbeat.update.timeout=120000\nhb.heartbeat.max.age=200000\n";
     const model = timingOf(text);
-    expect(model.resetLatestMs).toBe(60_000 + 5 * 120_000 + 4 * 10_000 + 5_000);
+    expect(model.resetLatestMs).toBe(60_000 + 5 * 120_000 + 4 * 10_000 + 3 * 2_000 + 5_000);
     expect(broken(text)).toContain("fence-before-recovery");
   });
 
@@ -42,10 +42,9 @@ describe("timing model", () => {
     }
   });
 
-  it("counts graceful-reboot's deadline and fallback, and warns that the agent kills its script first", () => {
-    const model = timingOf("kvm.heartbeat.fence.action=graceful-reboot\n");
-    expect(model.resetLatestMs).toBe(400_000 + 120_000 + 5_000);
-    expect(broken("kvm.heartbeat.fence.action=graceful-reboot\n")).toContain("agent-lets-fence-finish");
+  it("counts graceful-reboot's deadline, its bounded steps and the fallback's flush wait", () => {
+    const model = timingOf("kvm.heartbeat.fence.action=graceful-reboot\nhb.fence.step.timeout=1000\n");
+    expect(model.resetLatestMs).toBe(400_000 + 120_000 + 2 * 1_000 + 5_000);
   });
 
   it("orders the timeline from the last good heartbeat", () => {

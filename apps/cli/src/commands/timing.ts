@@ -1,5 +1,5 @@
 import { deriveTiming, formatSeconds, resolveConfig } from "@hb/config";
-import { describeFenceAction } from "@hb/fence";
+import { describeFenceAction, hostGracefulRebootGuarantee } from "@hb/fence";
 import { parseCommandArgs, positionals } from "../args.js";
 import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
 import { UsageError } from "../errors.js";
@@ -18,8 +18,12 @@ export async function timingExplain(file: string | undefined, json: boolean, dep
   const path = propertiesPath(file, deps);
   const resolved = resolveConfig(await readPropertiesOrDefaults(path, deps));
   const model = deriveTiming(resolved.values);
+  // Whether graceful-reboot still ends in a reset when the shutdown stalls after hb is gone.
+  const graceful =
+    model.fenceAction === "graceful-reboot" ? hostGracefulRebootGuarantee({ watchdogDevice: resolved.values["hb.watchdog.device"] }) : undefined;
   if (json) {
-    deps.stdout(`${JSON.stringify({ file: path, values: resolved.values, problems: resolved.problems, ...model }, null, 2)}\n`);
+    const gracefulReboot = graceful === undefined ? {} : { gracefulReboot: { guaranteed: graceful.guaranteed, summary: graceful.summary } };
+    deps.stdout(`${JSON.stringify({ file: path, values: resolved.values, problems: resolved.problems, ...model, ...gracefulReboot }, null, 2)}\n`);
     return 0;
   }
   const action = describeFenceAction(model.fenceAction);
@@ -36,6 +40,7 @@ export async function timingExplain(file: string | undefined, json: boolean, dep
     `hb decides as soon as the last try fails. Upstream's agent sleeps ${formatSeconds(resolved.values["kvm.heartbeat.update.retry.sleep"])} once more and its script waits 5 s:`,
     `  upstream decision at ${formatSeconds(model.upstreamDecisionLatestMs)}, reset at ${formatSeconds(model.upstreamResetLatestMs)}.`,
     "An attempt cut at its deadline stays failed even if the write completes later (upstream's semantics).",
+    ...(graceful === undefined ? [] : [`${graceful.guaranteed ? "" : "WARNING "}${graceful.summary}`]),
     "",
   ];
   const broken = model.invariants.filter((invariant) => !invariant.holds);
