@@ -25,6 +25,10 @@ const EXIT_CODES: Record<string, number> = {
   SCENARIO: 2,
   DAEMON_UNREACHABLE: 2,
   DAEMON_REFUSED: 2,
+  DRBD_COMMAND: 2,
+  DRBD_OUTPUT: 2,
+  DRBD_NODE_NAME: 2,
+  FENCE_LOG: 2,
 };
 export const EXIT_INTERNAL = 70;
 
