@@ -18,9 +18,10 @@ import type { Logger } from "pino";
 import { startControlSocket, type ControlRequest } from "./control.js";
 import { acquireStateDirLock } from "./lock.js";
 import { DaemonMetrics } from "./metrics.js";
-import { parseDeclaredPools, type PoolSpec } from "./pools.js";
+import { LibvirtUnavailableError, parseDeclaredPools, type PoolSpec } from "./pools.js";
 import { parseListen, startStatusServer } from "./status-server.js";
 import { deviceWatchdog, noWatchdog, systemdWatchdog, type Watchdog } from "./watchdog.js";
+import type { RebootBackstop } from "@hb/fence";
 
 export interface TargetContext {
   readonly config: HeartbeatConfig;
@@ -74,12 +75,15 @@ export class Daemon {
   private releaseLock: (() => void) | undefined;
   private watchdog: Watchdog = noWatchdog;
   private watchdogArmed = false;
+  /** A fence handed the watchdog over: no more keepalives, and no magic close on stop. */
+  private watchdogHandedOver = false;
   private timers: NodeJS.Timeout[] = [];
   private fencesInFlight = new Set<Promise<unknown>>();
   private decisions: FenceDecision[] = [];
   private lastProgressMs = new Map<string, number>();
   private startedAtWall = 0;
   private stopping = false;
+  private libvirt = true;
 
   constructor(
     private readonly options: DaemonOptions,
@@ -142,13 +146,32 @@ export class Daemon {
     this.lag.disable();
     await Promise.allSettled([...this.fencesInFlight]);
     await this.loop?.stop();
-    await this.watchdog.disarm().catch((error: unknown) => this.deps.log.error({ err: error }, "watchdog disarm failed"));
+    if (this.watchdogHandedOver) this.watchdog.abandon();
+    else await this.watchdog.disarm().catch((error: unknown) => this.deps.log.error({ err: error }, "watchdog disarm failed"));
     await new Promise<void>((resolve) => (this.statusServer ? this.statusServer.server.close(() => resolve()) : resolve()));
     this.statusServer?.server.closeAllConnections();
     await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
     const stuck = this.deps.executor.stuck ?? 0;
     this.deps.log.info({ stuckChildren: stuck }, stuck > 0 ? `hbd stopped; ${stuck} child process(es) still stuck in the kernel` : "hbd stopped");
     this.releaseLock?.();
+  }
+
+  /**
+   * graceful-reboot's watchdog backstop when hbd itself holds the device (a second open would
+   * fail with EBUSY): stop the keepalives and never disarm, so the device resets the host if the
+   * shutdown stalls after hbd is gone.
+   */
+  heldWatchdogBackstop(): RebootBackstop | undefined {
+    if (this.watchdog.mode !== "device" || !this.watchdogArmed) return undefined;
+    const timeout = this.watchdog.timeoutSeconds;
+    return {
+      name: "watchdog",
+      probe: () => ({ available: true, detail: `hbd's watchdog device, reset ${timeout} s after the last keepalive` }),
+      arm: async () => {
+        this.watchdogHandedOver = true;
+        return { ok: true, detail: `keepalives to hbd's watchdog device stopped: reset within ${timeout} s unless the reboot completes first` };
+      },
+    };
   }
 
   healthy(): boolean {
@@ -250,13 +273,19 @@ export class Daemon {
     const declared = parseDeclaredPools(this.config["hb.pools"]);
     for (const problem of declared.problems) this.deps.log.warn({ entry: problem.entry }, `hb.pools: ${problem.message}; entry skipped`);
     let discovered: PoolSpec[] = [];
-    if (this.deps.discoverPools !== undefined) {
+    if (this.deps.discoverPools !== undefined && this.libvirt) {
       try {
         discovered = await this.deps.discoverPools(this.config);
       } catch (error) {
-        // Keep the pools we have: a libvirt hiccup must not drop a pool's protection.
-        this.deps.log.error({ err: (error as Error).message }, "libvirt pool discovery failed; keeping the current pools");
-        discovered = [...this.pools.values()].filter((pool) => pool.kind === "nfs" && pool.source === "libvirt");
+        if (error instanceof LibvirtUnavailableError) {
+          this.libvirt = false;
+          this.deps.log.warn(`${error.message}: no libvirt pool discovery, only hb.pools are monitored`);
+        } else
+        {
+          // Keep the pools we have: a libvirt hiccup must not drop a pool's protection.
+          this.deps.log.error({ err: (error as Error).message }, "libvirt pool discovery failed; keeping the current pools");
+          discovered = [...this.pools.values()].filter((pool) => pool.kind === "nfs" && pool.source === "libvirt");
+        }
       }
     }
     const wanted = new Map<string, PoolSpec>();
@@ -365,7 +394,7 @@ export class Daemon {
     if (interval !== null) {
       this.timers.push(
         setInterval(() => {
-          if (!this.watchdogArmed) return;
+          if (!this.watchdogArmed || this.watchdogHandedOver) return;
           if (!this.healthy()) {
             this.deps.log.error("loop unhealthy: no watchdog keepalive");
             return;
@@ -374,7 +403,7 @@ export class Daemon {
         }, interval),
       );
     }
-    if (this.deps.discoverPools !== undefined) {
+    if (this.deps.discoverPools !== undefined && this.libvirt) {
       this.timers.push(setInterval(() => void this.syncPools(), this.config["kvm.heartbeat.update.frequency"]));
     }
     for (const timer of this.timers) timer.unref();

@@ -1,10 +1,72 @@
-// Composition root of `hbd`: the only place that reads the environment and the real streams.
-import { run } from "./run.js";
+// Composition root of `hbd`: the only place that reads the environment, handles signals and
+// builds the real adapters.
+import { DEFAULT_AGENT_PROPERTIES, type HeartbeatConfig } from "@hb/config";
+import { ProcessExecutor, SystemClock, type FenceAction } from "@hb/core";
+import pino from "pino";
 import packageJson from "../package.json" with { type: "json" };
+import { Daemon } from "./daemon.js";
+import { discoverLibvirtPools } from "./pools.js";
+import { parseDaemonArgs, USAGE } from "./run.js";
+import { addressOf, lastFenceRecord, makeFence, makeTarget } from "./wiring.js";
 
-const code = await run(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  version: packageJson.version,
-});
-process.exitCode = code;
+const command = parseDaemonArgs(process.argv.slice(2));
+if (command.kind === "help") {
+  process.stdout.write(USAGE);
+} else if (command.kind === "version") {
+  process.stdout.write(`hbd ${packageJson.version}\n`);
+} else if (command.kind === "usage-error") {
+  process.stderr.write(`hbd: ${command.message} (see hbd --help)\n`);
+  process.exitCode = 2;
+} else if (command.demo) {
+  const { runDemo } = await import("./demo.js");
+  process.exitCode = await runDemo({ version: packageJson.version, stdout: (text: string) => void process.stdout.write(text) });
+} else {
+  const executor = new ProcessExecutor();
+  const clock = new SystemClock();
+  const log = pino({ level: command.logLevel, base: { svc: "hbd" }, redact: { paths: ["*.passphrase", "*.password"], censor: "[redacted]" } });
+  const wiring = { executor, clock, version: packageJson.version };
+  const pools = new Map<string, string>();
+  const daemon: Daemon = new Daemon(
+    { propertiesPath: command.file ?? (process.env.AGENT_PROPS || DEFAULT_AGENT_PROPERTIES) },
+    {
+      executor,
+      clock,
+      log,
+      env: { AGENT_PROPS: process.env.AGENT_PROPS, WATCHDOG_USEC: process.env.WATCHDOG_USEC },
+      pid: process.pid,
+      isAlive: (pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch (error) {
+          return (error as NodeJS.ErrnoException).code === "EPERM";
+        }
+      },
+      addressOf,
+      makeTarget: (pool, context) => {
+        if (pool.kind === "nfs") pools.set(pool.id, pool.mountPoint);
+        return makeTarget(pool, context, wiring);
+      },
+      makeFence: (config): FenceAction => makeFence(config, { ...wiring, heldWatchdog: () => daemon.heldWatchdogBackstop() }, (target) => pools.get(target)),
+      discoverPools: (config: HeartbeatConfig) => discoverLibvirtPools(executor, config["hb.fence.step.timeout"]),
+      lastFenceRecord,
+      stderr: (text) => process.stderr.write(text),
+      sysClassWatchdog: "/sys/class/watchdog",
+      version: packageJson.version,
+    },
+  );
+  try {
+    await daemon.start();
+  } catch (error) {
+    log.fatal({ err: error instanceof Error ? error.message : String(error) }, "hbd could not start");
+    process.exit(1);
+  }
+  process.on("SIGHUP", () => void daemon.reload().catch((error: unknown) => log.error({ err: String(error) }, "reload failed; the previous configuration stays")));
+  const stop = (signal: string) => {
+    log.info({ signal }, "stopping");
+    void daemon.stop().then(() => process.exit(0));
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+

@@ -1,4 +1,12 @@
 import type { Executor } from "@hb/core";
+import { HbError } from "@hb/config";
+
+/** virsh is not installed (or cannot start): this host has no libvirt pools to discover. */
+export class LibvirtUnavailableError extends HbError {
+  constructor(message: string) {
+    super("LIBVIRT_UNAVAILABLE", message);
+  }
+}
 import { basename } from "node:path";
 
 /** One storage pool hbd keeps a heartbeat for. */
@@ -83,6 +91,8 @@ function poolIdOf(mountPoint: string): string {
 export async function discoverLibvirtPools(executor: Executor, deadlineMs: number): Promise<PoolSpec[]> {
   const virsh = (args: string[]) => executor.run({ file: "virsh", args: ["-c", "qemu:///system", ...args], deadlineMs });
   const list = await virsh(["pool-list", "--name"]);
+  // No exit code and no timeout: the program could not be started at all.
+  if (list.exitCode === null && !list.timedOut) throw new LibvirtUnavailableError(`virsh cannot be run: ${list.stderr.trim() || "not found on PATH"}`);
   if (list.timedOut || list.exitCode !== 0) throw new Error(`virsh pool-list ${list.timedOut ? "timed out" : `exited ${list.exitCode}: ${list.stderr.trim()}`}`);
   const names = list.stdout.split("\n").map((name) => name.trim()).filter(Boolean);
   const pools: PoolSpec[] = [];

@@ -25,6 +25,8 @@ export interface Watchdog {
   keepalive(): Promise<void>;
   /** Clean stop: disarm (magic close for a device). */
   disarm(): Promise<void>;
+  /** Let go without disarming: a device keeps counting down and resets the host. */
+  abandon(): void;
   describe(): string;
 }
 
@@ -35,6 +37,7 @@ export const noWatchdog: Watchdog = {
   arm: () => undefined,
   keepalive: async () => undefined,
   disarm: async () => undefined,
+  abandon: () => undefined,
   describe: () => "hb.watchdog=none: UNPROTECTED — a hung hbd or host is not reset by a watchdog",
 };
 
@@ -77,6 +80,11 @@ export function deviceWatchdog(options: DeviceWatchdogOptions): Watchdog {
       closeSync(fd);
       fd = undefined;
     },
+    abandon() {
+      // Closed without the magic V: the kernel logs "watchdog did not stop!" and keeps counting.
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
     describe: () => `hb.watchdog=device: ${options.device}, reset after ${timeoutSeconds} s without keepalive`,
   };
 }
@@ -116,6 +124,9 @@ export function systemdWatchdog(watchdogUsec: string | undefined, executor: Exec
       if (armed) await notify("WATCHDOG=1");
     },
     disarm: async () => {
+      armed = false;
+    },
+    abandon: () => {
       armed = false;
     },
     describe: () => `hb.watchdog=systemd: reset by systemd after ${timeoutSeconds} s without keepalive`,

@@ -63,6 +63,8 @@ export class TargetTracker {
   fold(result: TryResult): FoldResult {
     const { settings } = this;
     const latencyMs = result.endedAtMs - result.startedAtMs;
+    // Whole milliseconds in words; the records keep the exact value.
+    const ms = Math.round(latencyMs);
     const outcome = result.outcome;
     const attemptResult: AttemptResult = outcome === undefined ? "timeout" : outcome.ok ? "ok" : outcome.reason;
     const message =
@@ -70,7 +72,7 @@ export class TargetTracker {
     this.remember({ seq: result.seq, round: result.round, try: result.try, startedAtMs: result.startedAtMs, latencyMs, result: attemptResult, message });
 
     if (outcome?.ok) {
-      const gap = this.lastSuccessAtMs === undefined ? 0 : result.endedAtMs - this.lastSuccessAtMs;
+      const gap = this.lastSuccessAtMs === undefined ? 0 : Math.round(result.endedAtMs - this.lastSuccessAtMs);
       this.lastSuccessAtMs = result.endedAtMs;
       this.armed = true;
       const seenDead =
@@ -78,15 +80,15 @@ export class TargetTracker {
           ? `; neighbours may have seen this host as DEAD: the heartbeat was ${gap} ms old, over their ${settings.neighbourThresholdMs} ms`
           : "";
       if (latencyMs > settings.slowThresholdMs) {
-        return { change: this.moveTo("slow", result.endedAtMs, `written in ${latencyMs} ms, over hb.slow.threshold (${settings.slowThresholdMs} ms)${seenDead}`), enteredDead: false };
+        return { change: this.moveTo("slow", result.endedAtMs, `written in ${ms} ms, over hb.slow.threshold (${Math.round(settings.slowThresholdMs)} ms)${seenDead}`), enteredDead: false };
       }
       if (outcome.impairment !== undefined) {
         return { change: this.moveTo("degraded", result.endedAtMs, `written, but impaired: ${outcome.impairment}${seenDead}`), enteredDead: false };
       }
-      return { change: this.moveTo("healthy", result.endedAtMs, `written in ${latencyMs} ms${seenDead}`), enteredDead: false };
+      return { change: this.moveTo("healthy", result.endedAtMs, `written in ${ms} ms${seenDead}`), enteredDead: false };
     }
 
-    const what = attemptResult === "timeout" ? `timed out after ${latencyMs} ms` : attemptResult === "no-quorum" ? `no quorum: ${message}` : `failed: ${message}`;
+    const what = attemptResult === "timeout" ? `timed out after ${ms} ms` : attemptResult === "no-quorum" ? `no quorum: ${message}` : `failed: ${message}`;
     const lastTry = result.try >= settings.tries;
     if (!lastTry) {
       const to: TargetState = this.state === "dead" ? "dead" : attemptResult === "no-quorum" ? "no-quorum" : "failing";

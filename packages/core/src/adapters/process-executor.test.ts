@@ -25,6 +25,11 @@ describe("ProcessExecutor", () => {
     expect(await pending).toMatchObject({ timedOut: true });
   });
 
+  it("says why a program could not be started, with no exit code", async () => {
+    const result = await new ProcessExecutor().run({ file: "hb-no-such-program", args: [], deadlineMs: 5_000 });
+    expect(result).toMatchObject({ exitCode: null, timedOut: false, stderr: expect.stringMatching(/ENOENT/) });
+  });
+
   it("feeds input on stdin", async () => {
     const executor = new ProcessExecutor();
     const result = await executor.run({ file: node, args: ["-e", "process.stdin.pipe(process.stdout)"], deadlineMs: 10_000, input: "1764000000\n" });

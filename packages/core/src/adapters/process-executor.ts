@@ -59,7 +59,8 @@ export class ProcessExecutor implements Executor {
           exitCode: result.exitCode ?? null,
           signal: result.signal ?? null,
           stdout: String(result.stdout ?? ""),
-          stderr: String(result.stderr ?? ""),
+          // A program that could not be started (ENOENT, EACCES) has no exit code: say why.
+          stderr: result.exitCode === undefined && result.signal === undefined ? String(result.shortMessage ?? "") : String(result.stderr ?? ""),
           timedOut: false,
           durationMs: performance.now() - started,
         }),

@@ -1,0 +1,145 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { ProcessExecutor, SystemClock, type ExecRequest, type ExecResult, type Executor, type FenceAction } from "@hb/core";
+import { describeLastFence, readLastFence } from "@hb/fence";
+import pino from "pino";
+import { Daemon } from "./daemon.js";
+import { makeFence, makeTarget } from "./wiring.js";
+
+export interface DemoOptions {
+  readonly version: string;
+  readonly stdout: (text: string) => void;
+  /** Seconds from the start at which each phase begins (shorter in tests). */
+  readonly phases?: DemoPhases;
+}
+
+export interface DemoPhases {
+  readonly slowAtS: number;
+  readonly stallAtS: number;
+  readonly recoverAtS: number;
+  readonly endAtS: number;
+}
+
+const PHASES: DemoPhases = { slowAtS: 8, stallAtS: 16, recoverAtS: 34, endAtS: 44 };
+
+// Short timings: a decision at most 2 + 3 × 2 + 2 × 1 = 10 s after the last good heartbeat.
+const DEMO_PROPERTIES = {
+  "heartbeat.update.timeout": "2000",
+  "kvm.heartbeat.update.frequency": "2000",
+  "kvm.heartbeat.update.max.tries": "3",
+  "kvm.heartbeat.update.retry.sleep": "1000",
+  "kvm.heartbeat.fence.action": "reboot",
+  "hb.fence.dry.run": "true",
+  "hb.fence.flush.wait": "500",
+  "hb.fence.step.timeout": "1000",
+  "hb.host.ip": "192.0.2.10",
+  // Neighbours wait longer than a slow healthy round (2 s pause + 2 s write + 1 s rounding).
+  "hb.heartbeat.max.age": "6000",
+};
+
+/**
+ * `hbd --demo`: the real daemon on a temporary folder standing in for a pool, with the dry-run
+ * fence. Partway, the pool's writes turn slow, then hang: each write then runs as a child
+ * process that never answers, the stand-in for a writer blocked on dead storage, taking the
+ * same deadline path (raced, killed, let go). Then the storage recovers.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const phases = options.phases ?? PHASES;
+  const out = options.stdout;
+  const root = mkdtempSync(join(tmpdir(), "hbd-demo-"));
+  const pool = join(root, "pool");
+  const state = join(root, "state");
+  mkdirSync(pool);
+  const clock = new SystemClock();
+  const startedMs = clock.monoMs();
+  const at = () => `${((clock.monoMs() - startedMs) / 1000).toFixed(1).padStart(5)} s`;
+  const storage = new StallingExecutor(new ProcessExecutor(), clock, () => (clock.monoMs() - startedMs) / 1000, phases);
+
+  const properties = { ...DEMO_PROPERTIES, "hb.pools": `nfs:${pool}`, "hb.state.dir": state, "hb.fence.sysrq.trigger": join(root, "sysrq-trigger") };
+  const file = join(root, "agent.properties");
+  writeFileSync(file, Object.entries(properties).map(([key, value]) => `${key}=${value}`).join("\n") + "\n");
+
+  out(`hb demo: a real hbd on ${pool} (a folder standing in for a pool), fence in dry-run mode.\n`);
+  out(`  ${phases.slowAtS} s: writes turn slow (1.3 s, over half the 2 s timeout)   ${phases.stallAtS} s: writes hang   ${phases.recoverAtS} s: storage recovers\n`);
+  out(`  timings: 2 s timeout, 2 s pause, 3 tries 1 s apart: the decision comes at most 10 s after the last good heartbeat\n\n`);
+
+  const log = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (out(humanLine(chunk.toString(), at())), done()) }));
+  const wiring = { executor: storage, clock, version: options.version };
+  let daemon: Daemon | undefined;
+  for (const listen of ["127.0.0.1:9746", "127.0.0.1:0"]) {
+    const candidate: Daemon = new Daemon(
+      { propertiesPath: file, overrides: { "hb.status.listen": listen } },
+      {
+        executor: storage,
+        clock,
+        log,
+        env: {},
+        pid: process.pid,
+        isAlive: () => false,
+        addressOf: () => undefined,
+        makeTarget: (spec, context) => makeTarget(spec, context, wiring),
+        makeFence: (config): FenceAction => makeFence(config, wiring, () => pool),
+        stderr: () => undefined,
+        sysClassWatchdog: "/sys/class/watchdog",
+        version: options.version,
+      },
+    );
+    try {
+      await candidate.start();
+      daemon = candidate;
+      break;
+    } catch (error) {
+      // The default status port may be taken (an hbd already runs here): take any free one.
+      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    }
+  }
+  if (daemon === undefined) return 1;
+  out(`status: curl -s http://${daemon.statusAddress}/status   (or: hb status --file ${file})\n\n`);
+  await clock.sleep(Math.max(0, phases.endAtS * 1000 - (clock.monoMs() - startedMs)));
+  await daemon.stop();
+  const last = await readLastFence(state).catch(() => null);
+  out(`\nThe audit record of the decision: ${join(state, "fence.jsonl")}\n`);
+  if (last !== null) out(`${describeLastFence(last)}\n`);
+  out(`Everything the demo wrote is under ${root}.\n`);
+  return last === null ? 1 : 0;
+}
+
+/** An Executor whose storage writes turn slow, then hang, then recover, by the demo's clock. */
+class StallingExecutor implements Executor {
+  constructor(
+    private readonly real: ProcessExecutor,
+    private readonly clock: SystemClock,
+    private readonly elapsedS: () => number,
+    private readonly phases: DemoPhases,
+  ) {}
+
+  get stuck(): number {
+    return this.real.stuck;
+  }
+
+  async run(request: ExecRequest): Promise<ExecResult> {
+    const t = this.elapsedS();
+    const isStorageWrite = request.file === process.execPath;
+    if (!isStorageWrite || t < this.phases.slowAtS || t >= this.phases.recoverAtS) return this.real.run(request);
+    if (t >= this.phases.stallAtS) {
+      // A child that never answers: the write blocked in the kernel on dead storage.
+      return this.real.run({ ...request, file: process.execPath, args: ["-e", "setInterval(() => {}, 1e9)"] });
+    }
+    await this.clock.sleep(1300, request.signal);
+    return this.real.run(request);
+  }
+}
+
+/** pino's JSON line as one line for people. */
+function humanLine(json: string, at: string): string {
+  try {
+    const entry = JSON.parse(json) as { msg?: string; pool?: string; from?: string | null; to?: string; action?: string; mode?: string; level?: number };
+    if (entry.to !== undefined) return `${at}  ${entry.pool ?? ""}  ${entry.from ?? "start"} -> ${entry.to}: ${entry.msg ?? ""}\n`;
+    if ((entry.level ?? 30) >= 40 || entry.msg?.startsWith("fence") === true) return `${at}  ${entry.pool ? `${entry.pool}  ` : ""}${entry.msg ?? ""}\n`;
+    return "";
+  } catch {
+    return json;
+  }
+}

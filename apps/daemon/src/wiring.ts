@@ -1,0 +1,86 @@
+import { readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
+import type { HeartbeatConfig } from "@hb/config";
+import type { Clock, Executor, FenceAction, HeartbeatTarget } from "@hb/core";
+import { createFenceAction, defaultBackstops, describeLastFence, fenceSettings, readLastFence, type RebootBackstop } from "@hb/fence";
+import { NfsHeartbeatTarget, findQemuProcessesUsingMount } from "@hb/storage-nfs";
+import { DrbdHeartbeatTarget } from "@hb/storage-drbd";
+import type { TargetContext } from "./daemon.js";
+import type { PoolSpec } from "./pools.js";
+
+export interface WiringDeps {
+  readonly executor: Executor;
+  readonly clock: Clock;
+  readonly version: string;
+  /** When hbd holds the watchdog device, graceful-reboot's watchdog backstop is hbd's own. */
+  readonly heldWatchdog?: () => RebootBackstop | undefined;
+}
+
+/** The kernel's id of this boot: written into heartbeat records and fence records. */
+export function bootId(): string {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** One heartbeat target per pool: the NFS heartbeat file, or this host's DRBD health. */
+export function makeTarget(pool: PoolSpec, context: TargetContext, deps: WiringDeps): HeartbeatTarget {
+  const { config } = context;
+  if (pool.kind === "linstor") {
+    return new DrbdHeartbeatTarget({
+      id: pool.id,
+      executor: deps.executor,
+      drbdsetup: config["hb.drbd.drbdsetup"],
+      ...(config["hb.drbd.node.name"] === null ? {} : { nodeName: config["hb.drbd.node.name"] }),
+    });
+  }
+  return new NfsHeartbeatTarget({
+    id: pool.id,
+    mountPoint: pool.mountPoint,
+    hostId: context.hostId ?? "",
+    executor: deps.executor,
+    clock: deps.clock,
+    record: {
+      bootId: bootId(),
+      fields: () => ({ frequencyMs: config["kvm.heartbeat.update.frequency"], timeoutMs: config["heartbeat.update.timeout"], maxTries: config["kvm.heartbeat.update.max.tries"] }),
+    },
+  });
+}
+
+/** The configured fence action, speaking as hbd, with the split-brain guard for NFS pools. */
+export function makeFence(config: HeartbeatConfig, deps: WiringDeps, poolMount: (target: string) => string | undefined): FenceAction {
+  const settings = fenceSettings(config);
+  const held = deps.heldWatchdog?.();
+  const backstops = defaultBackstops({ executor: deps.executor, clock: deps.clock, settings }).map((backstop) =>
+    backstop.name === "watchdog" && held !== undefined ? held : backstop,
+  );
+  return createFenceAction(config["kvm.heartbeat.fence.action"], {
+    executor: deps.executor,
+    clock: deps.clock,
+    settings,
+    source: "hbd",
+    version: deps.version,
+    backstops,
+    affectedVms: {
+      find: async (target, signal) => {
+        const mountPoint = poolMount(target);
+        if (mountPoint === undefined) return [];
+        const processes = await findQemuProcessesUsingMount({ executor: deps.executor, deadlineMs: settings.stepTimeoutMs, signal, mountPoint });
+        return processes.map((process) => process.pid);
+      },
+    },
+  });
+}
+
+/** IPv4 address of a network device (private.network.device), as the agent takes it. */
+export function addressOf(device: string): string | undefined {
+  return networkInterfaces()[device]?.find((address) => address.family === "IPv4")?.address;
+}
+
+/** The previous fence record, if the previous boot was ended by hb. */
+export async function lastFenceRecord(stateDir: string): Promise<string | undefined> {
+  const last = await readLastFence(stateDir).catch(() => null);
+  return last === null ? undefined : describeLastFence(last);
+}
