@@ -1,1 +1,65 @@
-export { heartbeatFilePath, validateHostId, InvalidHostIdError } from "./paths.js";
+export {
+  heartbeatFilePath,
+  heartbeatFolder,
+  recordFilePath,
+  activityFilePath,
+  upstreamPaths,
+  validateHostId,
+  validateMountPoint,
+  InvalidHostIdError,
+  InvalidMountPointError,
+} from "./paths.js";
+export {
+  formatHeartbeat,
+  parseHeartbeat,
+  judgeHeartbeat,
+  parseRecord,
+  recordProgress,
+  type HeartbeatRead,
+  type HeartbeatRecord,
+  type NeighbourReason,
+  type NeighbourVerdict,
+  type ParsedHeartbeat,
+} from "./heartbeat.js";
+export { readHeartbeat, readRecord, readStorageFile, type ReadOptions } from "./read.js";
+export { writeHeartbeat, failedToCreate, type WriteHeartbeatOptions, type WriteResult } from "./write.js";
+export {
+  parseMountTable,
+  readMountTable,
+  findNfsMount,
+  isNfsType,
+  ensureMounted,
+  UPSTREAM_MOUNT_OPTIONS,
+  MountTableError,
+  RemountError,
+  type EnsureMountedOptions,
+  type MountEntry,
+  type MountState,
+} from "./mounts.js";
+export {
+  commandLineUsesMount,
+  findQemuProcessesUsingMount,
+  killQemuProcessesUsingMount,
+  ProcessDiscoveryError,
+  type FindQemuOptions,
+  type QemuProcess,
+  type StopQemuOptions,
+  type StopQemuResult,
+} from "./qemu.js";
+export {
+  ACTIVITY_HEARTBEAT_THRESHOLD_SECONDS,
+  checkVmActivity,
+  decideDiskActivity,
+  heartbeatShowsLife,
+  parseVolumeList,
+  resolveVolume,
+  InvalidVolumeError,
+  type ActivityCheckOptions,
+  type ActivityCheckResult,
+  type ActivityReason,
+  type ActivityVerdict,
+} from "./activity.js";
+export { scanHeartbeats, ScanError, type ScanOptions, type ScanResult, type ScannedHeartbeat } from "./scan.js";
+export { NfsHeartbeatTarget, type NfsTargetOptions } from "./target.js";
+export { ALIVE_LINE, neighbourLine, remountFailedLine, failedToCreateLine } from "./upstream.js";
+export type { RecordFields, StorageCallOptions, WriteStep } from "./worker.js";

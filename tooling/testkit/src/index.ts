@@ -1,1 +1,11 @@
 export { makeTempDir, type TempDir } from "./temp-dir.js";
+export {
+  FAULTFS_SCRIPT,
+  faultFsUnavailableReason,
+  fuseDevice,
+  mountFaultFs,
+  type Fault,
+  type FaultFs,
+  type FaultOp,
+  type MountFaultFsOptions,
+} from "./faultfs.js";

@@ -1,14 +1,180 @@
+import type { HeartbeatConfig } from "@hb/config";
+import {
+  ALIVE_LINE,
+  checkVmActivity,
+  ensureMounted,
+  failedToCreate,
+  failedToCreateLine,
+  findNfsMount,
+  judgeHeartbeat,
+  neighbourLine,
+  parseVolumeList,
+  readHeartbeat,
+  readMountTable,
+  remountFailedLine,
+  resolveVolume,
+  upstreamPaths,
+  validateHostId,
+  validateMountPoint,
+  writeHeartbeat,
+} from "@hb/storage-nfs";
 import type { RunDeps } from "../context.js";
-import type { GetoptsResult } from "../getopts.js";
+import { flag, optionValue, type GetoptsResult } from "../getopts.js";
+import { ACTIVITY_ANSWER_MS, quietConfig, readerThresholdMs, stopQemuOnMount } from "./nfs.js";
+
+/*
+ * kvmheartbeat.sh (write and -r) and kvmvmactivity.sh as the agent calls them: judged by exit
+ * status and the first line of output, with stdout and stderr merged. So the upstream line (or
+ * nothing) comes first, and whatever hb adds follows it on lines of its own.
+ */
+
+/**
+ * Kept for printing and exiting before the agent's own timeout kills the script: hb's deadline
+ * is the agent's minus this.
+ */
+const ANSWER_BEFORE_AGENT_MS = 600;
+
+/**
+ * Time left of a budget that started with the process: the agent's timer runs from the spawn,
+ * so Node's start-up counts. The real clock's monotonic time is the time since the process
+ * started (performance.now()).
+ */
+function timeLeft(budgetMs: number, deps: RunDeps): () => number {
+  return () => Math.max(1, Math.round(budgetMs - deps.clock.monoMs()));
+}
+
+/** An upstream line first; hb's details after it. */
+function say(deps: RunDeps, line: string, ...details: (string | null)[]): void {
+  deps.stdout(`${line}\n`);
+  for (const detail of details) if (detail !== null) deps.stderr(`hb: ${detail}\n`);
+}
 
 /** kvmheartbeat.sh without -c: write (default) or read (-r). */
-export async function kvmheartbeat(_options: GetoptsResult, deps: RunDeps): Promise<number> {
-  deps.stdout("hb: kvmheartbeat write/read modes are not available in this release\n");
+export async function kvmheartbeat(options: GetoptsResult, deps: RunDeps): Promise<number> {
+  const server = optionValue(options, "i");
+  const exportPath = optionValue(options, "p");
+  const mountArg = optionValue(options, "m");
+  const host = optionValue(options, "h");
+  const readMode = flag(options, "r");
+  // Upstream: no -i, exit 1 before anything else, silently.
+  if (server === "") return 1;
+  const { config, note } = await quietConfig(deps);
+  let mount: string;
+  try {
+    mount = validateMountPoint(mountArg);
+  } catch (error) {
+    // Upstream would go on with an empty -m and write /KVMHA/hb-… on the root disk.
+    deps.stderr(`hb: kvmheartbeat: -m: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const left = timeLeft((readMode ? config["kvm.heartbeat.checker.timeout"] : config["heartbeat.update.timeout"]) - ANSWER_BEFORE_AGENT_MS, deps);
+
+  let remounted: boolean;
+  try {
+    remounted = (await ensureMounted({ executor: deps.executor, server, exportPath, mountPoint: mount, mountsFile: config["hb.mounts.file"], deadlineMs: left() })).state === "remounted";
+  } catch (error) {
+    say(deps, remountFailedLine(server, exportPath, mountArg), (error as Error).message, note);
+    return 1;
+  }
+  const stopped = remounted && !readMode ? await stopQemuOnMount(mount, left(), deps) : null;
+  const file = upstreamPaths.heartbeat(mountArg, host);
+  return readMode ? readHeartbeatMode(options, { mount, host, file, config, left, deps, notes: [note] }) : writeHeartbeatMode({ mount, host, file, left, deps, notes: [stopped, note] });
+}
+
+interface ModeArgs {
+  readonly mount: string;
+  readonly host: string;
+  /** The path as upstream prints it. */
+  readonly file: string;
+  readonly left: () => number;
+  readonly deps: RunDeps;
+  readonly notes: readonly (string | null)[];
+}
+
+async function writeHeartbeatMode({ mount, host, file, left, deps, notes }: ModeArgs): Promise<number> {
+  try {
+    validateHostId(host);
+  } catch (error) {
+    say(deps, failedToCreateLine(file), (error as Error).message, ...notes);
+    return 2;
+  }
+  const result = await writeHeartbeat({ executor: deps.executor, mountPoint: mount, hostId: host, nowEpochSeconds: Math.floor(deps.clock.wallMs() / 1000), deadlineMs: left() });
+  if (result.ok) {
+    for (const detail of notes) if (detail !== null) deps.stderr(`hb: ${detail}\n`);
+    return 0;
+  }
+  if (failedToCreate(result)) {
+    say(deps, failedToCreateLine(file), result.message, ...notes);
+    return 2;
+  }
+  say(deps, `Failed to write ${file}: ${result.message}`, ...notes);
   return 1;
 }
 
+async function readHeartbeatMode(options: GetoptsResult, args: ModeArgs & { readonly config: HeartbeatConfig }): Promise<number> {
+  const { mount, host, file, left, deps, notes } = args;
+  const interval = optionValue(options, "t");
+  if (interval !== "" && !/^\d+$/.test(interval)) {
+    deps.stderr(`hb: kvmheartbeat: -t takes whole seconds, not ${JSON.stringify(interval)}\n`);
+    return 1;
+  }
+  try {
+    validateHostId(host);
+  } catch (error) {
+    deps.stderr(`hb: kvmheartbeat: -h: ${(error as Error).message}\n`);
+    return 1;
+  }
+  // -t as the agent passes it; hb.heartbeat.max.age when longer (the writer's period plus its timeout).
+  const thresholdMs = Math.max(interval === "" ? readerThresholdMs(args.config) : Number(interval) * 1000, args.config["hb.heartbeat.max.age"] ?? 0);
+  const maxAgeSeconds = Number((thresholdMs / 1000).toFixed(3));
+  const read = await readHeartbeat(mount, host, { executor: deps.executor, deadlineMs: left() });
+  const verdict = judgeHeartbeat(read, { nowEpochSeconds: Math.floor(deps.clock.wallMs() / 1000), maxAgeSeconds });
+  if (verdict.verdict === "undecided") {
+    say(deps, ALIVE_LINE, `not judged: ${verdict.message}; ALIVE is what the agent concludes from a check that times out`, ...notes);
+    return 0;
+  }
+  say(deps, neighbourLine(verdict, file, maxAgeSeconds), ...notes);
+  return 0;
+}
+
 /** kvmvmactivity.sh. */
-export async function kvmvmactivity(_options: GetoptsResult, deps: RunDeps): Promise<number> {
-  deps.stdout("hb: kvmvmactivity is not available in this release\n");
-  return 2;
+export async function kvmvmactivity(options: GetoptsResult, deps: RunDeps): Promise<number> {
+  const server = optionValue(options, "i");
+  const suspect = optionValue(options, "d");
+  // Upstream: no -i or no -d, exit 2 silently.
+  if (server === "" || suspect === "") return 2;
+  const left = timeLeft(ACTIVITY_ANSWER_MS, deps);
+  const mountArg = optionValue(options, "m");
+  const host = optionValue(options, "h");
+  const checkTime = optionValue(options, "t");
+  let mount: string;
+  let volumes: string[];
+  try {
+    if (!/^\d{1,15}$/.test(suspect)) throw new Error(`-d takes epoch seconds, not ${JSON.stringify(suspect)}`);
+    // -t is stored verbatim in the ac file as its third field.
+    if (!/^\d*$/.test(checkTime)) throw new Error(`-t takes epoch seconds, not ${JSON.stringify(checkTime)}`);
+    mount = validateMountPoint(mountArg);
+    validateHostId(host);
+    volumes = parseVolumeList(optionValue(options, "u"));
+    for (const volume of volumes) resolveVolume(mount, volume);
+  } catch (error) {
+    deps.stderr(`hb: kvmvmactivity: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const { config, note } = await quietConfig(deps);
+  const notJudged = (reason: string) => {
+    say(deps, ALIVE_LINE, `not judged: ${reason}; ALIVE is what the agent concludes from a check that times out`, note);
+    return 0;
+  };
+  try {
+    // Upstream reads whatever is under the mount point; an unmounted pool would look inactive.
+    if (findNfsMount(await readMountTable(config["hb.mounts.file"]), mount) === undefined) return notJudged(`${mount} is not an NFS mount (per ${config["hb.mounts.file"]})`);
+  } catch (error) {
+    return notJudged((error as Error).message);
+  }
+  const now = Math.floor(deps.clock.wallMs() / 1000);
+  const result = await checkVmActivity({ executor: deps.executor, mountPoint: mount, hostId: host, volumes, suspectTime: Number(suspect), checkTime, nowEpochSeconds: now, deadlineMs: left() });
+  if (!result.decided) return notJudged(result.reason);
+  say(deps, result.line, note);
+  return 0;
 }

@@ -1,6 +1,359 @@
-import type { RunDeps } from "../context.js";
+import { readFile } from "node:fs/promises";
+import { readPropertiesFile, resolveConfig, type HeartbeatConfig } from "@hb/config";
+import {
+  checkVmActivity,
+  ensureMounted,
+  findNfsMount,
+  judgeHeartbeat,
+  killQemuProcessesUsingMount,
+  parseVolumeList,
+  readHeartbeat,
+  readMountTable,
+  readRecord,
+  resolveVolume,
+  scanHeartbeats,
+  validateHostId,
+  validateMountPoint,
+  writeHeartbeat,
+  type NeighbourVerdict,
+  type ScannedHeartbeat,
+} from "@hb/storage-nfs";
+import { parseCommandArgs, positionals, wholeNumberOption } from "../args.js";
+import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
 import { UsageError } from "../errors.js";
 
-export async function run(argv: readonly string[], _deps: RunDeps): Promise<number> {
-  throw new UsageError(`hb nfs is not available in this release (${argv.join(" ")})`);
+const USAGES = {
+  write: "hb nfs write --mount M [--host H] [--server S --export P] [--timeout MS] [--no-record] [--file F]",
+  check: "hb nfs check --mount M --host H [--max-age SECONDS] [--timeout MS] [--json] [--file F]",
+  activity: "hb nfs activity --mount M --host H --volumes V1,V2… --suspect-time EPOCH [--timeout MS] [--json] [--file F]",
+  scan: "hb nfs scan --mount M [--max-age SECONDS] [--timeout MS] [--json] [--file F]",
+} as const;
+type Verb = keyof typeof USAGES;
+
+/** The agent's effective answer time for kvmvmactivity.sh is 3.6 s (3600 given as ms); hb answers by 3 s. */
+export const ACTIVITY_ANSWER_MS = 3000;
+
+export const NFS_USAGE = `hb nfs — the NFS heartbeat file <mount>/KVMHA/hb-<host>
+
+Usage:
+  ${USAGES.write}
+      write this host's heartbeat (tmp file, fsync, rename, fsync folder, O_DIRECT read-back);
+      with --server and --export, remount the pool first as upstream does. Exit 0 written, 1 failed.
+  ${USAGES.check}
+      a neighbour's view of one host. Exit 0 ALIVE, 1 DEAD, 2 could not decide.
+  ${USAGES.activity}
+      kvmvmactivity.sh's check (heartbeat < 61 s, or volume activity). Exit 0 active, 1 not, 2 could not decide.
+  ${USAGES.scan}
+      every host's heartbeat in the pool. Exit 0 all ALIVE, 1 some DEAD, 2 could not scan.
+
+Defaults: --timeout from heartbeat.update.timeout (write), kvm.heartbeat.checker.timeout (check, scan)
+or ${ACTIVITY_ANSWER_MS} ms (activity); --max-age is what the agent passes as -t (kvm.heartbeat.update.frequency),
+or hb.heartbeat.max.age when longer; --host of write is hb.host.ip. The mount table is hb.mounts.file.
+`;
+
+const OPTIONS = {
+  mount: { type: "string" },
+  host: { type: "string" },
+  server: { type: "string" },
+  export: { type: "string" },
+  timeout: { type: "string" },
+  "max-age": { type: "string" },
+  volumes: { type: "string" },
+  "suspect-time": { type: "string" },
+  "no-record": { type: "boolean" },
+  json: { type: "boolean" },
+  file: { type: "string", short: "f" },
+  help: { type: "boolean", short: "h" },
+} as const;
+const ALLOWED: Record<Verb, readonly string[]> = {
+  write: ["mount", "host", "server", "export", "timeout", "no-record", "file"],
+  check: ["mount", "host", "timeout", "max-age", "json", "file"],
+  activity: ["mount", "host", "volumes", "suspect-time", "timeout", "json", "file"],
+  scan: ["mount", "timeout", "max-age", "json", "file"],
+};
+
+export async function run(argv: readonly string[], deps: RunDeps): Promise<number> {
+  const [verb = "", ...rest] = argv;
+  if (verb === "--help" || verb === "-h" || verb === "help" || verb === "") {
+    deps.stdout(NFS_USAGE);
+    return verb === "" ? 2 : 0;
+  }
+  if (!Object.hasOwn(USAGES, verb)) throw new UsageError(`unknown command: hb nfs ${argv.join(" ")} (hb nfs write|check|activity|scan)`);
+  const usage = USAGES[verb as Verb];
+  const { values, positionals: words } = parseCommandArgs(rest, OPTIONS, usage);
+  if (values.help) {
+    deps.stdout(`usage: ${usage}\n`);
+    return 0;
+  }
+  positionals(words, 0, usage);
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== undefined && !ALLOWED[verb as Verb].includes(name)) throw new UsageError(`hb nfs ${verb} does not take --${name} (usage: ${usage})`);
+  }
+  const config = resolveConfig(await readPropertiesOrDefaults(propertiesPath(values.file, deps), deps)).values;
+  const mount = required("mount", values.mount, usage, (text) => validateMountPoint(text));
+  const timeout = wholeNumberOption("timeout", values.timeout);
+  const maxAge = wholeNumberOption("max-age", values["max-age"]);
+  const json = values.json ?? false;
+  switch (verb as Verb) {
+    case "write": {
+      const host = required("host", values.host ?? config["hb.host.ip"] ?? undefined, usage, validateHostId);
+      if ((values.server === undefined) !== (values.export === undefined)) throw new UsageError(`--server and --export go together (usage: ${usage})`);
+      return nfsWrite({ mount, host, server: values.server, exportPath: values.export, timeoutMs: timeout ?? config["heartbeat.update.timeout"], record: !values["no-record"], config }, deps);
+    }
+    case "check": {
+      const host = required("host", values.host, usage, validateHostId);
+      return nfsCheck({ mount, host, timeoutMs: timeout ?? config["kvm.heartbeat.checker.timeout"], maxAgeMs: maxAge === undefined ? readerThresholdMs(config) : maxAge * 1000, json, config }, deps);
+    }
+    case "activity": {
+      const host = required("host", values.host, usage, validateHostId);
+      const volumes = parseVolumeList(required("volumes", values.volumes, usage, (text) => text));
+      for (const volume of volumes) guard(() => resolveVolume(mount, volume));
+      const suspectTime = wholeNumberOption("suspect-time", required("suspect-time", values["suspect-time"], usage, (text) => text)) as number;
+      return nfsActivity({ mount, host, volumes, suspectTime, timeoutMs: timeout ?? ACTIVITY_ANSWER_MS, json, config }, deps);
+    }
+    case "scan":
+      return nfsScan({ mount, timeoutMs: timeout ?? config["kvm.heartbeat.checker.timeout"], maxAgeMs: maxAge === undefined ? readerThresholdMs(config) : maxAge * 1000, json, config }, deps);
+  }
+}
+
+function required<T>(name: string, value: string | undefined, usage: string, validate: (text: string) => T): T {
+  if (value === undefined || value === "") throw new UsageError(`--${name} is required (usage: ${usage})`);
+  return guard(() => validate(value));
+}
+
+/** Bad input named by the storage package becomes a usage error (exit 2, never "DEAD"). */
+function guard<T>(validate: () => T): T {
+  try {
+    return validate();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
+ * The age beyond which a neighbour calls a heartbeat dead: what the agent passes as -t
+ * (kvm.heartbeat.update.frequency in whole seconds), or hb.heartbeat.max.age when longer —
+ * the timing model's reader threshold.
+ */
+export function readerThresholdMs(config: HeartbeatConfig): number {
+  return Math.max(Math.floor(config["kvm.heartbeat.update.frequency"] / 1000) * 1000, config["hb.heartbeat.max.age"] ?? 0);
+}
+
+/** Settings for the entry points, read without a word before the verdict line (see compat-nfs). */
+export async function quietConfig(deps: RunDeps): Promise<{ readonly config: HeartbeatConfig; readonly note: string | null }> {
+  const path = propertiesPath(undefined, deps);
+  try {
+    return { config: resolveConfig(await readPropertiesFile(path)).values, note: null };
+  } catch (error) {
+    return { config: resolveConfig(null).values, note: `${(error as Error).message}; using CloudStack's defaults` };
+  }
+}
+
+const epochSeconds = (deps: RunDeps) => Math.floor(deps.clock.wallMs() / 1000);
+const seconds = (ms: number) => Number((ms / 1000).toFixed(3));
+
+/** Whether the pool is an NFS mount per the mount table; a reason when it is not or cannot be told. */
+async function notMounted(mount: string, config: HeartbeatConfig): Promise<string | null> {
+  try {
+    return findNfsMount(await readMountTable(config["hb.mounts.file"]), mount) === undefined ? `${mount} is not an NFS mount (per ${config["hb.mounts.file"]})` : null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+interface WriteArgs {
+  readonly mount: string;
+  readonly host: string;
+  readonly server: string | undefined;
+  readonly exportPath: string | undefined;
+  readonly timeoutMs: number;
+  readonly record: boolean;
+  readonly config: HeartbeatConfig;
+}
+
+async function nfsWrite(args: WriteArgs, deps: RunDeps): Promise<number> {
+  const started = deps.clock.monoMs();
+  const remaining = () => Math.max(1, Math.round(args.timeoutMs - (deps.clock.monoMs() - started)));
+  if (args.server !== undefined && args.exportPath !== undefined) {
+    try {
+      const state = await ensureMounted({ executor: deps.executor, server: args.server, exportPath: args.exportPath, mountPoint: args.mount, mountsFile: args.config["hb.mounts.file"], deadlineMs: remaining() });
+      if (state.state === "remounted") {
+        deps.stdout(`remounted ${args.server}:${args.exportPath} at ${args.mount}\n`);
+        const stopped = await stopQemuOnMount(args.mount, remaining(), deps);
+        deps.stdout(`${stopped}\n`);
+      }
+    } catch (error) {
+      deps.stderr(`hb: ${(error as Error).message}\n`);
+      return 1;
+    }
+  } else {
+    const reason = await notMounted(args.mount, args.config);
+    if (reason !== null) {
+      deps.stderr(`hb: not writing: ${reason}; give --server and --export to remount\n`);
+      return 1;
+    }
+  }
+  const wallMs = deps.clock.wallMs();
+  const bootId = args.record ? await readBootId() : null;
+  const result = await writeHeartbeat({
+    executor: deps.executor,
+    mountPoint: args.mount,
+    hostId: args.host,
+    nowEpochSeconds: Math.floor(wallMs / 1000),
+    deadlineMs: remaining(),
+    ...(args.record
+      ? {
+          record: {
+            host: args.host,
+            bootId,
+            writtenAtMs: wallMs,
+            writer: "hb nfs write",
+            frequencyMs: args.config["kvm.heartbeat.update.frequency"],
+            timeoutMs: args.config["heartbeat.update.timeout"],
+            maxAgeSeconds: seconds(readerThresholdMs(args.config)),
+          },
+        }
+      : {}),
+  });
+  if (!result.ok) {
+    deps.stderr(`hb: heartbeat not written to ${result.file}: ${result.message}\n`);
+    return 1;
+  }
+  const proof = result.readback === "verified" ? "read back with O_DIRECT" : "fsync'ed (no O_DIRECT read-back here)";
+  deps.stdout(`wrote ${result.file} in ${Math.round(result.durationMs)} ms, ${proof}${result.seq === undefined ? "" : `, record seq ${result.seq}`}\n`);
+  if (result.recordError !== undefined) deps.stderr(`hb: the record beside it was not written: ${result.recordError}\n`);
+  if (result.swept > 0) deps.stdout(`removed ${result.swept} temporary file(s) left by earlier killed attempts\n`);
+  return 0;
+}
+
+/** This boot's id (local procfs): a reader of the record tells a restarted host from a stalled one. */
+async function readBootId(): Promise<string | null> {
+  return readFile("/proc/sys/kernel/random/boot_id", "utf8").then(
+    (text) => text.trim(),
+    () => null,
+  );
+}
+
+/** Upstream's deleteVMs after a remount in write mode: SIGKILL every qemu using the mount. */
+export async function stopQemuOnMount(mount: string, deadlineMs: number, deps: RunDeps): Promise<string> {
+  try {
+    const result = await killQemuProcessesUsingMount({ executor: deps.executor, mountPoint: mount, deadlineMs, kill: killProcess });
+    return result.killed.length === 0 ? `no qemu process uses ${mount}` : `killed qemu processes using ${mount} after the remount: ${result.killed.join(" ")}`;
+  } catch (error) {
+    return `could not stop the qemu processes using ${mount}: ${(error as Error).message}`;
+  }
+}
+
+function killProcess(pid: number): boolean {
+  try {
+    return process.kill(pid, "SIGKILL");
+  } catch {
+    return false;
+  }
+}
+
+interface CheckArgs {
+  readonly mount: string;
+  readonly host: string;
+  readonly timeoutMs: number;
+  readonly maxAgeMs: number;
+  readonly json: boolean;
+  readonly config: HeartbeatConfig;
+}
+
+const EXIT_FOR_VERDICT = { alive: 0, dead: 1, undecided: 2 } as const;
+
+async function nfsCheck(args: CheckArgs, deps: RunDeps): Promise<number> {
+  const file = `${args.mount}/KVMHA/hb-${args.host}`;
+  const unmounted = await notMounted(args.mount, args.config);
+  if (unmounted !== null) return report({ verdict: "undecided", reason: "not-mounted", message: unmounted }, args, file, deps);
+  const read = { executor: deps.executor, deadlineMs: args.timeoutMs };
+  // The record is optional: read beside the heartbeat, never waited for longer.
+  const [heartbeat, record] = await Promise.all([readHeartbeat(args.mount, args.host, read), args.json ? readRecord(args.mount, args.host, read) : Promise.resolve(null)]);
+  const verdict = judgeHeartbeat(heartbeat, { nowEpochSeconds: epochSeconds(deps), maxAgeSeconds: seconds(args.maxAgeMs) });
+  return report({ ...verdict, record }, args, file, deps);
+}
+
+type CheckReport = Omit<Partial<NeighbourVerdict>, "reason"> & { readonly verdict: NeighbourVerdict["verdict"]; readonly reason: string; readonly message: string; readonly record?: unknown };
+
+function report(result: CheckReport, args: CheckArgs, file: string, deps: RunDeps): number {
+  if (args.json) {
+    deps.stdout(`${JSON.stringify({ mount: args.mount, host: args.host, file, maxAgeSeconds: seconds(args.maxAgeMs), ...result }, null, 2)}\n`);
+  } else {
+    deps.stdout(`${args.host}: ${result.verdict.toUpperCase()} (${result.reason}): ${result.message}\n`);
+  }
+  return EXIT_FOR_VERDICT[result.verdict];
+}
+
+interface ActivityArgs {
+  readonly mount: string;
+  readonly host: string;
+  readonly volumes: readonly string[];
+  readonly suspectTime: number;
+  readonly timeoutMs: number;
+  readonly json: boolean;
+  readonly config: HeartbeatConfig;
+}
+
+async function nfsActivity(args: ActivityArgs, deps: RunDeps): Promise<number> {
+  const unmounted = await notMounted(args.mount, args.config);
+  const now = epochSeconds(deps);
+  const result = unmounted
+    ? ({ decided: false, reason: unmounted, heartbeatAgeSeconds: null } as const)
+    : await checkVmActivity({
+        executor: deps.executor,
+        mountPoint: args.mount,
+        hostId: args.host,
+        volumes: args.volumes,
+        suspectTime: args.suspectTime,
+        checkTime: String(now),
+        nowEpochSeconds: now,
+        deadlineMs: args.timeoutMs,
+      });
+  if (args.json) {
+    deps.stdout(`${JSON.stringify({ mount: args.mount, host: args.host, suspectTime: args.suspectTime, ...result }, null, 2)}\n`);
+  } else if (result.decided) {
+    deps.stdout(`${args.host}: ${result.verdict === "alive" ? "ACTIVE" : "NO ACTIVITY"} (${result.reason}): ${result.line}\n`);
+  } else {
+    deps.stdout(`${args.host}: UNDECIDED: ${result.reason}\n`);
+  }
+  return result.decided ? EXIT_FOR_VERDICT[result.verdict] : 2;
+}
+
+interface ScanArgs {
+  readonly mount: string;
+  readonly timeoutMs: number;
+  readonly maxAgeMs: number;
+  readonly json: boolean;
+  readonly config: HeartbeatConfig;
+}
+
+async function nfsScan(args: ScanArgs, deps: RunDeps): Promise<number> {
+  const unmounted = await notMounted(args.mount, args.config);
+  if (unmounted !== null) {
+    deps.stderr(`hb: cannot scan: ${unmounted}\n`);
+    return 2;
+  }
+  let heartbeats: readonly ScannedHeartbeat[];
+  let ignored: readonly string[];
+  let durationMs: number;
+  try {
+    ({ heartbeats, ignored, durationMs } = await scanHeartbeats({ executor: deps.executor, mountPoint: args.mount, nowEpochSeconds: epochSeconds(deps), maxAgeSeconds: seconds(args.maxAgeMs), deadlineMs: args.timeoutMs }));
+  } catch (error) {
+    deps.stderr(`hb: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const dead = heartbeats.filter((heartbeat) => heartbeat.verdict === "dead").length;
+  if (args.json) {
+    deps.stdout(`${JSON.stringify({ mount: args.mount, maxAgeSeconds: seconds(args.maxAgeMs), hosts: heartbeats.length, dead, scanMs: Math.round(durationMs), heartbeats, ignored }, null, 2)}\n`);
+  } else {
+    const width = Math.max(4, ...heartbeats.map((heartbeat) => heartbeat.host.length));
+    const lines = heartbeats.map((h) => {
+      const age = h.ageSeconds === null ? "-" : `${h.ageSeconds} s`;
+      const skew = h.writerClockOffsetSeconds !== null && Math.abs(h.writerClockOffsetSeconds) > 2 ? `  writer clock ${h.writerClockOffsetSeconds > 0 ? "+" : ""}${h.writerClockOffsetSeconds} s vs server` : "";
+      return `${h.host.padEnd(width)}  ${h.verdict.toUpperCase().padEnd(5)}  ${age.padStart(9)}  ${h.reason}${h.record === null ? "" : `  seq ${h.record.seq}`}${skew}`;
+    });
+    deps.stdout(`${[`${"host".padEnd(width)}  state        age  reason`, ...lines].join("\n")}\n${heartbeats.length} host(s), ${dead} DEAD (max age ${seconds(args.maxAgeMs)} s), read in ${Math.round(durationMs)} ms${ignored.length > 0 ? `; ignored: ${ignored.join(", ")}` : ""}\n`);
+  }
+  return dead > 0 ? 1 : 0;
 }

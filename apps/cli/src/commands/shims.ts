@@ -1,6 +1,247 @@
+import { existsSync } from "node:fs";
+import { chmod, link, lstat, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseCommandArgs, positionals } from "../args.js";
 import type { RunDeps } from "../context.js";
-import { UsageError } from "../errors.js";
+import { RefusedError, UsageError } from "../errors.js";
 
-export async function run(argv: readonly string[], _deps: RunDeps): Promise<number> {
-  throw new UsageError(`hb shims is not available in this release (${argv.join(" ")})`);
+/** The agent's scripts hb stands in for, and the `hb compat` entry each one runs. */
+export const SHIMMED_SCRIPTS = {
+  "kvmheartbeat.sh": "kvmheartbeat",
+  "kvmspheartbeat.sh": "kvmspheartbeat",
+  "kvmvmactivity.sh": "kvmvmactivity",
+} as const;
+export type ShimmedScript = keyof typeof SHIMMED_SCRIPTS;
+const NAMES = Object.keys(SHIMMED_SCRIPTS) as ShimmedScript[];
+
+/** The program a shim runs: `node <hb.js>`, or an hb executable given with --hb. */
+export interface HbCommand {
+  readonly argv: readonly string[];
+}
+
+/** This hb: the running node and the package's bin/hb.js. */
+export function thisHb(): HbCommand {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  // From src/commands (tests) or dist (the bundle): the package root is the first with bin/hb.js.
+  while (!existsSync(join(dir, "bin", "hb.js")) && dirname(dir) !== dir) dir = dirname(dir);
+  return { argv: [process.execPath, join(dir, "bin", "hb.js")] };
+}
+
+const MARKER = "# hb-shim:";
+const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+
+/** The whole text of a shim; a file with exactly this text is "installed and points at this hb". */
+export function shimText(name: ShimmedScript, hb: HbCommand): string {
+  for (const word of hb.argv) if (/[\0\n]/.test(word)) throw new RefusedError(`cannot write a shim that runs ${JSON.stringify(word)}`);
+  return [
+    "#!/bin/sh",
+    `${MARKER} ${SHIMMED_SCRIPTS[name]}`,
+    `# Written by \`hb shims install\`: runs \`hb compat ${SHIMMED_SCRIPTS[name]}\` in place of upstream's ${name}.`,
+    `# \`hb shims uninstall\` puts the original (${name}.orig) back.`,
+    `exec ${hb.argv.map(quote).join(" ")} compat ${SHIMMED_SCRIPTS[name]} "$@"`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * installed: hb's shim, running this hb. stale: hb's shim, running another hb (moved, or
+ * another node). original: a file hb did not write (upstream's script, or one an agent
+ * upgrade put back over the shim). missing: no file.
+ */
+export type ShimState = "installed" | "stale" | "original" | "missing";
+
+export interface ShimStatus {
+  readonly name: ShimmedScript;
+  readonly path: string;
+  readonly state: ShimState;
+  /** NAME.orig exists. */
+  readonly original: boolean;
+  /** For a shim: the command line it runs. */
+  readonly runs?: string;
+}
+
+export interface ShimsReport {
+  readonly dir: string;
+  /** Every script is hb's shim and runs this hb. */
+  readonly inPlace: boolean;
+  readonly scripts: readonly ShimStatus[];
+}
+
+/** Whether the shims are in place in `dir` and run `hb` (for `hb shims status` and `hb doctor`). */
+export async function inspectShims(dir: string, hb: HbCommand = thisHb()): Promise<ShimsReport> {
+  const folder = resolve(dir);
+  const scripts: ShimStatus[] = [];
+  for (const name of NAMES) {
+    const path = join(folder, name);
+    const original = await exists(`${path}.orig`);
+    const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : Promise.reject(error)));
+    if (text === null) {
+      scripts.push({ name, path, state: "missing", original });
+    } else if (!text.split("\n", 2)[1]?.startsWith(MARKER)) {
+      scripts.push({ name, path, state: "original", original });
+    } else {
+      const runs = text.split("\n").find((line) => line.startsWith("exec "))?.slice(5);
+      scripts.push({ name, path, state: text === shimText(name, hb) ? "installed" : "stale", original, ...(runs === undefined ? {} : { runs }) });
+    }
+  }
+  return { dir: folder, inPlace: scripts.every((script) => script.state === "installed"), scripts };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? false : Promise.reject(error)),
+  );
+}
+
+/** Replace `path` atomically with an executable shim. */
+async function writeShim(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${process.pid}.hb-shim.tmp`);
+  await writeFile(temporary, text, { mode: 0o755 });
+  await chmod(temporary, 0o755);
+  await rename(temporary, path);
+}
+
+/** `path` becomes `path.orig` without a moment where `path` is missing: link first, then replace. */
+async function keepOriginal(path: string, overwrite: boolean): Promise<void> {
+  if (!overwrite) return link(path, `${path}.orig`);
+  const temporary = join(dirname(path), `.${process.pid}.hb-orig.tmp`);
+  await link(path, temporary);
+  await rename(temporary, `${path}.orig`);
+}
+
+export interface ShimChange {
+  readonly name: ShimmedScript;
+  readonly outcome: string;
+}
+
+/**
+ * Put the shims in place, keeping each original as NAME.orig. Idempotent. Refuses, before any
+ * change, to replace a file hb did not write when NAME.orig exists already (an agent upgrade
+ * put a new script over the shim) unless `force`: then the new script becomes the original.
+ */
+export async function installShims(dir: string, options: { readonly hb?: HbCommand; readonly force?: boolean } = {}): Promise<ShimChange[]> {
+  const hb = options.hb ?? thisHb();
+  const report = await inspectFolder(dir, hb);
+  const refused = report.scripts.filter((script) => script.state === "original" && script.original && !options.force);
+  if (refused.length > 0) {
+    throw new RefusedError(
+      `${refused.map((script) => script.name).join(", ")}: not hb's shim, and ${refused.map((script) => `${script.name}.orig`).join(", ")} exists already ` +
+        "(did an agent upgrade replace the shim?); nothing changed. Rerun with --force to keep the current script as the original.",
+    );
+  }
+  const changes: ShimChange[] = [];
+  for (const script of report.scripts) {
+    const text = shimText(script.name, hb);
+    switch (script.state) {
+      case "installed":
+        changes.push({ name: script.name, outcome: "already in place" });
+        break;
+      case "stale":
+        await writeShim(script.path, text);
+        changes.push({ name: script.name, outcome: `updated to run this hb (was: ${script.runs ?? "?"})` });
+        break;
+      case "original":
+        await keepOriginal(script.path, script.original);
+        await writeShim(script.path, text);
+        changes.push({ name: script.name, outcome: `installed, original kept as ${script.name}.orig${script.original ? " (replacing the previous one)" : ""}` });
+        break;
+      case "missing":
+        await writeShim(script.path, text);
+        changes.push({ name: script.name, outcome: script.original ? `installed (original already at ${script.name}.orig)` : "installed (there was no original)" });
+        break;
+    }
+  }
+  return changes;
+}
+
+/**
+ * Put the originals back. Idempotent. Refuses, before any change, when a script is not hb's
+ * shim but NAME.orig exists: putting NAME.orig back would overwrite a file hb did not write.
+ */
+export async function uninstallShims(dir: string, options: { readonly hb?: HbCommand } = {}): Promise<ShimChange[]> {
+  const report = await inspectFolder(dir, options.hb ?? thisHb());
+  const refused = report.scripts.filter((script) => script.state === "original" && script.original);
+  if (refused.length > 0) {
+    throw new RefusedError(
+      `${refused.map((script) => script.name).join(", ")}: not hb's shim, yet ${refused.map((script) => `${script.name}.orig`).join(", ")} exists; ` +
+        "restoring would overwrite a file hb did not write. Nothing changed; decide which one to keep and remove the other.",
+    );
+  }
+  const changes: ShimChange[] = [];
+  for (const script of report.scripts) {
+    if (script.state === "installed" || script.state === "stale") {
+      if (script.original) {
+        await rename(`${script.path}.orig`, script.path);
+        changes.push({ name: script.name, outcome: `original restored from ${script.name}.orig` });
+      } else {
+        await unlink(script.path);
+        changes.push({ name: script.name, outcome: "shim removed (there was no original)" });
+      }
+    } else if (script.state === "missing" && script.original) {
+      await rename(`${script.path}.orig`, script.path);
+      changes.push({ name: script.name, outcome: `original restored from ${script.name}.orig` });
+    } else {
+      changes.push({ name: script.name, outcome: "not installed" });
+    }
+  }
+  return changes;
+}
+
+async function inspectFolder(dir: string, hb: HbCommand): Promise<ShimsReport> {
+  const folder = resolve(dir);
+  const info = await lstat(folder).catch(() => null);
+  if (info === null || !info.isDirectory()) throw new RefusedError(`${folder} is not a folder (the agent's scripts are in …/scripts/vm/hypervisor/kvm)`);
+  return inspectShims(folder, hb);
+}
+
+const USAGE = "hb shims install|uninstall|status --dir DIR [--hb PATH] [--force] [--json]";
+
+export const SHIMS_USAGE = `hb shims — hb in place of the agent's heartbeat scripts
+
+Usage:
+  hb shims install   --dir DIR [--hb PATH] [--force]
+      writes kvmheartbeat.sh, kvmspheartbeat.sh and kvmvmactivity.sh into DIR, each running
+      \`hb compat …\`, and keeps each original as NAME.orig. --force: a script that is not hb's
+      shim while NAME.orig exists (an agent upgrade replaced the shim) becomes the new original.
+  hb shims uninstall --dir DIR
+      puts the originals back.
+  hb shims status    --dir DIR [--json]
+      whether the shims are in place and run this hb (exit 0), or not (exit 1).
+
+DIR is the agent's script folder, e.g. /usr/share/cloudstack-common/scripts/vm/hypervisor/kvm.
+--hb PATH: the hb executable the shims run (default: this node and this hb's bin/hb.js).
+Agent upgrades rewrite that folder: divert the scripts first (dpkg-divert --rename, see the
+@hb/storage-nfs README), or re-run \`hb shims install --force\` after each upgrade.
+`;
+
+export async function run(argv: readonly string[], deps: RunDeps): Promise<number> {
+  const [verb = "", ...rest] = argv;
+  if (verb === "--help" || verb === "-h" || verb === "help" || verb === "") {
+    deps.stdout(SHIMS_USAGE);
+    return verb === "" ? 2 : 0;
+  }
+  if (verb !== "install" && verb !== "uninstall" && verb !== "status") throw new UsageError(`unknown command: hb shims ${argv.join(" ")} (usage: ${USAGE})`);
+  const { values, positionals: words } = parseCommandArgs(rest, { dir: { type: "string" }, hb: { type: "string" }, force: { type: "boolean" }, json: { type: "boolean" } }, USAGE);
+  positionals(words, 0, USAGE);
+  if (values.dir === undefined || values.dir === "") throw new UsageError(`--dir is required (usage: ${USAGE})`);
+  if (values.force && verb !== "install") throw new UsageError(`--force is for install only (usage: ${USAGE})`);
+  if (values.json && verb !== "status") throw new UsageError(`--json is for status only (usage: ${USAGE})`);
+  const hb: HbCommand = values.hb === undefined ? thisHb() : { argv: [resolve(values.hb)] };
+
+  if (verb === "status") {
+    const report = await inspectShims(values.dir, hb);
+    if (values.json) {
+      deps.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    } else {
+      const words: Record<ShimState, string> = { installed: "hb's shim, runs this hb", stale: "hb's shim, runs another hb", original: "not hb's shim", missing: "missing" };
+      const lines = report.scripts.map((script) => `${script.name}: ${words[script.state]}${script.original ? ` (original at ${script.name}.orig)` : ""}${script.state === "stale" ? `: ${script.runs ?? "?"}` : ""}`);
+      deps.stdout(`${report.dir}\n${lines.join("\n")}\n${report.inPlace ? "shims in place" : "shims not (all) in place"}\n`);
+    }
+    return report.inPlace ? 0 : 1;
+  }
+  const changes = verb === "install" ? await installShims(values.dir, { hb, force: values.force ?? false }) : await uninstallShims(values.dir, { hb });
+  deps.stdout(`${changes.map((change) => `${change.name}: ${change.outcome}`).join("\n")}\n`);
+  return 0;
 }

@@ -1,0 +1,43 @@
+import type { Executor } from "@hb/core";
+import { parseRecord, type HeartbeatRead, type HeartbeatRecord } from "./heartbeat.js";
+import { heartbeatFilePath, recordFilePath } from "./paths.js";
+
+export interface ReadOptions {
+  readonly executor: Executor;
+  /** The read fails (kind "timeout") at this deadline. */
+  readonly deadlineMs: number;
+  readonly signal?: AbortSignal;
+}
+
+// More than any heartbeat or record; a stray big file cannot flood the reader.
+const READ_LIMIT_BYTES = 4096;
+
+/**
+ * Read one small file on shared storage in a child process: coreutils `head`, which starts in a
+ * millisecond (a neighbour's check must answer fast), under the C locale so that a missing file
+ * is told apart from an unreadable one by its message.
+ */
+export async function readStorageFile(file: string, options: ReadOptions): Promise<HeartbeatRead> {
+  const exec = await options.executor.run({
+    file: "env",
+    args: ["LC_ALL=C", "head", "-c", String(READ_LIMIT_BYTES), "--", file],
+    deadlineMs: options.deadlineMs,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  if (exec.timedOut) return { kind: "timeout", afterMs: options.deadlineMs };
+  if (exec.exitCode === 0) return { kind: "content", text: exec.stdout };
+  const message = exec.stderr.trim().split("\n")[0] ?? "";
+  const reason = message.slice(message.lastIndexOf(": ") + 2) || `head exited with ${exec.exitCode ?? exec.signal ?? "?"}`;
+  return reason === "No such file or directory" ? { kind: "missing" } : { kind: "unreadable", message: reason };
+}
+
+/** `hb-<host>` of a pool, read outside this process under the deadline. */
+export function readHeartbeat(mountPoint: string, hostId: string, options: ReadOptions): Promise<HeartbeatRead> {
+  return readStorageFile(heartbeatFilePath(mountPoint, hostId), options);
+}
+
+/** `hbx-<host>.json`, or null when it is absent, unreadable or not hb's format. */
+export async function readRecord(mountPoint: string, hostId: string, options: ReadOptions): Promise<HeartbeatRecord | null> {
+  const read = await readStorageFile(recordFilePath(mountPoint, hostId), options);
+  return read.kind === "content" ? parseRecord(read.text) : null;
+}

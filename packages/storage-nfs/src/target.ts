@@ -1,0 +1,67 @@
+import type { AttemptContext, AttemptOutcome, Clock, Executor, HeartbeatTarget } from "@hb/core";
+import { validateHostId, validateMountPoint } from "./paths.js";
+import type { RecordFields } from "./worker.js";
+import { writeHeartbeat } from "./write.js";
+
+const BACKSTOP_AFTER_DEADLINE_MS = 1000;
+
+export interface NfsTargetOptions {
+  /** The target's id in the loop (e.g. the pool's uuid). */
+  readonly id: string;
+  readonly mountPoint: string;
+  /** This host's id in the file name (its private IP, as upstream). */
+  readonly hostId: string;
+  readonly executor: Executor;
+  /** Wall time for the heartbeat's content and the record. */
+  readonly clock: Clock;
+  /**
+   * Write the richer record `hbx-<host>.json` too: this boot's id, plus whatever the caller
+   * reports on each attempt (frequency, thresholds, state, maintenance).
+   */
+  readonly record?: { readonly bootId: string; readonly fields?: () => RecordFields };
+  readonly nodePath?: string;
+}
+
+/**
+ * One NFS pool as a heartbeat target of @hb/core's loop: one attempt is one bounded write of
+ * `hb-<host>` and its read-back, in a child process that the attempt's deadline abandons.
+ */
+export class NfsHeartbeatTarget implements HeartbeatTarget {
+  readonly id: string;
+  private readonly mountPoint: string;
+  private readonly hostId: string;
+  // The first attempt sweeps leftovers of an earlier process; later ones after a failure.
+  private needsSweep = true;
+
+  constructor(private readonly options: NfsTargetOptions) {
+    this.id = options.id;
+    this.mountPoint = validateMountPoint(options.mountPoint);
+    this.hostId = validateHostId(options.hostId);
+  }
+
+  async attempt(context: AttemptContext): Promise<AttemptOutcome> {
+    const wallMs = this.options.clock.wallMs();
+    const record = this.options.record;
+    const result = await writeHeartbeat({
+      executor: this.options.executor,
+      mountPoint: this.mountPoint,
+      hostId: this.hostId,
+      nowEpochSeconds: Math.floor(wallMs / 1000),
+      // The loop's signal ends the attempt at its deadline, and the loop records a timeout; the
+      // worker's own deadline is only the backstop for a caller that never aborts.
+      deadlineMs: context.deadlineMs + BACKSTOP_AFTER_DEADLINE_MS,
+      signal: context.signal,
+      sweep: this.needsSweep,
+      ...(record === undefined ? {} : { record: { host: this.hostId, bootId: record.bootId, writtenAtMs: wallMs, attempt: context.seq, ...record.fields?.() } }),
+      ...(this.options.nodePath === undefined ? {} : { nodePath: this.options.nodePath }),
+    });
+    if (!result.ok) {
+      this.needsSweep = true;
+      return { ok: false, reason: "error", message: `${result.file}: ${result.message}`, evidence: { failure: result.failure, code: result.code } };
+    }
+    // A leftover whose killed process still exists (blocked in the kernel) is swept next time.
+    if (result.sweepSkipped === 0 && result.sweepError === undefined) this.needsSweep = false;
+    const evidence = { readback: result.readback, swept: result.swept, ...(result.seq === undefined ? {} : { seq: result.seq }) };
+    return result.recordError === undefined ? { ok: true, evidence } : { ok: true, impairment: `heartbeat written, record not: ${result.recordError}`, evidence };
+  }
+}
