@@ -1,11 +1,27 @@
 import { chmodSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 
+/** Why a -c entry point did not fence: its own check vetoed it, or hbd owns the decision. */
+export const VETO_CHECKS = ["drbd-quorum", "storage", "hbd"] as const;
+export type VetoCheck = (typeof VETO_CHECKS)[number];
+
+/** A -c entry point's report that it did not fence (counted in status and metrics, nothing else). */
+export interface FenceVetoReport {
+  readonly op: "fence-veto";
+  readonly outcome: "vetoed" | "deferred";
+  readonly check: VetoCheck;
+  /** kvmheartbeat.sh or kvmspheartbeat.sh. */
+  readonly source: string;
+  readonly target: string;
+  readonly detail: string;
+}
+
 export type ControlRequest =
   | { readonly op: "maintenance-on"; readonly ttlMs: number; readonly reason: string }
   | { readonly op: "maintenance-off" }
   | { readonly op: "reload" }
-  | { readonly op: "status" };
+  | { readonly op: "status" }
+  | FenceVetoReport;
 
 export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
 
@@ -30,9 +46,32 @@ export function parseControlRequest(line: string): ControlRequest {
     case "reload":
     case "status":
       return { op: request.op };
+    case "fence-veto":
+      return parseVetoReport(request);
     default:
       throw new Error(`unknown op ${JSON.stringify(request.op)}`);
   }
+}
+
+// Free text from another process ends up in logs and the status page: one short printable line.
+function shortText(value: unknown, name: string, max: number): string {
+  if (typeof value !== "string" || value.trim() === "") throw new Error(`${name} must be a non-empty string`);
+  const text = value.replace(/\p{Cc}+/gu, " ").trim();
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function parseVetoReport(request: Record<string, unknown>): FenceVetoReport {
+  const { outcome, check } = request;
+  if (outcome !== "vetoed" && outcome !== "deferred") throw new Error("outcome must be vetoed or deferred");
+  if (typeof check !== "string" || !(VETO_CHECKS as readonly string[]).includes(check)) throw new Error(`check must be one of ${VETO_CHECKS.join(", ")}`);
+  return {
+    op: "fence-veto",
+    outcome,
+    check: check as VetoCheck,
+    source: shortText(request.source, "source", 40),
+    target: shortText(request.target, "target", 200),
+    detail: shortText(request.detail, "detail", 300),
+  };
 }
 
 /**

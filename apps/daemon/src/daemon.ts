@@ -196,6 +196,7 @@ export class Daemon {
       eventLoopLagP99Ms: Math.round(this.lagP99Ms * 10) / 10,
       stuckChildren: this.deps.executor.stuck ?? 0,
       decisions: this.decisions.map((d) => ({ at: d.wallTime, target: d.target, action: d.action, isFence: d.isFence, mode: d.mode, reason: d.reason })),
+      vetoes: this.metrics.vetoSummary(),
       targets: (loop?.status() ?? []).map((target) => {
         const pool = this.pools.get(target.id);
         const ok = target.attempts.filter((a) => a.result === "ok").map((a) => a.latencyMs).sort((a, b) => a - b);
@@ -235,6 +236,9 @@ export class Daemon {
         return this.reload();
       case "status":
         return this.status();
+      case "fence-veto":
+        this.deps.log.warn({ outcome: request.outcome, check: request.check, source: request.source, target: request.target }, `${request.source} -c did not fence (${request.outcome}): ${request.detail}`);
+        return this.metrics.recordVeto(request, this.deps.clock.wallMs());
     }
   }
 

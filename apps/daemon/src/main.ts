@@ -62,11 +62,16 @@ if (command.kind === "help") {
     process.exit(1);
   }
   process.on("SIGHUP", () => void daemon.reload().catch((error: unknown) => log.error({ err: String(error) }, "reload failed; the previous configuration stays")));
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log.info({ signal }, "stopping");
     void daemon.stop().then(() => process.exit(0));
   };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  // `on`, not `once`: execa's exit hook re-raises a signal that no other listener handles,
+  // which would kill hbd half way through its clean stop. A second signal changes nothing.
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
 }
 

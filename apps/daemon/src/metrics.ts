@@ -1,5 +1,15 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { TARGET_STATES, type LoopEvent } from "@hb/core";
+import { VETO_CHECKS, type FenceVetoReport, type VetoCheck } from "./control.js";
+
+/** The -c calls that did not fence since hbd started, for the status endpoint. */
+export interface VetoSummary {
+  readonly total: number;
+  readonly vetoed: number;
+  readonly deferred: number;
+  readonly byCheck: Readonly<Record<VetoCheck, number>>;
+  readonly last: { readonly at: string; readonly outcome: string; readonly check: VetoCheck; readonly source: string; readonly target: string; readonly detail: string } | null;
+}
 
 /** Prometheus metrics of hbd, fed from the loop's events. */
 export class DaemonMetrics {
@@ -23,6 +33,25 @@ export class DaemonMetrics {
   readonly stuck = new Gauge({ name: "hb_stuck_children", help: "Child processes killed at their deadline that have not exited", registers: [this.registry] });
   readonly vetoes = new Counter({ name: "hb_fence_vetoes_total", help: "Fence requests vetoed or deferred", labelNames: ["reason"] as const, registers: [this.registry] });
   readonly maintenance = new Gauge({ name: "hb_maintenance", help: "1 while fencing is suspended for maintenance", registers: [this.registry] });
+  private vetoed = 0;
+  private deferred = 0;
+  private readonly byCheck: Record<VetoCheck, number> = Object.fromEntries(VETO_CHECKS.map((check) => [check, 0])) as Record<VetoCheck, number>;
+  private lastVeto: VetoSummary["last"] = null;
+
+  /** A -c entry point did not fence: the metric's label is the check (a closed set), never free text. */
+  recordVeto(report: FenceVetoReport, wallMs: number): VetoSummary {
+    this.vetoes.inc({ reason: report.check });
+    if (report.outcome === "vetoed") this.vetoed++;
+    else this.deferred++;
+    this.byCheck[report.check]++;
+    const { outcome, check, source, target, detail } = report;
+    this.lastVeto = { at: new Date(wallMs).toISOString(), outcome, check, source, target, detail };
+    return this.vetoSummary();
+  }
+
+  vetoSummary(): VetoSummary {
+    return { total: this.vetoed + this.deferred, vetoed: this.vetoed, deferred: this.deferred, byCheck: { ...this.byCheck }, last: this.lastVeto };
+  }
 
   observe(event: LoopEvent): void {
     switch (event.type) {
