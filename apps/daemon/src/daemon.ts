@@ -396,9 +396,18 @@ export class Daemon {
     );
     const interval = this.watchdog.keepaliveIntervalMs;
     if (interval !== null) {
+      let lastTickMs = this.deps.clock.monoMs();
       this.timers.push(
         setInterval(() => {
+          // A tick that comes late proves the event loop was stuck just now: no keepalive for it.
+          const now = this.deps.clock.monoMs();
+          const lateMs = now - lastTickMs - interval;
+          lastTickMs = now;
           if (!this.watchdogArmed || this.watchdogHandedOver) return;
+          if (lateMs > this.lagThresholdMs()) {
+            this.deps.log.error({ lateMs: Math.round(lateMs) }, "event loop was stalled: no watchdog keepalive");
+            return;
+          }
           if (!this.healthy()) {
             this.deps.log.error("loop unhealthy: no watchdog keepalive");
             return;

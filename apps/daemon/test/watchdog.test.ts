@@ -44,3 +44,61 @@ describe("watchdog, systemd mode", () => {
     expect(systemdWatchdog("20000000", new ProcessExecutor())).toMatchObject({ timeoutSeconds: 20, keepaliveIntervalMs: 10_000 });
   });
 });
+
+describe("hbd's keepalives", () => {
+  it("are written while the loop runs, withheld right after the event loop was stuck, and end with the magic V", async () => {
+    const { Daemon } = await import("../src/daemon.js");
+    const pino = (await import("pino")).default;
+    const { SystemClock } = await import("@hb/core");
+    const device = temp.file("keepalive-device");
+    await writeFile(device, "");
+    await mkdir(temp.file("sys2/keepalive-device"), { recursive: true });
+    await writeFile(temp.file("sys2/keepalive-device/timeout"), "3\n"); // keepalive every second
+    const file = temp.file("wd.properties");
+    await writeFile(
+      file,
+      [
+        "heartbeat.update.timeout=3000",
+        "kvm.heartbeat.update.frequency=500",
+        `hb.state.dir=${temp.file("wd-state")}`,
+        "hb.status.listen=127.0.0.1:0",
+        "hb.pools=linstor:drbd",
+        "hb.watchdog=device",
+        `hb.watchdog.device=${device}`,
+      ].join("\n"),
+    );
+    const daemon = new Daemon(
+      { propertiesPath: file },
+      {
+        executor: new ProcessExecutor(),
+        clock: new SystemClock(),
+        log: pino({ level: "silent" }),
+        env: {},
+        pid: process.pid,
+        isAlive: () => true,
+        addressOf: () => undefined,
+        makeTarget: (pool) => ({ id: pool.id, attempt: async () => ({ ok: true }) }),
+        makeFence: (config) => ({ name: config["kvm.heartbeat.fence.action"], execute: async (d) => ({ action: d.action, outcome: "", acted: false }) }),
+        stderr: () => undefined,
+        sysClassWatchdog: temp.file("sys2"),
+        version: "0",
+      },
+    );
+    await daemon.start();
+    const size = async () => (await readFile(device, "utf8")).length;
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    while ((await size()) < 2) await wait(100);
+    // Stall the event loop for longer than a keepalive interval, as a hung hbd would.
+    const blockedUntil = performance.now() + 1_600;
+    while (performance.now() < blockedUntil) {
+      // busy: no timer can run
+    }
+    const afterStall = await size();
+    await wait(300); // the overdue tick runs now, late: it must not write
+    expect(await size()).toBe(afterStall);
+    while ((await size()) === afterStall) await wait(100); // the next tick on time writes again
+    await daemon.stop();
+    const written = await readFile(device, "utf8");
+    expect(written).toMatch(/^k+V$/);
+  }, 30_000);
+});
