@@ -1,3 +1,4 @@
 import { defineConfig } from "tsup";
 
-export default defineConfig({ entry: ["src/index.ts"], format: ["esm"], target: "node20", dts: true, clean: true, sourcemap: true });
+// `errors` alone: an entry point can map error codes without loading the schemas.
+export default defineConfig({ entry: ["src/index.ts", "src/errors.ts"], format: ["esm"], target: "node20", dts: true, clean: true, sourcemap: true });

@@ -1,4 +1,4 @@
-import { HbError, isHbError } from "@hb/config";
+import { HbError, isHbError } from "@hb/config/errors";
 
 /** The command line is not one hb understands. */
 export class UsageError extends HbError {

@@ -1,5 +1,5 @@
 // Composition root of `hb`: the only place that reads the environment and the real streams.
-import { ProcessExecutor, SystemClock } from "@hb/core";
+import { ProcessExecutor, SystemClock } from "@hb/core/adapters";
 import { run } from "./run.js";
 import packageJson from "../package.json" with { type: "json" };
 

@@ -1,4 +1,4 @@
-import { isHbError } from "@hb/config";
+import { isHbError } from "@hb/config/errors";
 import { GROUPS, parseTopLevel, USAGE } from "./cli.js";
 import type { RunDeps } from "./context.js";
 import { EXIT_INTERNAL, exitCodeFor, UsageError } from "./errors.js";

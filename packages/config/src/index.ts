@@ -1,3 +1,4 @@
+export { describeZodIssue } from "./zod-issue.js";
 export { HbError, ConfigFileError, PropertiesSyntaxError, PropertyEditError, isHbError } from "./errors.js";
 export { parseProperties, decodePropertiesBytes, type PropertiesDocument, type PropertyEntry } from "./properties.js";
 export {

@@ -1,4 +1,4 @@
-import { HbError, parseProperties, resolveConfig, setProperty, type ConfigProblem, type FenceActionName, type HeartbeatConfig } from "@hb/config";
+import { HbError, describeZodIssue, parseProperties, resolveConfig, setProperty, type ConfigProblem, type FenceActionName, type HeartbeatConfig } from "@hb/config";
 import * as z from "zod/mini";
 import { HeartbeatLoop, type LoopEvent } from "./loop.js";
 import type { AttemptOutcome, FenceAction, FenceDecision, HeartbeatTarget, StateChange } from "./ports.js";
@@ -41,25 +41,9 @@ export class ScenarioError extends HbError {
 export function parseScenario(input: unknown): Scenario {
   const parsed = Scenario.safeParse(input);
   if (!parsed.success) {
-    throw new ScenarioError(`invalid scenario: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "(top)"}: ${describeIssue(issue)}`).join("; ")}`);
+    throw new ScenarioError(`invalid scenario: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "(top)"}: ${describeZodIssue(issue)}`).join("; ")}`);
   }
   return parsed.data;
-}
-
-// zod/mini carries no message catalogue: say what is wrong from the issue itself.
-function describeIssue(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case "unrecognized_keys":
-      return `unknown field(s) ${issue.keys.join(", ")}`;
-    case "invalid_type":
-      return `expected ${issue.expected}`;
-    case "too_small":
-      return `must be at least ${String(issue.minimum)}`;
-    case "invalid_value":
-      return `must be ${issue.values.map((value) => JSON.stringify(value)).join(" or ")}`;
-    default:
-      return issue.message;
-  }
 }
 
 export interface SimulatedDecision {

@@ -28,7 +28,7 @@ describe("parseShowJson", () => {
   it("refuses output it cannot read", () => {
     expect(() => parseShowJson("")).toThrow(DrbdOutputError);
     expect(() => parseShowJson("# No currently configured DRBD found.\n")).toThrow(/not JSON/);
-    expect(() => parseShowJson(JSON.stringify([{ options: {} }]))).toThrow("drbdsetup show --show-defaults --json: resource #1: resource: Invalid input: expected string, received undefined");
+    expect(() => parseShowJson(JSON.stringify([{ options: {} }]))).toThrow("drbdsetup show --show-defaults --json: resource #1: resource: expected string");
   });
 });
 

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import { describeZodIssue } from "@hb/config";
+import * as z from "zod/mini";
 import { DrbdOutputError } from "./errors.js";
 import { optional } from "./optional.js";
 import { eventBool, type DrbdConnection, type DrbdDevice, type DrbdPeerDevice, type DrbdResourceState, type DrbdSnapshot } from "./model.js";
@@ -24,54 +25,55 @@ const VERBS = new Set(["exists", "create", "change", "destroy", "call", "respons
 // `--timestamps` prefixes each line with the local time, e.g. 2026-11-26T18:00:00.123456+00:00.
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)?$/;
 
-const word = z.string().min(1, "empty");
-const whole = z.string().regex(/^\d+$/, "not a whole number").transform(Number);
-const integer = z.string().regex(/^-?\d+$/, "not an integer").transform(Number);
-const percent = z.string().regex(/^\d+(\.\d+)?$/, "not a percentage").transform(Number);
-const flag = word.transform(eventBool);
+const word = z.string().check(z.minLength(1, "empty"));
+const numberFrom = (pattern: RegExp, message: string) => z.pipe(z.string().check(z.regex(pattern, message)), z.transform(Number));
+const whole = numberFrom(/^\d+$/, "not a whole number");
+const integer = numberFrom(/^-?\d+$/, "not an integer");
+const percent = numberFrom(/^\d+(\.\d+)?$/, "not a percentage");
+const flag = z.pipe(word, z.transform(eventBool));
 // client/open print "unknown" when the kernel does not say.
-const maybeFlag = word.transform((value) => (value === "unknown" ? undefined : eventBool(value)));
+const maybeFlag = z.pipe(word, z.transform((value: string) => (value === "unknown" ? undefined : eventBool(value))));
 
 // Only the keys hb reads are listed: unknown keys (later drbd-utils, statistics) are dropped.
 const ResourceLine = z.object({
   name: word,
   role: word,
   suspended: word,
-  "force-io-failures": flag.optional(),
-  may_promote: flag.optional(),
-  promotion_score: integer.optional(),
+  "force-io-failures": z.optional(flag),
+  may_promote: z.optional(flag),
+  promotion_score: z.optional(integer),
 });
 const ConnectionLine = z.object({
   name: word,
-  "peer-node-id": whole.optional(),
+  "peer-node-id": z.optional(whole),
   "conn-name": word,
   connection: word,
-  role: word.optional(),
-  congested: flag.optional(),
-  "ap-in-flight": whole.optional(),
-  "sync-state": word.optional(),
+  role: z.optional(word),
+  congested: z.optional(flag),
+  "ap-in-flight": z.optional(whole),
+  "sync-state": z.optional(word),
 });
 const DeviceLine = z.object({
   name: word,
   volume: whole,
-  minor: whole.optional(),
+  minor: z.optional(whole),
   disk: word,
-  client: maybeFlag.optional(),
-  quorum: flag.optional(),
-  open: maybeFlag.optional(),
-  blocked: word.optional(),
+  client: z.optional(maybeFlag),
+  quorum: z.optional(flag),
+  open: z.optional(maybeFlag),
+  blocked: z.optional(word),
 });
 const PeerDeviceLine = z.object({
   name: word,
-  "peer-node-id": whole.optional(),
+  "peer-node-id": z.optional(whole),
   "conn-name": word,
   volume: whole,
   replication: word,
   "peer-disk": word,
-  "peer-client": maybeFlag.optional(),
-  "resync-suspended": word.optional(),
-  done: percent.optional(),
-  "out-of-sync": whole.optional(),
+  "peer-client": z.optional(maybeFlag),
+  "resync-suspended": z.optional(word),
+  done: z.optional(percent),
+  "out-of-sync": z.optional(whole),
 });
 
 interface Located<T> {
@@ -79,13 +81,13 @@ interface Located<T> {
   readonly value: T;
 }
 
-function parseLine<S extends z.ZodType>(schema: S, fields: Map<string, string>, object: string, line: number): z.output<S> {
+function parseLine<S extends z.ZodMiniType>(schema: S, fields: Map<string, string>, object: string, line: number): z.output<S> {
   const parsed = schema.safeParse(Object.fromEntries(fields));
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const key = String(issue?.path[0] ?? "?");
   const raw = fields.get(key);
-  const what = raw === undefined ? `no ${key}: field` : `${key}:${raw} is ${issue?.message ?? "invalid"}`;
+  const what = raw === undefined ? `no ${key}: field` : `${key}:${raw} is ${describeZodIssue(issue)}`;
   throw new DrbdOutputError(FORMAT, `line ${line}: ${object} line with ${what}`, { line });
 }
 

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import { describeZodIssue } from "@hb/config";
+import * as z from "zod/mini";
 import { LinstorQueryError } from "./errors.js";
 
 /** A node as the LINSTOR controller lists it (`GET /v1/nodes`). */
@@ -18,8 +19,8 @@ export interface LinstorNodeSource {
 
 const NodesJson = z.array(
   z.object({
-    name: z.string().min(1),
-    connection_status: z.string().min(1).optional(),
+    name: z.string().check(z.minLength(1)),
+    connection_status: z.optional(z.string().check(z.minLength(1))),
   }),
 );
 
@@ -34,7 +35,7 @@ export function parseLinstorNodes(body: string, url: string): LinstorNode[] {
   const parsed = NodesJson.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new LinstorQueryError(url, `answer is not a node list (${issue?.path.map(String).join(".") || "body"}: ${issue?.message ?? "invalid"})`);
+    throw new LinstorQueryError(url, `answer is not a node list (${issue?.path.map(String).join(".") || "body"}: ${describeZodIssue(issue)})`);
   }
   return parsed.data.map((node) => ({ name: node.name, connectionStatus: node.connection_status ?? "UNKNOWN" }));
 }

@@ -1,4 +1,5 @@
-import { z } from "zod";
+import { describeZodIssue } from "@hb/config";
+import * as z from "zod/mini";
 import { DrbdOutputError } from "./errors.js";
 import { optional } from "./optional.js";
 
@@ -29,30 +30,30 @@ export interface DrbdResourceOptions {
 }
 
 // drbdsetup prints booleans as true/false and every other value as a string; accept yes/no too.
-const bool = z.union([z.boolean(), z.enum(["yes", "no"]).transform((value) => value === "yes")]);
-const text = z.union([z.string(), z.number().transform(String)]);
+const bool = z.union([z.boolean(), z.pipe(z.enum(["yes", "no"]), z.transform((value: "yes" | "no") => value === "yes"))]);
+const text = z.union([z.string(), z.pipe(z.number(), z.transform(String))]);
 
 const ConnectionShow = z.object({
-  _peer_node_id: z.number().int().nonnegative().optional(),
-  net: z
-    .object({
-      _name: z.string().optional(),
-      "allow-two-primaries": bool.optional(),
-      fencing: text.optional(),
-    })
-    .optional(),
+  _peer_node_id: z.optional(z.number().check(z.int(), z.nonnegative())),
+  net: z.optional(
+    z.object({
+      _name: z.optional(z.string()),
+      "allow-two-primaries": z.optional(bool),
+      fencing: z.optional(text),
+    }),
+  ),
 });
 const ResourceShow = z.object({
-  resource: z.string().min(1),
-  options: z
-    .object({
-      quorum: text.optional(),
-      "on-no-quorum": text.optional(),
-      "on-no-data-accessible": text.optional(),
-      "on-suspended-primary-outdated": text.optional(),
-    })
-    .optional(),
-  connections: z.array(ConnectionShow).optional(),
+  resource: z.string().check(z.minLength(1)),
+  options: z.optional(
+    z.object({
+      quorum: z.optional(text),
+      "on-no-quorum": z.optional(text),
+      "on-no-data-accessible": z.optional(text),
+      "on-suspended-primary-outdated": z.optional(text),
+    }),
+  ),
+  connections: z.optional(z.array(ConnectionShow)),
 });
 
 /** Reads `drbdsetup show --show-defaults --json`; unknown options are ignored. */
@@ -70,7 +71,7 @@ export function parseShowJson(output: string): DrbdResourceOptions[] {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.map(String).join(".") || "entry";
-      throw new DrbdOutputError(FORMAT, `resource #${index + 1}: ${where}: ${issue?.message ?? "invalid"}`);
+      throw new DrbdOutputError(FORMAT, `resource #${index + 1}: ${where}: ${describeZodIssue(issue)}`);
     }
     const { resource, options = {}, connections = [] } = parsed.data;
     const connectionOptions = connections.map(

@@ -58,7 +58,7 @@ describe("parseStatusJson", () => {
     expect(message("[\n{\n  \"name\": \"r0\",")).toMatch(/^drbdsetup status --json: not JSON \(/);
     expect(message('{"name": "r0"}')).toBe("drbdsetup status --json: not a JSON array of resources");
     const noState = JSON.stringify([{ name: "r0", role: "Primary", suspended: false, devices: [], connections: [{ name: "hostB" }] }]);
-    expect(message(noState)).toBe("drbdsetup status --json: resource r0: connections[0].connection-state: Invalid input: expected string, received undefined");
+    expect(message(noState)).toBe("drbdsetup status --json: resource r0: connections[0].connection-state: expected string");
     const stringSuspended = JSON.stringify([{ name: "r0", role: "Primary", suspended: "no", devices: [], connections: [] }]);
     expect(message(stringSuspended)).toContain("resource r0: suspended:");
   });

@@ -1,42 +1,43 @@
-import { z } from "zod";
+import { describeZodIssue } from "@hb/config";
+import * as z from "zod/mini";
 import { DrbdOutputError } from "./errors.js";
 import { optional } from "./optional.js";
 import type { DrbdConnection, DrbdDevice, DrbdPeerDevice, DrbdResourceState, DrbdSnapshot } from "./model.js";
 
 const FORMAT = "drbdsetup status --json";
 
-const count = z.number().int().nonnegative();
-const name = z.string().min(1);
+const count = z.number().check(z.int(), z.nonnegative());
+const name = z.string().check(z.minLength(1));
 
 // Unknown keys are stripped: newer drbd-utils add fields (open, tls, paths, suspended-*).
 const PeerDeviceJson = z.object({
   volume: count,
   "replication-state": name,
   "peer-disk-state": name,
-  "peer-client": z.boolean().optional(),
+  "peer-client": z.optional(z.boolean()),
   // A string (no, user, peer, dependency, or a comma list), not a boolean.
-  "resync-suspended": z.string().optional(),
-  "out-of-sync": z.number().nonnegative().optional(),
+  "resync-suspended": z.optional(z.string()),
+  "out-of-sync": z.optional(z.number().check(z.nonnegative())),
   // Floats such as 99.8 or 37.50.
-  "percent-resync-done": z.number().optional(),
+  "percent-resync-done": z.optional(z.number()),
 });
 const ConnectionJson = z.object({
-  "peer-node-id": count.optional(),
+  "peer-node-id": z.optional(count),
   name,
   "connection-state": name,
-  congested: z.boolean().optional(),
-  "peer-role": z.string().optional(),
-  "ap-in-flight": z.number().nonnegative().optional(),
+  congested: z.optional(z.boolean()),
+  "peer-role": z.optional(z.string()),
+  "ap-in-flight": z.optional(z.number().check(z.nonnegative())),
   // Empty, or (some consumers have met this) absent, for a peer that is not connected.
-  peer_devices: z.array(PeerDeviceJson).optional(),
+  peer_devices: z.optional(z.array(PeerDeviceJson)),
 });
 const DeviceJson = z.object({
   volume: count,
-  minor: count.optional(),
+  minor: z.optional(count),
   "disk-state": name,
-  client: z.boolean().optional(),
-  quorum: z.boolean().optional(),
-  open: z.boolean().optional(),
+  client: z.optional(z.boolean()),
+  quorum: z.optional(z.boolean()),
+  open: z.optional(z.boolean()),
 });
 const SUSPEND_FLAGS = [
   ["suspended-user", "user"],
@@ -48,11 +49,11 @@ const ResourceJson = z.object({
   name,
   role: name,
   suspended: z.boolean(),
-  "suspended-user": z.boolean().optional(),
-  "suspended-no-data": z.boolean().optional(),
-  "suspended-fencing": z.boolean().optional(),
-  "suspended-quorum": z.boolean().optional(),
-  "force-io-failures": z.boolean().optional(),
+  "suspended-user": z.optional(z.boolean()),
+  "suspended-no-data": z.optional(z.boolean()),
+  "suspended-fencing": z.optional(z.boolean()),
+  "suspended-quorum": z.optional(z.boolean()),
+  "force-io-failures": z.optional(z.boolean()),
   devices: z.array(DeviceJson),
   connections: z.array(ConnectionJson),
 });
@@ -79,7 +80,7 @@ export function parseStatusJson(text: string): DrbdSnapshot {
       const issue = parsed.error.issues[0];
       const label = typeof (entry as { name?: unknown } | null)?.name === "string" ? `resource ${(entry as { name: string }).name}` : `resource #${index + 1}`;
       const where = issue === undefined ? "" : issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("");
-      throw new DrbdOutputError(FORMAT, `${label}: ${where.replace(/^\./, "") || "entry"}: ${issue?.message ?? "invalid"}`);
+      throw new DrbdOutputError(FORMAT, `${label}: ${where.replace(/^\./, "") || "entry"}: ${describeZodIssue(issue)}`);
     }
     return toResource(parsed.data);
   });

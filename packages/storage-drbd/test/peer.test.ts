@@ -5,7 +5,7 @@ import { checkPeer, HttpLinstorNodes, judgePeerFromDrbd, parseStatusJson, resolv
 import { fixture, makeFakeDrbdsetup, type FakeDrbdsetup } from "./fake.js";
 import { startController, type FakeController } from "./linstor-server.js";
 
-const executor = new ProcessExecutor(200);
+const executor = new ProcessExecutor();
 let fake: FakeDrbdsetup;
 let controller: FakeController;
 

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DrbdHeartbeatTarget, EVENTS2_ARGS, readHostHealth } from "../src/index.js";
 import { makeFakeDrbdsetup, processExists, type FakeDrbdsetup } from "./fake.js";
 
-const executor = new ProcessExecutor(200);
+const executor = new ProcessExecutor();
 let fake: FakeDrbdsetup;
 const live: FakeDrbdsetup[] = [];
 

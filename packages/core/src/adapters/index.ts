@@ -1,0 +1,3 @@
+// The production adapters alone, for callers that must start fast (no schemas loaded).
+export { SystemClock } from "./system-clock.js";
+export { ProcessExecutor } from "./process-executor.js";
