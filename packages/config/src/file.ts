@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { chmod, chown, open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ConfigFileError } from "./errors.js";
@@ -27,6 +26,8 @@ export async function readPropertiesFile(path: string): Promise<PropertiesDocume
 export async function writePropertiesFile(path: string, text: string): Promise<void> {
   const target = await realpath(path).catch(() => path);
   const previous = await stat(target).catch(() => undefined);
+  // Loaded here, not at start-up: only an edit needs it, and every hb start pays for its imports.
+  const { randomBytes } = await import("node:crypto");
   const temporary = join(dirname(target), `.${basename(target)}.hb-${randomBytes(6).toString("hex")}`);
   try {
     const handle = await open(temporary, "wx", previous?.mode ?? 0o644);
