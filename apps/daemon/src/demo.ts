@@ -57,7 +57,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const at = () => `${((clock.monoMs() - startedMs) / 1000).toFixed(1).padStart(5)} s`;
   const storage = new StallingExecutor(new ProcessExecutor(), clock, () => (clock.monoMs() - startedMs) / 1000, phases);
 
-  const properties = { ...DEMO_PROPERTIES, "hb.pools": `nfs:${pool}`, "hb.state.dir": state, "hb.fence.sysrq.trigger": join(root, "sysrq-trigger") };
+  // The folder stands in for an NFS mount: a mount table that says so, as hb checks before each write.
+  const mounts = join(root, "mounts");
+  writeFileSync(mounts, `192.0.2.2:/export/primary ${pool} nfs rw,sync,soft,proto=tcp 0 0\n`);
+  const properties = { ...DEMO_PROPERTIES, "hb.pools": `nfs:${pool}`, "hb.state.dir": state, "hb.fence.sysrq.trigger": join(root, "sysrq-trigger"), "hb.mounts.file": mounts };
   const file = join(root, "agent.properties");
   writeFileSync(file, Object.entries(properties).map(([key, value]) => `${key}=${value}`).join("\n") + "\n");
 

@@ -42,6 +42,7 @@ export function makeTarget(pool: PoolSpec, context: TargetContext, deps: WiringD
     hostId: context.hostId ?? "",
     executor: deps.executor,
     clock: deps.clock,
+    mountsFile: config["hb.mounts.file"],
     record: {
       bootId: bootId(),
       fields: () => ({ frequencyMs: config["kvm.heartbeat.update.frequency"], timeoutMs: config["heartbeat.update.timeout"], maxTries: config["kvm.heartbeat.update.max.tries"] }),

@@ -43,6 +43,9 @@ describe.skipIf(unavailable !== null)("hbd as a real process on FUSE fault mount
     const healthyMount: FaultFs = await mountFaultFs({ files: Object.fromEntries(healthyIds.map((id) => [`${id}/.keep`, ""])) });
     cleanup.push(() => healthyMount.unmount());
     const pools = [...hungIds.map((id) => `nfs:${hungMount.mountPoint}/${id}`), ...healthyIds.map((id) => `nfs:${healthyMount.mountPoint}/${id}`)];
+    // The mount table hbd checks before each write presents every pool folder as an NFS mount.
+    const mounts = temp.file("mounts");
+    await writeFile(mounts, pools.map((pool) => `10.0.0.2:/export/${pool.slice(4).split("/").pop()} ${pool.slice(4)} nfs rw,sync,soft 0 0`).join("\n") + "\n");
     const state = temp.file("state");
     const file = temp.file("agent.properties");
     const properties = [
@@ -56,6 +59,7 @@ describe.skipIf(unavailable !== null)("hbd as a real process on FUSE fault mount
       "hb.host.ip=10.0.0.5",
       "hb.status.listen=127.0.0.1:0",
       `hb.state.dir=${state}`,
+      `hb.mounts.file=${mounts}`,
       `hb.pools=${pools.join(";")}`,
     ].join("\n");
     await writeFile(file, `${properties}\n`);

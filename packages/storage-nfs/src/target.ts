@@ -1,4 +1,5 @@
 import type { AttemptContext, AttemptOutcome, Clock, Executor, HeartbeatTarget } from "@hb/core";
+import { findNfsMount, readMountTable } from "./mounts.js";
 import { validateHostId, validateMountPoint } from "./paths.js";
 import type { RecordFields } from "./worker.js";
 import { writeHeartbeat } from "./write.js";
@@ -20,6 +21,12 @@ export interface NfsTargetOptions {
    */
   readonly record?: { readonly bootId: string; readonly fields?: () => RecordFields };
   readonly nodePath?: string;
+  /**
+   * The mount table (`hb.mounts.file`). When given, every attempt first checks that the pool is
+   * still an NFS mount at exactly this path: a mount that vanished would otherwise take the
+   * heartbeat onto the local disk under the mount point, a false success.
+   */
+  readonly mountsFile?: string;
 }
 
 /**
@@ -40,6 +47,16 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
   }
 
   async attempt(context: AttemptContext): Promise<AttemptOutcome> {
+    const mountsFile = this.options.mountsFile;
+    if (mountsFile !== undefined) {
+      let mounted: boolean;
+      try {
+        mounted = findNfsMount(await readMountTable(mountsFile), this.mountPoint) !== undefined;
+      } catch (error) {
+        return { ok: false, reason: "error", message: (error as Error).message };
+      }
+      if (!mounted) return { ok: false, reason: "error", message: `${this.mountPoint} is not an NFS mount (per ${mountsFile}): not written, it would land on the local disk` };
+    }
     const wallMs = this.options.clock.wallMs();
     const record = this.options.record;
     const result = await writeHeartbeat({
