@@ -302,14 +302,17 @@ export class Daemon {
       this.metrics.forget(id);
       this.deps.log.warn({ pool: id }, "pool dropped (no longer declared or reported by libvirt)");
     }
-    for (const [id, pool] of wanted) {
-      if (this.pools.has(id)) continue;
+    const added = [...wanted].filter(([id]) => !this.pools.has(id));
+    // New pools' first rounds spread over one frequency: 64 writes, each a child process, must
+    // not start in one burst every round.
+    const spacingMs = this.config["kvm.heartbeat.update.frequency"] / Math.max(1, added.length);
+    for (const [index, [id, pool]] of added.entries()) {
       if (pool.kind === "nfs" && hostId === undefined) {
         this.deps.log.error({ pool: id }, "no host id for the heartbeat file (set hb.host.ip or private.network.device): pool not monitored");
         continue;
       }
       this.pools.set(id, pool);
-      loop.addTarget(this.deps.makeTarget(pool, { config: this.config, hostId }));
+      loop.addTarget(this.deps.makeTarget(pool, { config: this.config, hostId }), Math.floor(index * spacingMs));
       this.deps.log.info({ pool: id, kind: pool.kind, source: pool.source }, "pool added");
     }
   }

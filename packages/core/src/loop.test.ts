@@ -123,6 +123,19 @@ describe("HeartbeatLoop", () => {
     await loop.stop();
   });
 
+  it("starts a target's first round after the delay it is added with", async () => {
+    const config = configOf(FAST);
+    const clock = new SimulatedClock();
+    const starts = new Map<string, number>();
+    const loop = new HeartbeatLoop({ config, clock, targets: [], fence: recordingFence(config).fence });
+    ["a", "b", "c"].forEach((id, index) =>
+      loop.addTarget(scripted(id, clock, (now) => (starts.has(id) || starts.set(id, now), { afterMs: 1, outcome: { ok: true } })), index * 700),
+    );
+    await clock.runUntil(3_000);
+    await loop.stop();
+    expect([...starts.values()]).toEqual([0, 700, 1400]);
+  });
+
   it("stops a removed target's schedule; the others go on", async () => {
     const config = configOf(FAST);
     const clock = new SimulatedClock();

@@ -84,12 +84,16 @@ export class HeartbeatLoop {
     for (const target of this.options.targets) this.addTarget(target);
   }
 
-  addTarget(target: HeartbeatTarget): void {
+  /**
+   * Starts a target's schedule, its first round after `firstRoundInMs` (hbd spreads many pools'
+   * first rounds over one frequency, so that their writes do not all start in one burst).
+   */
+  addTarget(target: HeartbeatTarget, firstRoundInMs = 0): void {
     if (this.running.has(target.id)) return;
     const tracker = new TargetTracker(target.id, this.trackerSettings());
     const running: Running = { target, tracker, stop: new AbortController(), done: Promise.resolve() };
     this.running.set(target.id, running);
-    running.done = this.schedule(running);
+    running.done = this.schedule(running, firstRoundInMs);
   }
 
   private trackerSettings() {
@@ -149,9 +153,10 @@ export class HeartbeatLoop {
   }
 
   // A round starts `frequency` after the previous one ended (upstream's fixed delay).
-  private async schedule(running: Running): Promise<void> {
+  private async schedule(running: Running, firstRoundInMs: number): Promise<void> {
     const { clock, config } = this.options;
     const signal = running.stop.signal;
+    if (firstRoundInMs > 0) await clock.sleep(firstRoundInMs, signal);
     for (let round = 1; !signal.aborted; round++) {
       await this.round(running, round);
       await clock.sleep(config["kvm.heartbeat.update.frequency"], signal);
