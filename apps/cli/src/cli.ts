@@ -17,6 +17,7 @@ export const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   shims: () => import("./commands/shims.js"),
   status: () => import("./commands/status.js"),
   maintenance: () => import("./commands/maintenance.js"),
+  doctor: () => import("./commands/doctor.js"),
 };
 
 export const USAGE = `hb — the storage heartbeat of CloudStack KVM hosts
@@ -38,6 +39,7 @@ Usage:
   hb shims install|uninstall --dir DIR     put the entry points in place of the scripts
   hb status [--json]                       hbd's view: every pool's state, last good heartbeat, deadlines
   hb maintenance on --ttl 30m | off        suspend fencing for a bounded time (root; heartbeats continue)
+  hb doctor [--dir DIR] [--json]           deployment mode (drop-in or hbd-owned), shims, hbd reachable
   hb --version
 
 The file is --file, else $AGENT_PROPS, else /etc/cloudstack/agent/agent.properties.

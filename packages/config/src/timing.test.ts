@@ -52,6 +52,47 @@ describe("timing model", () => {
     expect(ids).toEqual(["last-good", "next-round", "neighbour-dead", "decision-earliest", "decision-latest", "reset-latest", "recovery-elsewhere"]);
   });
 
+  it("gives -c's verification what heartbeat.update.timeout leaves after the action's answer and the start-up", () => {
+    const model = timingOf("");
+    // 60 s − (record, syslog, sysrq s: 3 × 2 s, + 5 s flush wait) − 1 s start-up
+    expect(model.verify).toEqual({
+      mode: "drbd-quorum",
+      deadlineMs: 48_000,
+      fitsMs: 48_000,
+      configuredMs: null,
+      actionAnswerMs: 11_000,
+      startMarginMs: 1_000,
+      daemonQueryMs: 2_000,
+      agentKillsAtMs: 60_000,
+    });
+    expect(timingOf("kvm.heartbeat.fence.action=log-only\n").verify.deadlineMs).toBe(60_000 - 2 * 2_000 - 1_000);
+    expect(timingOf("kvm.heartbeat.fence.action=log-only\nhb.fence.kill.affected.vms=true\n").verify.deadlineMs).toBe(60_000 - 5 * 2_000 - 1_000);
+    expect(timingOf("kvm.heartbeat.fence.action=graceful-reboot\n").verify.deadlineMs).toBe(60_000 - 7 * 2_000 - 1_000);
+  });
+
+  it("keeps a configured verify timeout that fits, and cuts one that would let the agent kill -c before the action starts", () => {
+    const fits = timingOf("hb.fence.verify.timeout=10000\n");
+    expect([fits.verify.deadlineMs, fits.verify.configuredMs]).toEqual([10_000, 10_000]);
+    expect(broken("hb.fence.verify.timeout=10000\n")).not.toContain("verify-fits-agent-timeout");
+    const tooLong = timingOf("hb.fence.verify.timeout=55000\n");
+    expect(tooLong.verify.deadlineMs).toBe(48_000);
+    expect(broken("hb.fence.verify.timeout=55000\n")).toContain("verify-fits-agent-timeout");
+    expect(tooLong.invariants.find((invariant) => invariant.id === "verify-fits-agent-timeout")?.message).toMatch(/verifies for at most 48 s/);
+  });
+
+  it("says when heartbeat.update.timeout leaves no time to verify, unless verification is off", () => {
+    const model = timingOf("heartbeat.update.timeout=5000\n");
+    expect([model.verify.deadlineMs, model.verify.daemonQueryMs]).toEqual([0, 0]);
+    expect(broken("heartbeat.update.timeout=5000\n")).toContain("verify-fits-agent-timeout");
+    expect(broken("heartbeat.update.timeout=5000\nhb.fence.verify=none\n")).not.toContain("verify-fits-agent-timeout");
+  });
+
+  it("warns that hb.fence.verify=storage trades split-brain protection for uptime", () => {
+    expect(broken("hb.fence.verify=storage\n")).toContain("fence-verify-storage");
+    expect(broken("hb.fence.verify=none\n")).not.toContain("fence-verify-storage");
+    expect(broken("")).not.toContain("fence-verify-storage");
+  });
+
   it("formats milliseconds as seconds", () => {
     expect(formatSeconds(60_000)).toBe("60 s");
     expect(formatSeconds(1_500)).toBe("1.5 s");

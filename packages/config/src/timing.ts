@@ -1,4 +1,4 @@
-import { isFencingAction, type HeartbeatConfig } from "./schema.js";
+import { isFencingAction, type FenceActionName, type FenceVerifyMode, type HeartbeatConfig } from "./schema.js";
 
 /** One moment of the timeline, measured from the last good heartbeat (t = 0). */
 export interface TimelineEvent {
@@ -39,11 +39,77 @@ export interface TimingModel {
   readonly upstreamResetLatestMs: number;
   /** Earliest time the management server may restart this host's VMs elsewhere (host HA). */
   readonly earliestRecoveryElsewhereMs: number;
+  /** What the -c entry points check before they act, within the agent's heartbeat.update.timeout. */
+  readonly verify: VerifyTiming;
   readonly timeline: readonly TimelineEvent[];
   readonly invariants: readonly Invariant[];
 }
 
+/**
+ * The budget of a `-c` call. The agent kills the script at heartbeat.update.timeout; the action
+ * runs detached and carries on, but it must have started by then, or the host is not fenced.
+ */
+export interface VerifyTiming {
+  readonly mode: FenceVerifyMode;
+  /** Deadline of the whole verification (asking hbd, DRBD or the NFS write), from -c's start. */
+  readonly deadlineMs: number;
+  /** The longest verification that fits: heartbeat.update.timeout − actionAnswerMs − startMarginMs. */
+  readonly fitsMs: number;
+  /** hb.fence.verify.timeout as set (null: derived, deadlineMs = fitsMs). */
+  readonly configuredMs: number | null;
+  /** What the action does, at the latest, before it answers the agent with its exit status. */
+  readonly actionAnswerMs: number;
+  /** Start-up of -c itself and of the detached action. */
+  readonly startMarginMs: number;
+  /** How long -c waits for hbd's answer (part of deadlineMs). */
+  readonly daemonQueryMs: number;
+  /** When the agent kills -c: heartbeat.update.timeout. */
+  readonly agentKillsAtMs: number;
+}
+
 const UPSTREAM_FENCE_SLEEP_MS = 5_000;
+// Node's start of -c and of the detached action, with room to spare on a loaded host.
+const VERIFY_START_MARGIN_MS = 1_000;
+
+/**
+ * Bounded steps before an action answers the agent (each at most hb.fence.step.timeout): the
+ * record and the syslog line, then reboot: sysrq s and the flush wait before b; graceful-reboot:
+ * two steps per outside reset and the systemctl request; restart-agent: the request; the
+ * split-brain guard (discovery, SIGTERM, SIGKILL) before restart-agent and log-only.
+ */
+function actionAnswerMs(action: FenceActionName, config: HeartbeatConfig): number {
+  const step = config["hb.fence.step.timeout"];
+  const guard = config["hb.fence.kill.affected.vms"] ? 3 * step : 0;
+  switch (action) {
+    case "reboot":
+      return 3 * step + config["hb.fence.flush.wait"];
+    case "graceful-reboot":
+      return 7 * step;
+    case "restart-agent":
+      return 3 * step + guard;
+    case "log-only":
+      return 2 * step + guard;
+  }
+}
+
+function deriveVerify(config: HeartbeatConfig): VerifyTiming {
+  const timeout = config["heartbeat.update.timeout"];
+  const answer = actionAnswerMs(config["kvm.heartbeat.fence.action"], config);
+  const fitsMs = Math.max(0, timeout - answer - VERIFY_START_MARGIN_MS);
+  const configuredMs = config["hb.fence.verify.timeout"];
+  // A longer setting would let the agent kill -c before the action starts: the host would not be fenced.
+  const deadlineMs = configuredMs === null ? fitsMs : Math.min(configuredMs, fitsMs);
+  return {
+    mode: config["hb.fence.verify"],
+    deadlineMs,
+    fitsMs,
+    configuredMs,
+    actionAnswerMs: answer,
+    startMarginMs: VERIFY_START_MARGIN_MS,
+    daemonQueryMs: Math.min(config["hb.fence.step.timeout"], deadlineMs),
+    agentKillsAtMs: timeout,
+  };
+}
 
 /** The timing model: a pure function of the effective configuration (fencing-anchors L3). */
 export function deriveTiming(config: HeartbeatConfig): TimingModel {
@@ -98,6 +164,7 @@ export function deriveTiming(config: HeartbeatConfig): TimingModel {
     },
   ];
 
+  const verify = deriveVerify(config);
   const invariants: Invariant[] = [
     {
       id: "neighbour-threshold-covers-writer",
@@ -117,6 +184,21 @@ export function deriveTiming(config: HeartbeatConfig): TimingModel {
         ? `fence action ${action} does not fence: VMs keep running while CloudStack may declare the host dead and start them elsewhere (two writers on one disk)`
         : "reboot.host.and.alert.management.on.heartbeat.timeout is false: a dead heartbeat fences nothing, while CloudStack may start the VMs elsewhere",
     },
+    {
+      id: "verify-fits-agent-timeout",
+      holds: verify.mode === "none" || (verify.fitsMs > 0 && (verify.configuredMs === null || verify.configuredMs <= verify.fitsMs)),
+      message:
+        verify.fitsMs === 0
+          ? `heartbeat.update.timeout (${s(timeout)}) leaves no time for -c to verify: the ${action} action needs up to ${s(verify.actionAnswerMs)} to answer the agent, plus ${s(verify.startMarginMs)} to start; -c acts without verifying`
+          : `hb.fence.verify.timeout (${s(verify.configuredMs ?? 0)}) does not fit inside heartbeat.update.timeout (${s(timeout)}) with the action's ${s(verify.actionAnswerMs)} and ${s(verify.startMarginMs)} to start: -c verifies for at most ${s(verify.fitsMs)}, so that the action starts before the agent kills it`,
+    },
+    {
+      id: "fence-verify-storage",
+      holds: verify.mode !== "storage",
+      message:
+        "hb.fence.verify=storage: on NFS, -c does not fence when one more heartbeat write succeeds. This trades split-brain protection for uptime: " +
+        "a host whose writes fail intermittently keeps its VMs while neighbours may already call it dead and start them elsewhere (CloudStack reverted such a change in 2018, PR #2984)",
+    },
   ];
 
   return {
@@ -131,6 +213,7 @@ export function deriveTiming(config: HeartbeatConfig): TimingModel {
     upstreamDecisionLatestMs,
     upstreamResetLatestMs,
     earliestRecoveryElsewhereMs,
+    verify,
     timeline,
     invariants,
   };

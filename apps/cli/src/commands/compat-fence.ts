@@ -6,30 +6,54 @@ import { fileURLToPath } from "node:url";
 import { propertiesPath, type RunDeps } from "../context.js";
 import { flag, optionValue, type GetoptsResult } from "../getopts.js";
 import { readScriptConfig } from "./fence.js";
+import type { FenceStorage } from "./verify.js";
 
 /** What the agent asked a -c entry point to fence, and the configuration it fences with. */
 export interface ScriptFence {
   /** Upstream's script name: the syslog source. */
   readonly source: "kvmheartbeat.sh" | "kvmspheartbeat.sh";
   readonly target: string;
+  /** The storage the call is about: the NFS pool at -m, or LINSTOR/StorPool. */
+  readonly storage: FenceStorage;
   readonly propertiesPath: string;
   readonly config: HeartbeatConfig;
   readonly action: FenceActionName;
 }
 
-export type Verdict = { readonly proceed: true } | { readonly proceed: false; readonly exitStatus: number };
+/** Go on (with notes for the fence record's reason), or stop here with the script's exit status. */
+export type Verdict = { readonly proceed: true; readonly notes?: readonly string[] } | { readonly proceed: false; readonly exitStatus: number };
 
 /**
- * A check that may veto the fence before the action starts (hb.fence.verify adds the DRBD
- * quorum check here). It logs its own veto; it must finish well inside heartbeat.update.timeout.
+ * A check that may veto the fence before the action starts. It logs its own veto; it must
+ * finish well inside heartbeat.update.timeout.
  */
 export interface FenceVerification {
   readonly name: string;
   check(fence: ScriptFence, deps: RunDeps): Promise<Verdict>;
 }
 
-/** Run in order before the action; none yet. */
-export const VERIFICATIONS: readonly FenceVerification[] = [];
+/**
+ * hb.fence.verify and the one-owner rule (see verify.ts): hbd's verdict when hbd watches the
+ * storage, else DRBD's quorum (drbd-quorum) or one more NFS write (storage). A veto or a
+ * deferral is recorded and exits 0; anything unknown at the deadline lets the action run.
+ */
+const verifyBeforeFence: FenceVerification = {
+  name: "hb.fence.verify",
+  async check(fence, deps) {
+    const { verifyFence, recordNoFence, sayLoudly } = await import("./verify.js");
+    const request = { source: fence.source, target: fence.target, storage: fence.storage, config: fence.config };
+    const outcome = await verifyFence(request, deps);
+    if (outcome.kind === "no-fence") {
+      await recordNoFence(request, outcome, deps);
+      return { proceed: false, exitStatus: 0 };
+    }
+    if (outcome.loud.length > 0) await sayLoudly(request, outcome.loud, deps);
+    return { proceed: true, notes: outcome.notes };
+  },
+};
+
+/** Run in order before the action. */
+export const VERIFICATIONS: readonly FenceVerification[] = [verifyBeforeFence];
 
 /**
  * kvmheartbeat.sh -c. Upstream checks the mount first (and, when the remount fails, never
@@ -40,13 +64,13 @@ export async function kvmheartbeatFence(options: GetoptsResult, deps: RunDeps): 
   const mount = optionValue(options, "m");
   const server = optionValue(options, "i");
   const target = mount !== "" ? mount : server !== "" ? `${server}:${optionValue(options, "p")}` : "an NFS pool";
-  return fenceFromScript("kvmheartbeat.sh", target, deps);
+  return fenceFromScript("kvmheartbeat.sh", target, { kind: "nfs", mountPoint: mount === "" ? undefined : mount }, deps);
 }
 
 /** kvmspheartbeat.sh [-c]: without -c upstream does nothing and exits 0. */
 export async function kvmspheartbeat(options: GetoptsResult, deps: RunDeps): Promise<number> {
   if (!flag(options, "c")) return 0;
-  return fenceFromScript("kvmspheartbeat.sh", "LINSTOR/StorPool storage", deps);
+  return fenceFromScript("kvmspheartbeat.sh", "LINSTOR/StorPool storage", { kind: "shared-block" }, deps);
 }
 
 /**
@@ -55,15 +79,19 @@ export async function kvmspheartbeat(options: GetoptsResult, deps: RunDeps): Pro
  * cut half way; a detached one carries on. Nothing goes to stdout (the agent reads it) or
  * stderr (the agent merges it): notices go to syslog and the record.
  */
-async function fenceFromScript(source: ScriptFence["source"], target: string, deps: RunDeps): Promise<number> {
+async function fenceFromScript(source: ScriptFence["source"], target: string, storage: FenceStorage, deps: RunDeps): Promise<number> {
   const path = propertiesPath(undefined, deps);
   const { values } = await readScriptConfig(path);
-  const fence: ScriptFence = { source, target, propertiesPath: path, config: values, action: values["kvm.heartbeat.fence.action"] };
+  const fence: ScriptFence = { source, target, storage, propertiesPath: path, config: values, action: values["kvm.heartbeat.fence.action"] };
+  const notes: string[] = [];
   for (const verification of VERIFICATIONS) {
     const verdict = await verification.check(fence, deps);
     if (!verdict.proceed) return verdict.exitStatus;
+    notes.push(...(verdict.notes ?? []));
   }
-  const args = ["fence", "--source", source, "--target", target, "--action", fence.action, "--file", path];
+  // What the verification found goes into the record's reason: why hb did not veto.
+  const reason = notes.length === 0 ? [] : ["--reason", `the CloudStack agent ran ${source} -c; ${notes.join("; ")}`];
+  const args = ["fence", "--source", source, "--target", target, "--action", fence.action, "--file", path, ...reason];
   return runDetached(args, deps);
 }
 

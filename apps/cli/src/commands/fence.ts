@@ -24,7 +24,8 @@ const HELP = `Usage:
       graceful-reboot reset this host unless --dry-run (or hb.fence.dry.run) is given.
       A = reboot | hard-reboot | graceful-reboot | restart-agent | log-only
   hb fence last [--json] [--file F]
-      The newest fence record, in words: whether the last reboot was hb's, pool, reason.
+      The newest fence record, in words: whether the last reboot was hb's, pool, reason; then
+      the agent's -c calls that hb vetoed (hb.fence.verify) or deferred to hbd since then.
 
 The -c entry points (hb compat kvmheartbeat … -c, hb compat kvmspheartbeat -c) run the action in a
 detached \`hb fence --source NAME --target T --status-fd 3\`.
@@ -177,16 +178,20 @@ async function fenceLast(argv: readonly string[], deps: RunDeps): Promise<number
   const doc = options.file === undefined ? await readPropertiesOrDefaults(path, deps) : await readPropertiesFile(path);
   const stateDir = resolveConfig(doc).values["hb.state.dir"];
   const last = await readLastFence(stateDir);
+  // -c calls that were vetoed or deferred to hbd since that decision (or ever, when there is none).
+  const { describeNoFences, readNoFences } = await import("./verify.js");
+  const vetoes = await readNoFences(stateDir);
+  const vetoesJson = vetoes === null || vetoes.count === 0 ? {} : { vetoes };
   if (last === null) {
-    if (options.json === true) deps.stdout(`${JSON.stringify({ path: `${stateDir}/fence.jsonl`, record: null })}\n`);
-    else deps.stdout(`No fence record in ${stateDir}/fence.jsonl.\n`);
+    if (options.json === true) deps.stdout(`${JSON.stringify({ path: `${stateDir}/fence.jsonl`, record: null, ...vetoesJson })}\n`);
+    else deps.stdout(`No fence record in ${stateDir}/fence.jsonl.\n${describeNoFences(vetoes)}`);
     return 1;
   }
   if (options.json === true) {
     const { path: logPath, record, followUps, bootId, thisBoot, skippedLines } = last;
-    deps.stdout(`${JSON.stringify({ path: logPath, bootId, thisBoot, skippedLines, record, followUps }, null, 2)}\n`);
+    deps.stdout(`${JSON.stringify({ path: logPath, bootId, thisBoot, skippedLines, record, followUps, ...vetoesJson }, null, 2)}\n`);
     return 0;
   }
-  deps.stdout(describeLastFence(last));
+  deps.stdout(describeLastFence(last) + describeNoFences(vetoes));
   return 0;
 }

@@ -41,6 +41,9 @@ export async function timingExplain(file: string | undefined, json: boolean, dep
     `  upstream decision at ${formatSeconds(model.upstreamDecisionLatestMs)}, reset at ${formatSeconds(model.upstreamResetLatestMs)}.`,
     "An attempt cut at its deadline stays failed even if the write completes later (upstream's semantics).",
     ...(graceful === undefined ? [] : [`${graceful.guaranteed ? "" : "WARNING "}${graceful.summary}`]),
+    model.verify.mode === "none"
+      ? "-c does not verify (hb.fence.verify=none): it acts as told, except that it defers to hbd where hbd owns the decision."
+      : `-c verifies (hb.fence.verify=${model.verify.mode}) for at most ${formatSeconds(model.verify.deadlineMs)} before the action starts: the agent kills -c at ${formatSeconds(model.verify.agentKillsAtMs)}, the action needs up to ${formatSeconds(model.verify.actionAnswerMs)} to answer it.`,
     "",
   ];
   const broken = model.invariants.filter((invariant) => !invariant.holds);
