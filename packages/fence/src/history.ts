@@ -63,7 +63,8 @@ export async function readLastFence(stateDir: string, options: { readonly bootId
   return { path, record, followUps, bootId, thisBoot, skippedLines };
 }
 
-async function readTail(path: string, bytes: number): Promise<string> {
+/** The last `bytes` of a file, from its first whole line (fence.jsonl grows for ever). */
+export async function readTail(path: string, bytes: number): Promise<string> {
   const handle = await open(path, "r");
   try {
     const { size } = await handle.stat();

@@ -3,7 +3,7 @@
 // which the timing model derives so that the action still starts before the agent kills -c.
 import { deriveTiming, formatSeconds, type FenceVerifyMode, type HeartbeatConfig } from "@hb/config";
 import type { Clock } from "@hb/core";
-import { AuditLog, auditLogPath, readBootId, sendSyslog, type AuditLine } from "@hb/fence";
+import { AuditLog, auditLogPath, readBootId, readTail, sendSyslog, type AuditLine } from "@hb/fence";
 import {
   classifyHost,
   DrbdCommandError,
@@ -15,7 +15,7 @@ import {
 } from "@hb/storage-drbd";
 import { findNfsMount, readMountTable, validateHostId, writeHeartbeat } from "@hb/storage-nfs";
 import { randomUUID } from "node:crypto";
-import { access, open, readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { RunDeps } from "../context.js";
@@ -569,25 +569,12 @@ export interface NoFenceSummary {
 
 const TAIL_BYTES = 1 << 20;
 
-async function readTail(path: string): Promise<string> {
-  const handle = await open(path, "r");
-  try {
-    const { size } = await handle.stat();
-    const start = Math.max(0, size - TAIL_BYTES);
-    const buffer = Buffer.alloc(size - start);
-    await handle.read(buffer, 0, buffer.length, start);
-    const text = buffer.toString("utf8");
-    return start === 0 ? text : text.slice(text.indexOf("\n") + 1);
-  } finally {
-    await handle.close();
-  }
-}
 
 /** The -c calls that did not fence since the newest decision in fence.jsonl; null when there is no log. */
 export async function readNoFences(stateDir: string): Promise<NoFenceSummary | null> {
   let text: string;
   try {
-    text = await readTail(auditLogPath(stateDir));
+    text = await readTail(auditLogPath(stateDir), TAIL_BYTES);
   } catch {
     return null;
   }
