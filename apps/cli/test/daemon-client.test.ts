@@ -18,6 +18,7 @@ const STATUS = {
   stuckChildren: 1,
   eventLoopLagP99Ms: 2.1,
   decisions: [],
+  vetoes: { total: 3, vetoed: 2, deferred: 1 },
   targets: [
     { id: "pool-a", kind: "nfs", state: "healthy", armed: true, lastGoodAt: "2026-11-26T19:00:01.000Z", lastGoodAgeMs: 3200, consecutiveFailures: 0, latencyMs: { p99: 12 }, decisionAtTheLatest: "2026-11-26T19:06:41.000Z" },
     { id: "linstor-a", kind: "linstor", state: "degraded", armed: true, lastGoodAt: null, lastGoodAgeMs: null, consecutiveFailures: 2, latencyMs: { p99: null }, decisionAtTheLatest: null },
@@ -38,6 +39,7 @@ describe("hb status and hb maintenance (hbd's endpoints)", () => {
     expect(stdout).toMatch(/^pool-a\s+nfs\s+healthy\s+yes\s+19:00:01\s+3\.2 s\s+12 ms\s+0\s+19:06:41$/m);
     expect(stdout).toMatch(/^linstor-a\s+linstor\s+degraded\s+yes\s+-\s+-\s+-\s+2\s+-$/m);
     expect(stdout).toMatch(/action reboot \(fences\) · maintenance off · watchdog none · stuck children 1/);
+    expect(stdout).toMatch(/-c vetoed 2, deferred 1/);
     const down = await runHb(["status", "--file", file]);
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(new RegExp(`hbd does not answer at http://127\\.0\\.0\\.1:${port}/status`));

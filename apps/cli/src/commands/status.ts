@@ -24,6 +24,7 @@ interface DaemonStatus {
   stuckChildren: number;
   eventLoopLagP99Ms: number;
   decisions: { at: string; target: string; action: string; isFence: boolean; mode: string }[];
+  vetoes?: { total: number; vetoed: number; deferred: number };
   targets: TargetStatus[];
 }
 
@@ -59,6 +60,7 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
     `watchdog ${status.watchdog.mode}${status.watchdog.armed ? " (armed)" : ""}`,
     `stuck children ${status.stuckChildren}`,
     `event-loop lag p99 ${status.eventLoopLagP99Ms} ms`,
+    ...(status.vetoes === undefined ? [] : [`-c vetoed ${status.vetoes.vetoed}, deferred ${status.vetoes.deferred}`]),
   ].join(" · ");
   const decisions = status.decisions.map((d) => `decision ${d.at}: ${d.target} → ${d.action}, ${d.isFence ? "fences" : d.mode}`);
   deps.stdout(`${table}\n${footer}\n${decisions.map((line) => `${line}\n`).join("")}`);
