@@ -21,7 +21,7 @@ import { DaemonMetrics } from "./metrics.js";
 import { LibvirtUnavailableError, parseDeclaredPools, type PoolSpec } from "./pools.js";
 import { parseListen, startStatusServer } from "./status-server.js";
 import { deviceWatchdog, noWatchdog, systemdWatchdog, type Watchdog } from "./watchdog.js";
-import type { RebootBackstop } from "@hb/fence";
+import { hostGracefulRebootGuarantee, type RebootBackstop } from "@hb/fence";
 
 export interface TargetContext {
   readonly config: HeartbeatConfig;
@@ -436,6 +436,13 @@ export class Daemon {
     return [...this.pools.keys()].every((id) => now - (this.lastProgressMs.get(id) ?? now) <= budget);
   }
 
+  /** Whether graceful-reboot still ends in a reset when the shutdown stalls after hbd is gone. */
+  private gracefulGuarantee(): string {
+    if (this.watchdog.mode === "device") return `graceful-reboot: hbd's watchdog device is its backstop (reset ${this.watchdog.timeoutSeconds} s after the last keepalive)`;
+    const guarantee = hostGracefulRebootGuarantee({ watchdogDevice: this.config["hb.watchdog.device"] });
+    return `${guarantee.guaranteed ? "" : "WARNING "}${guarantee.summary}`;
+  }
+
   private async summary(): Promise<string> {
     const timing = deriveTiming(this.config);
     const action = this.config["kvm.heartbeat.fence.action"];
@@ -448,6 +455,7 @@ export class Daemon {
         : `  NOT a fence: VMs keep running while CloudStack may declare this host dead and start them elsewhere (two writers on one disk)`,
       `timing: decision at most ${formatSeconds(timing.decisionLatestMs)} after the last good heartbeat; neighbours may call this host dead after ${formatSeconds(timing.neighbourDeadAfterMs)}`,
       ...timing.invariants.filter((invariant) => !invariant.holds).map((invariant) => `  WARNING ${invariant.id}: ${invariant.message}`),
+      ...(action === "graceful-reboot" ? [this.gracefulGuarantee()] : []),
       `watchdog: ${this.watchdog.describe()}`,
       `status: http://${this.statusServer?.address ?? "?"}/status   control: ${join(this.config["hb.state.dir"], "hbd.sock")}`,
     ];

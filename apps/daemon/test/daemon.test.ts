@@ -88,6 +88,13 @@ describe("hbd", () => {
     expect(stderr.join("")).toMatch(/fence action: reboot\n {2}a real fence/);
   });
 
+  it("says at start-up whether graceful-reboot has a guaranteed deadline on this host", async () => {
+    temp = await makeTempDir("hbd-");
+    const { deps, stderr, properties } = setup(["kvm.heartbeat.fence.action=graceful-reboot"]);
+    await start(properties, deps);
+    expect(stderr.join("")).toMatch(/graceful-reboot has (NO )?guaranteed deadline/);
+  });
+
   it("refuses a second instance on the same state directory", async () => {
     temp = await makeTempDir("hbd-");
     const { deps, properties } = setup();

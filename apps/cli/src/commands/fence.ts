@@ -9,7 +9,8 @@ import {
   type PropertiesDocument,
 } from "@hb/config";
 import type { FenceDecision } from "@hb/core";
-import { createFenceAction, describeLastFence, fenceSettings, readLastFence, type FenceActionReport } from "@hb/fence";
+import { createFenceAction, describeLastFence, fenceSettings, readLastFence, type AffectedVms, type FenceActionReport } from "@hb/fence";
+import { findQemuProcessesUsingMount } from "@hb/storage-nfs";
 import { closeSync, writeSync } from "node:fs";
 import { parseCommandArgs, positionals } from "../args.js";
 import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
@@ -140,10 +141,20 @@ async function fenceNow(argv: readonly string[], deps: RunDeps): Promise<number>
     cause: fromScript ? "heartbeat" : "operator",
     notices: config.notices,
     ...(statusFd === undefined ? {} : { onScriptExit: (status: number) => reportStatus(statusFd, status) }),
+    // The split-brain guard (hb.fence.kill.affected.vms): kvmheartbeat.sh -c names the pool's
+    // mount point, so the qemu processes using it can be found; kvmspheartbeat.sh cannot know.
+    ...(source === "kvmheartbeat.sh" && options.target?.startsWith("/") === true ? { affectedVms: qemuOnMount(options.target, deps, values) } : {}),
   });
   const report = await fence.execute(decision);
   if (!fromScript) deps.stdout(formatReport(report, fenceSettings(values).stateDir));
   return report.exitStatus;
+}
+
+function qemuOnMount(mountPoint: string, deps: RunDeps, values: HeartbeatConfig): AffectedVms {
+  return {
+    find: async (_target, signal) =>
+      (await findQemuProcessesUsingMount({ executor: deps.executor, deadlineMs: values["hb.fence.step.timeout"], signal, mountPoint })).map((process) => process.pid),
+  };
 }
 
 function parseStatusFd(value: string): number {
