@@ -18,7 +18,9 @@ if (setup.status !== 0) process.exit(setup.status ?? 1);
 
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1" };
 // A cached test task restores the report of the run it replays, so the summary stays true.
-const turbo = spawnSync("pnpm", ["exec", "turbo", "run", "lint", "typecheck", "test", "--continue", "--output-logs=new-only", ...process.argv.slice(2)], {
+// One task at a time: several suites drive real child processes, FUSE mounts and deadlines
+// against the clock, and two cores shared by every package at once would turn that into noise.
+const turbo = spawnSync("pnpm", ["exec", "turbo", "run", "lint", "typecheck", "test", "--continue", "--concurrency=1", "--output-logs=new-only", ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",
   env,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
@@ -97,8 +97,16 @@ describe.skipIf(unavailable !== null)("hbd as a real process on FUSE fault mount
     await hungMount.setFault({ hang: true, ops: ["create", "write", "rename", "fsync", "open", "mkdir", "unlink"] });
     await until("a fence decision", () => log.some((entry) => typeof entry.msg === "string" && entry.msg.startsWith("fence decision")));
     const decision = log.find((entry) => typeof entry.msg === "string" && entry.msg.startsWith("fence decision")) as Record<string, unknown>;
-    await until("the audit record", () => existsSync(join(state, "fence.jsonl")));
-    const record = JSON.parse((await readFile(join(state, "fence.jsonl"), "utf8")).split("\n")[0] ?? "{}") as Record<string, unknown>;
+    // Only a complete first line: the file exists a moment before the record is in it.
+    const auditFile = join(state, "fence.jsonl");
+    const completeFirstLine = () => {
+      if (!existsSync(auditFile)) return "";
+      const [first = "", ...rest] = readFileSync(auditFile, "utf8").split("\n");
+      return rest.length > 0 ? first : "";
+    };
+    let firstLine = "";
+    await until("the audit record", () => (firstLine = completeFirstLine()) !== "");
+    const record = JSON.parse(firstLine) as Record<string, unknown>;
     expect(record).toMatchObject({ dryRun: true, action: "reboot", source: "hbd" });
 
     // The decision came when the timing model says: the pool's last good write + 9.5 s.
