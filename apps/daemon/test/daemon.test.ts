@@ -75,7 +75,7 @@ describe("hbd", () => {
     const { daemon } = await start(setup().properties, deps);
     await until(() => daemon.status().targets.every((t) => t.state === "healthy"));
     const base = `http://${daemon.statusAddress}`;
-    const status = await (await fetch(`${base}/status`)).json();
+    const status = (await (await fetch(`${base}/status`)).json()) as { targets: { id: string; state: string }[] };
     expect(status.targets.map((t: { id: string; state: string }) => [t.id, t.state])).toEqual([
       ["pool-a", "healthy"],
       ["pool-b", "healthy"],

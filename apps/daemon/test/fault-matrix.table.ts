@@ -1,0 +1,305 @@
+// The fault matrix: one row per injected fault, with the outcome hb promises for it. Run by
+// fault-matrix.test.ts against hbd (its Daemon class and its own wiring, in-process) with real
+// child processes, real FUSE mounts that hang, slow down or fail in the kernel, the fake
+// drbdsetup replaying real output formats, and fake systemctl/logger on PATH. The test renders
+// this table with the measured times to docs/fault-matrix.md.
+//
+// Times are measured from the last good heartbeat (the end of the last successful attempt) and
+// predicted by the timing model (deriveTiming of the settings below), never restated here.
+import type { TargetState } from "@hb/core";
+import type { Fault } from "@hb/testkit";
+
+/**
+ * agent.properties lines of every row. heartbeat.update.timeout is 2 s rather than 1 s: every
+ * NFS attempt starts a Node child, and a healthy write (measured 130–350 ms on 2 cores at a load
+ * average of 12) must stay clearly under the slow threshold, half the timeout. The retry sleep
+ * of 1 s leaves half a second either side of a spike that ends in a pause.
+ */
+export const MATRIX_PROPERTIES: Readonly<Record<string, string>> = {
+  "heartbeat.update.timeout": "2000",
+  "kvm.heartbeat.update.frequency": "1000",
+  "kvm.heartbeat.update.max.tries": "3",
+  "kvm.heartbeat.update.retry.sleep": "1000",
+  "hb.fence.step.timeout": "300",
+  "hb.fence.flush.wait": "200",
+  "hb.fence.graceful.deadline": "1500",
+};
+
+const TIMEOUT_MS = Number(MATRIX_PROPERTIES["heartbeat.update.timeout"]);
+
+/** Every operation of a heartbeat write (faultfs faults only the operations listed). */
+export const WRITE_OPS = ["mkdir", "create", "open", "write", "flush", "fsync", "rename", "fsyncdir", "unlink", "truncate"] as const;
+
+/**
+ * When a storage fault ends, from the last good heartbeat. Points of the round that follows it:
+ * the middle of the retry pause after try N, or a distance before/after the latest decision.
+ */
+export type FaultEnd =
+  | { readonly midPauseAfterTry: number }
+  | { readonly beforeLatestDecisionMs: number }
+  | { readonly afterLatestDecisionMs: number };
+
+export type InjectedFault =
+  /** The pool's FUSE mount gets this fault right after a good heartbeat; it stays unless `ends`. */
+  | { readonly kind: "storage"; readonly fault: Fault; readonly ends?: FaultEnd }
+  /** The next attempt runs into a hang of the folder fsync, after its file is renamed into place; then every operation hangs. */
+  | { readonly kind: "storage-hang-mid-attempt" }
+  /** The pool's line is removed from the mount table hbd reads (hb.mounts.file). */
+  | { readonly kind: "mount-vanishes" }
+  /** The fake drbdsetup answers `events2` with a fixture from packages/storage-drbd/test/fixtures. */
+  | { readonly kind: "drbd-fixture"; readonly fixture: string }
+  /** The fake drbdsetup hangs (as under suspend-io) or fails with an exit code and message. */
+  | { readonly kind: "drbdsetup"; readonly hang?: true; readonly exit?: number; readonly stderr?: string }
+  /** hb.state.dir becomes read-only (a read-only tmpfs over it) or hangs (a hung FUSE mount over it); then the mount vanishes. */
+  | { readonly kind: "state-dir"; readonly stateDir: "read-only" | "hang" }
+  /** hbd's own event loop is stalled (busy) for stallMs; the watchdog device's timeout is watchdogTimeoutS. */
+  | { readonly kind: "event-loop-stall"; readonly stallMs: number; readonly watchdogTimeoutS: number };
+
+/**
+ * The decision, from the last good heartbeat, as the timing model predicts it:
+ * - latest: every try runs into its deadline (TimingModel.decisionLatestMs);
+ * - earliest: every try fails at once (TimingModel.decisionEarliestMs), plus the time the
+ *   failing tries themselves took (a child has to start before it can fail);
+ * - none: no decision while the row is watched (a full round past the latest decision);
+ * - watchdog: hbd sends no keepalive, so the device resets the host its timeout after the last one.
+ */
+export type ExpectedDecision = "latest" | "earliest" | "none" | "watchdog";
+
+export interface MatrixRow {
+  readonly id: string;
+  /** What the row shows. */
+  readonly case: string;
+  readonly pool: "nfs" | "linstor";
+  readonly inject: InjectedFault;
+  /** The fault in words, for the rendered table. */
+  readonly fault: string;
+  /** kvm.heartbeat.fence.action (default reboot). */
+  readonly action?: "reboot" | "graceful-reboot";
+  /** agent.properties lines of this row on top of MATRIX_PROPERTIES. */
+  readonly properties?: Readonly<Record<string, string>>;
+  /** The pool's states from the fault on (the first is its state when the fault starts), up to the decision or the end of the watch. */
+  readonly states: readonly TargetState[];
+  readonly decision: ExpectedDecision;
+  /** Allowed distance between the measured and the predicted time (and past the reset deadline). */
+  readonly toleranceMs: number;
+  /** What else the row checks, in words. */
+  readonly also?: string;
+}
+
+const HANG: Fault = { hang: true, ops: WRITE_OPS };
+const FAIL_FAST = ["healthy", "failing", "dead"] as const;
+
+/** Verdict of each DRBD fixture (packages/storage-drbd/test/fixtures/README.md) as the pool's state. */
+const DRBD_FIXTURES: readonly { fixture: string; verdict: string; states: readonly TargetState[]; decision: ExpectedDecision }[] = [
+  { fixture: "two-node-healthy", verdict: "healthy: two nodes, Primary and Secondary", states: ["healthy"], decision: "none" },
+  { fixture: "three-node-tiebreaker", verdict: "healthy: a diskless tiebreaker", states: ["healthy"], decision: "none" },
+  { fixture: "diskless-client", verdict: "healthy: this host diskless, data through its peers", states: ["healthy"], decision: "none" },
+  { fixture: "secondary-only", verdict: "healthy: Secondary only", states: ["healthy"], decision: "none" },
+  { fixture: "no-resources", verdict: "healthy: no resources", states: ["healthy"], decision: "none" },
+  { fixture: "resync-sync-source", verdict: "degraded: resync, this host the source", states: ["healthy", "degraded"], decision: "none" },
+  { fixture: "resync-sync-target", verdict: "degraded: resync, this host the target", states: ["healthy", "degraded"], decision: "none" },
+  { fixture: "oldest-utils-resync", verdict: "degraded: resync, drbd-utils 9.0 format", states: ["healthy", "degraded"], decision: "none" },
+  { fixture: "congested", verdict: "degraded: congested link, Ahead", states: ["healthy", "degraded"], decision: "none" },
+  { fixture: "peer-connecting", verdict: "degraded: a peer down, quorum held", states: ["healthy", "degraded"], decision: "none" },
+  { fixture: "peer-standalone", verdict: "degraded: a peer StandAlone after split brain", states: ["healthy", "degraded"], decision: "none" },
+  { fixture: "secondary-quorum-lost", verdict: "degraded: a Secondary without quorum", states: ["healthy", "degraded"], decision: "none" },
+  { fixture: "primary-detached", verdict: "degraded: disk detached, a peer serves the data", states: ["healthy", "degraded"], decision: "none" },
+  { fixture: "quorum-lost-suspend-io", verdict: "lost: Primary without quorum, I/O suspended", states: ["healthy", "no-quorum", "dead"], decision: "earliest" },
+  { fixture: "quorum-lost-io-error", verdict: "lost: Primary without quorum, writes fail", states: ["healthy", "no-quorum", "dead"], decision: "earliest" },
+  { fixture: "older-utils-quorum-lost", verdict: "lost: Primary without quorum, drbd-utils 9.1x format", states: ["healthy", "no-quorum", "dead"], decision: "earliest" },
+  { fixture: "primary-no-data", verdict: "lost: no accessible data (suspended no-data)", states: FAIL_FAST, decision: "earliest" },
+];
+
+export const MATRIX: readonly MatrixRow[] = [
+  {
+    id: "nfs-slow",
+    case: "storage slower than the slow threshold, within the timeout",
+    pool: "nfs",
+    inject: { kind: "storage", fault: { delayMs: 0.3 * TIMEOUT_MS, ops: ["fsyncdir"] } },
+    // The fault alone passes the slow threshold; the child's own start (up to a second when the
+    // machine is busy) still fits in the timeout.
+    properties: { "hb.slow.threshold": "0.25" },
+    fault: `every folder fsync takes ${0.3 * TIMEOUT_MS} ms (0.3 × the timeout, over the slow threshold), for good`,
+    states: ["healthy", "slow"],
+    decision: "none",
+    toleranceMs: 0,
+  },
+  {
+    id: "nfs-too-slow",
+    case: "storage slower than the timeout",
+    pool: "nfs",
+    inject: { kind: "storage", fault: { delayMs: 1.5 * TIMEOUT_MS, ops: ["fsyncdir"] } },
+    fault: `every folder fsync takes ${1.5 * TIMEOUT_MS} ms (1.5 × the timeout), for good`,
+    states: FAIL_FAST,
+    decision: "latest",
+    toleranceMs: 750,
+  },
+  {
+    id: "spike-pause-1",
+    case: "latency spike ending in the pause after try 1",
+    pool: "nfs",
+    inject: { kind: "storage", fault: HANG, ends: { midPauseAfterTry: 1 } },
+    fault: "every write operation hangs in the kernel from the last good heartbeat until the middle of the pause after try 1",
+    states: ["healthy", "failing", "healthy"],
+    decision: "none",
+    toleranceMs: 0,
+  },
+  {
+    id: "spike-pause-2",
+    case: "latency spike ending in the pause after try 2",
+    pool: "nfs",
+    inject: { kind: "storage", fault: HANG, ends: { midPauseAfterTry: 2 } },
+    fault: "every write operation hangs from the last good heartbeat until the middle of the pause after try 2",
+    states: ["healthy", "failing", "healthy"],
+    decision: "none",
+    toleranceMs: 0,
+  },
+  {
+    id: "spike-clears-before-budget",
+    case: "a hang that clears just before the budget",
+    pool: "nfs",
+    inject: { kind: "storage", fault: HANG, ends: { beforeLatestDecisionMs: TIMEOUT_MS / 4 } },
+    fault: `every write operation hangs from the last good heartbeat until ${TIMEOUT_MS / 4} ms before the latest decision (inside try 3)`,
+    states: ["healthy", "failing", "slow", "healthy"],
+    decision: "none",
+    toleranceMs: 0,
+    also: "try 3 is released by the storage and succeeds, late (slow): no decision",
+  },
+  {
+    id: "spike-past-budget",
+    case: "latency spike ending just past the budget",
+    pool: "nfs",
+    inject: { kind: "storage", fault: HANG, ends: { afterLatestDecisionMs: TIMEOUT_MS / 4 } },
+    fault: `every write operation hangs from the last good heartbeat until ${TIMEOUT_MS / 4} ms after the latest decision`,
+    states: FAIL_FAST,
+    decision: "latest",
+    toleranceMs: 750,
+  },
+  {
+    id: "spike-long",
+    case: "latency spike several budgets long",
+    pool: "nfs",
+    inject: { kind: "storage", fault: HANG, ends: { afterLatestDecisionMs: 4 * TIMEOUT_MS } },
+    fault: `every write operation hangs from the last good heartbeat until ${4 * TIMEOUT_MS} ms after the latest decision`,
+    states: FAIL_FAST,
+    decision: "latest",
+    toleranceMs: 750,
+  },
+  {
+    id: "hang-mid-attempt",
+    case: "a hang that starts mid-attempt",
+    pool: "nfs",
+    inject: { kind: "storage-hang-mid-attempt" },
+    fault: "the next attempt creates, writes, fsyncs and renames its file, then its folder fsync hangs; from then on every operation hangs",
+    states: FAIL_FAST,
+    decision: "latest",
+    toleranceMs: 750,
+    also: "the hung attempt fails at its own deadline, counted from its start",
+  },
+  {
+    id: "nfs-eio",
+    case: "EIO",
+    pool: "nfs",
+    inject: { kind: "storage", fault: { errno: 5, ops: ["fsync"] } },
+    fault: "every fsync fails with EIO, for good",
+    states: FAIL_FAST,
+    decision: "earliest",
+    toleranceMs: 750,
+  },
+  {
+    id: "mount-vanishes",
+    case: "a mount that disappears",
+    pool: "nfs",
+    inject: { kind: "mount-vanishes" },
+    fault: "the pool's line disappears from the mount table (hb.mounts.file); the folder stays, on the local disk",
+    states: FAIL_FAST,
+    decision: "earliest",
+    toleranceMs: 750,
+    also: "nothing is written to the folder once it is no longer a mount",
+  },
+  {
+    id: "drbdsetup-hangs",
+    case: "drbdsetup hangs",
+    pool: "linstor",
+    inject: { kind: "drbdsetup", hang: true },
+    fault: "drbdsetup events2 never answers (as under suspend-io), for good",
+    states: FAIL_FAST,
+    decision: "latest",
+    toleranceMs: 750,
+  },
+  {
+    id: "drbdsetup-fails",
+    case: "drbdsetup fails",
+    pool: "linstor",
+    inject: { kind: "drbdsetup", exit: 20, stderr: "Failed to modprobe drbd (No such file or directory)" },
+    fault: "drbdsetup events2 exits 20 (no DRBD kernel module), for good",
+    states: FAIL_FAST,
+    decision: "earliest",
+    toleranceMs: 750,
+  },
+  ...DRBD_FIXTURES.map(
+    (entry): MatrixRow => ({
+      id: `drbd-${entry.fixture}`,
+      case: `DRBD ${entry.verdict}`,
+      pool: "linstor",
+      inject: { kind: "drbd-fixture", fixture: entry.fixture },
+      fault: `drbdsetup events2 answers ${entry.fixture}.events2.txt, for good`,
+      states: entry.states,
+      decision: entry.decision,
+      toleranceMs: entry.decision === "none" ? 0 : 750,
+    }),
+  ),
+  {
+    id: "graceful-systemctl-hangs",
+    case: "systemctl hangs during graceful-reboot",
+    pool: "nfs",
+    action: "graceful-reboot",
+    inject: { kind: "storage", fault: HANG },
+    fault: "every write operation hangs, for good; `systemctl --no-block reboot` never returns",
+    states: FAIL_FAST,
+    decision: "latest",
+    toleranceMs: 750,
+    also: "b is written to the sysrq trigger at the graceful deadline plus the flush wait, by the model's reset deadline; the record names the fallback",
+  },
+  {
+    id: "state-dir-read-only",
+    case: "an unwritable state directory (read-only)",
+    pool: "nfs",
+    inject: { kind: "state-dir", stateDir: "read-only" },
+    // Room for the fake logger to start on a loaded machine: the syslog line is what is checked.
+    properties: { "hb.fence.step.timeout": "1000" },
+    fault: "hb.state.dir becomes read-only (EROFS); then the pool's mount disappears",
+    states: FAIL_FAST,
+    decision: "earliest",
+    toleranceMs: 750,
+    also: "the fence record cannot be written, syslog says so, and b is still written on time",
+  },
+  {
+    id: "state-dir-hangs",
+    case: "an unwritable state directory (hung)",
+    pool: "nfs",
+    inject: { kind: "state-dir", stateDir: "hang" },
+    properties: { "hb.fence.step.timeout": "1000" },
+    fault: "hb.state.dir hangs in the kernel (a hung FUSE mount over it); then the pool's mount disappears",
+    states: FAIL_FAST,
+    decision: "earliest",
+    toleranceMs: 750,
+    also: "the fence record never answers, the action goes on at its step deadline, b is written on time while the record's write is still held in the kernel; syslog says so",
+  },
+  {
+    id: "event-loop-stalled",
+    case: "hbd's own event loop stalled",
+    pool: "linstor",
+    inject: { kind: "event-loop-stall", stallMs: 1900, watchdogTimeoutS: 2 },
+    properties: { "heartbeat.update.timeout": "10000", "hb.watchdog": "device" },
+    // A 10 s timeout gives hbd its production lag limit of 1 s (min(1 s, timeout/10)).
+    fault: "hbd's event loop is busy for 1.9 s, less than the watchdog device's 2 s timeout (a file as the device)",
+    states: ["healthy"],
+    decision: "watchdog",
+    toleranceMs: 0,
+    also: "the tick that runs late after the stall keeps no keepalive, so the device is not fed for longer than its timeout; keepalives resume afterwards",
+  },
+];
+
+/** Fixtures of packages/storage-drbd/test/fixtures that hold DRBD state (each needs a row). */
+export const DRBD_FIXTURE_NAMES: readonly string[] = DRBD_FIXTURES.map((entry) => entry.fixture);

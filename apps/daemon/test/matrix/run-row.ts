@@ -1,0 +1,460 @@
+// Runs one row of the fault matrix: a pool on real storage under hbd, a good heartbeat, the
+// fault, then what hbd does, measured on the loop's own monotonic clock.
+import { spawnSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { deriveTiming, parseProperties, resolveConfig, type HeartbeatConfig, type TimingModel } from "@hb/config";
+import type { TargetState } from "@hb/core";
+import { makeTempDir, mountFaultFs, type FaultFs, type TempDir } from "@hb/testkit";
+import { makeFakeDrbdsetup, type FakeDrbdsetup } from "../../../../packages/storage-drbd/test/fake.js";
+import { WRITE_OPS, type FaultEnd, type MatrixRow } from "../fault-matrix.table.js";
+import { DaemonUnderTest, type AttemptEntry, type LogEntry } from "./daemon.js";
+import type { FileWatch } from "./watch.js";
+
+const HOST_ID = "10.0.0.5";
+const WARM_FIXTURE = "two-node-healthy.events2.txt";
+
+export interface RowEnvironment {
+  readonly watch: FileWatch;
+  /** Lines the fake logger received (all rows share it). */
+  syslogLines(): Promise<string[]>;
+}
+
+export interface Check {
+  readonly what: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface RowResult {
+  /** The pool's states from the fault on, up to the decision or the end of the watch. */
+  readonly states: readonly TargetState[];
+  /** Decision time after the last good heartbeat; null: none. */
+  readonly decisionMs: number | null;
+  /** The timing model's prediction for this row; null when no decision is expected. */
+  readonly predictedMs: number | null;
+  /** b written to the sysrq trigger, after the decision. */
+  readonly resetAfterDecisionMs: number | null;
+  /** Where b must land after the decision: not before min, not after max (+ tolerance). */
+  readonly resetWindow: { readonly minMs: number; readonly maxMs: number } | null;
+  /** How long the pool was watched after the last good heartbeat. */
+  readonly watchedMs: number;
+  /** Watchdog rows: the longest span without a keepalive, and the device timeout. */
+  readonly keepaliveGapMs?: number;
+  readonly watchdogTimeoutMs?: number;
+  readonly checks: readonly Check[];
+  readonly timing: TimingModel;
+}
+
+/** Why this row cannot run here, or null. */
+export function unavailableReason(row: MatrixRow, fuse: string | null): string | null {
+  const kind = row.inject.kind;
+  const needsFuse = kind === "storage" || kind === "storage-hang-mid-attempt" || (kind === "state-dir" && row.inject.stateDir === "hang");
+  if (needsFuse && fuse !== null) return fuse;
+  if (kind === "state-dir" && process.getuid?.() !== 0) return "a read-only state directory needs root (mount -t tmpfs -o ro)";
+  return null;
+}
+
+/** The row's agent.properties values (before its temporary paths). */
+export function rowProperties(row: MatrixRow, base: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...base, "kvm.heartbeat.fence.action": row.action ?? "reboot", ...row.properties };
+}
+
+/** The configuration hbd reads from these properties; a row whose settings hbd would not take is a broken row. */
+export function configOf(properties: Readonly<Record<string, string>>): HeartbeatConfig {
+  const { values, problems } = resolveConfig(parseProperties(propertiesText(properties)));
+  if (problems.length > 0) throw new Error(`the row's settings are not what hbd runs with: ${problems.map((problem) => problem.message).join("; ")}`);
+  return values;
+}
+
+function propertiesText(properties: Readonly<Record<string, string>>): string {
+  return `${Object.entries(properties)
+    .map(([key, value]) => `${key}=${value}`)
+    .join("\n")}\n`;
+}
+
+/** When a fault ends, in ms after the last good heartbeat. */
+export function faultEndMs(end: FaultEnd, config: HeartbeatConfig, timing: TimingModel): number {
+  const frequency = config["kvm.heartbeat.update.frequency"];
+  const timeout = config["heartbeat.update.timeout"];
+  const sleep = config["kvm.heartbeat.update.retry.sleep"];
+  if ("midPauseAfterTry" in end) return frequency + end.midPauseAfterTry * timeout + (end.midPauseAfterTry - 1) * sleep + sleep / 2;
+  if ("beforeLatestDecisionMs" in end) return timing.decisionLatestMs - end.beforeLatestDecisionMs;
+  return timing.decisionLatestMs + end.afterLatestDecisionMs;
+}
+
+/** A full round past the latest decision: long enough to be sure none comes. */
+export function watchWindowMs(config: HeartbeatConfig, timing: TimingModel): number {
+  return timing.decisionLatestMs + config["kvm.heartbeat.update.frequency"] + config["heartbeat.update.timeout"];
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+function mounted(path: string): boolean {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .some((line) => line.split(" ")[4] === path);
+}
+
+function run(file: string, args: readonly string[]): void {
+  const result = spawnSync(file, [...args], { encoding: "utf8", timeout: 10_000 });
+  if (result.status !== 0) throw new Error(`${file} ${args.join(" ")}: ${result.error?.message ?? result.stderr.trim()}`);
+}
+
+const isDecision = (entry: LogEntry) => typeof entry.msg === "string" && entry.msg.startsWith("fence decision");
+
+export async function runRow(row: MatrixRow, base: Readonly<Record<string, string>>, env: RowEnvironment): Promise<RowResult> {
+  const temp: TempDir = await makeTempDir(`hb-matrix-${row.id}-`);
+  // Undone in reverse order, also when the row fails half way.
+  const undo: (() => Promise<void> | void)[] = [];
+  let keepTemp = false;
+  try {
+    return await runIn(temp, undo, row, base, env);
+  } finally {
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        keepTemp = true;
+        console.warn(`fault matrix ${row.id}: cleanup: ${(error as Error).message}`);
+      }
+    }
+    // Never walk into a mount left behind (a hung one would block this process).
+    if (!keepTemp && !mounted(temp.file("state"))) await temp.remove();
+  }
+}
+
+async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: MatrixRow, base: Readonly<Record<string, string>>, env: RowEnvironment): Promise<RowResult> {
+  const { watch } = env;
+  const inject = row.inject;
+  const checks: Check[] = [];
+  const check = (what: string, ok: boolean, detail: string) => void checks.push({ what, ok, detail });
+
+  const sysrq = temp.file("sysrq-trigger");
+  await writeFile(sysrq, "");
+  watch.add(sysrq);
+  undo.push(() => watch.remove(sysrq));
+  const stateDir = temp.file("state");
+  await mkdir(stateDir);
+  const properties: Record<string, string> = {
+    ...rowProperties(row, base),
+    "hb.state.dir": stateDir,
+    "hb.fence.sysrq.trigger": sysrq,
+    "hb.watchdog.device": temp.file("no-watchdog"),
+    "hb.status.listen": "127.0.0.1:0",
+    "hb.host.ip": HOST_ID,
+  };
+
+  // The pool: a FUSE mount (or a plain folder) presented as NFS by the mount table, or DRBD.
+  let fuse: FaultFs | undefined;
+  let drbd: FakeDrbdsetup | undefined;
+  let mountPoint = "";
+  const mountsFile = temp.file("mounts");
+  if (row.pool === "nfs") {
+    if (inject.kind === "storage" || inject.kind === "storage-hang-mid-attempt") {
+      const mount = await mountFaultFs({ files: { "KVMHA/.keep": "" } });
+      undo.push(() => mount.unmount());
+      fuse = mount;
+      mountPoint = mount.mountPoint;
+    } else {
+      mountPoint = temp.file("pool");
+      await mkdir(mountPoint);
+    }
+    await writeFile(mountsFile, `10.0.0.2:/export/primary ${mountPoint} nfs rw,sync,soft 0 0\n`);
+    properties["hb.mounts.file"] = mountsFile;
+    properties["hb.pools"] = `nfs:${mountPoint}`;
+  } else {
+    const fake = await makeFakeDrbdsetup();
+    undo.push(() => fake.remove());
+    drbd = fake;
+    await fake.answer("events2", { fixture: WARM_FIXTURE });
+    properties["hb.drbd.drbdsetup"] = fake.path;
+    properties["hb.pools"] = "linstor:drbd";
+  }
+
+  let sysClassWatchdog: string | undefined;
+  let device: string | undefined;
+  if (inject.kind === "event-loop-stall") {
+    device = temp.file("wd-matrix");
+    await writeFile(device, "");
+    sysClassWatchdog = temp.file("sys");
+    await mkdir(join(sysClassWatchdog, "wd-matrix"), { recursive: true });
+    await writeFile(join(sysClassWatchdog, "wd-matrix", "timeout"), `${inject.watchdogTimeoutS}\n`);
+    properties["hb.watchdog.device"] = device;
+  }
+
+  // The state folder's fault is prepared now; it takes effect with the pool's.
+  let stateFuse: FaultFs | undefined;
+  if (inject.kind === "state-dir" && inject.stateDir === "hang") {
+    const mount = await mountFaultFs();
+    undo.push(() => mount.unmount());
+    stateFuse = mount;
+  }
+
+  const propertiesFile = temp.file("agent.properties");
+  await writeFile(propertiesFile, propertiesText(properties));
+  const config = configOf(properties);
+  const timing = deriveTiming(config);
+  const daemon = await DaemonUnderTest.start({ propertiesFile, ...(sysClassWatchdog === undefined ? {} : { sysClassWatchdog }) });
+  undo.push(() => daemon.stop());
+
+  // A good heartbeat with the pool healthy: the fault starts right after it.
+  const startWait = performance.now();
+  let good: AttemptEntry;
+  for (;;) {
+    good = (await daemon.next("a good heartbeat", (entry) => entry.msg === "attempt" && entry.result === "ok", 30_000)) as AttemptEntry;
+    if (daemon.current.get(good.pool) === "healthy") break;
+    if (performance.now() - startWait > 30_000) throw new Error(`the pool never became healthy: ${daemon.current.get(good.pool) ?? "no state"}`);
+  }
+  const pool = good.pool;
+  const lastGood = good.startedAtMs + good.latencyMs;
+  const faultIndex = daemon.entries.length;
+  const firstState = daemon.current.get(pool) as TargetState;
+  const wallAtFault = Date.now();
+
+  if (inject.kind === "event-loop-stall") {
+    return stallRow(daemon, watch, device as string, inject.stallMs, inject.watchdogTimeoutS, pool, timing, checks);
+  }
+
+  // Inject.
+  let drbdCallsAtFault = 0;
+  switch (inject.kind) {
+    case "storage": {
+      const mount = fuse as FaultFs;
+      await mount.setFault(inject.fault);
+      if (inject.ends !== undefined) {
+        const endMs = faultEndMs(inject.ends, config, timing);
+        const timer = setTimeout(() => void mount.setFault({}), lastGood + endMs - performance.now());
+        undo.push(() => clearTimeout(timer));
+      }
+      break;
+    }
+    case "storage-hang-mid-attempt": {
+      const mount = fuse as FaultFs;
+      await mount.setFault({ hang: true, ops: ["fsyncdir"] });
+      const reached = await mount
+        .waitForHeld(1, config["kvm.heartbeat.update.frequency"] + config["heartbeat.update.timeout"] + 2_000)
+        .then(() => true)
+        .catch(() => false);
+      await mount.setFault({ hang: true, ops: WRITE_OPS });
+      const file = join(mount.backingDir, "KVMHA", `hb-${HOST_ID}`);
+      const renamedAfterFault = statSync(file).mtimeMs >= wallAtFault - 1;
+      check("the hang started mid-attempt", reached && renamedAfterFault, reached ? `the attempt renamed ${file} into place, then its folder fsync hung` : "no attempt reached the folder fsync");
+      break;
+    }
+    case "mount-vanishes":
+      await vanish(mountsFile);
+      break;
+    case "drbd-fixture":
+      await (drbd as FakeDrbdsetup).answer("events2", { fixture: `${inject.fixture}.events2.txt` });
+      drbdCallsAtFault = (await (drbd as FakeDrbdsetup).calls()).length;
+      break;
+    case "drbdsetup":
+      await (drbd as FakeDrbdsetup).answer("events2", {
+        ...(inject.hang === true ? { hang: true } : {}),
+        ...(inject.exit === undefined ? {} : { exit: inject.exit }),
+        ...(inject.stderr === undefined ? {} : { stderr: inject.stderr }),
+      });
+      break;
+    case "state-dir": {
+      if (inject.stateDir === "read-only") {
+        run("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "hb-matrix-ro", stateDir]);
+      } else {
+        await (stateFuse as FaultFs).setFault({ hang: true, ops: WRITE_OPS });
+        run("mount", ["--bind", (stateFuse as FaultFs).mountPoint, stateDir]);
+      }
+      undo.push(() => {
+        if (mounted(stateDir)) run("umount", ["-l", stateDir]);
+      });
+      // Released before anything else: the daemon's stop reads its lock file in this folder.
+      if (inject.stateDir === "hang") undo.push(() => (stateFuse as FaultFs).setFault({}));
+      await vanish(mountsFile);
+      break;
+    }
+  }
+
+  const window = watchWindowMs(config, timing);
+  if (row.decision === "none") {
+    await sleep(lastGood + window - performance.now());
+    if (drbd !== undefined && inject.kind === "drbd-fixture") {
+      // The answer was swapped before these calls: each of them printed the fixture.
+      const calls = (await drbd.calls()).length - drbdCallsAtFault;
+      check("the fixture was read", calls >= 3, `drbdsetup events2 answered with ${inject.fixture}.events2.txt ${calls} times`);
+    }
+    const decisions = daemon.entries.slice(faultIndex).filter(isDecision);
+    check("no decision", decisions.length === 0, decisions.length === 0 ? "none" : String(decisions[0]?.msg));
+    const reset = watch.firstTime(sysrq, "b");
+    check("no reset", reset === undefined, reset === undefined ? "nothing written to the sysrq trigger" : "b written");
+    return {
+      states: [firstState, ...daemon.statesAfter(faultIndex, pool)],
+      decisionMs: decisions[0] === undefined ? null : decisions[0].at - lastGood,
+      predictedMs: null,
+      resetAfterDecisionMs: null,
+      resetWindow: null,
+      watchedMs: performance.now() - lastGood,
+      checks,
+      timing,
+    };
+  }
+
+  const decision = await daemon.next("a fence decision", isDecision, lastGood + timing.decisionLatestMs + 10_000 - performance.now());
+  const decisionIndex = daemon.entries.indexOf(decision);
+  const states = [firstState, ...daemon.entries.slice(faultIndex, decisionIndex).filter((entry) => entry.pool === pool && typeof entry.to === "string").map((entry) => entry.to as TargetState)];
+  // The decision comes with the fold of the round's last try: its state change is logged just before.
+  const before = daemon.attempts(pool).filter((attempt) => attempt.at <= decision.at);
+  const lastOk = before.filter((attempt) => attempt.result === "ok").at(-1);
+  const reference = lastOk === undefined ? lastGood : lastOk.startedAtMs + lastOk.latencyMs;
+  const decisionMs = decision.at - reference;
+  const tries = config["kvm.heartbeat.update.max.tries"];
+  const failedTries = before.slice(-tries);
+  const predictedMs = row.decision === "latest" ? timing.decisionLatestMs : timing.decisionEarliestMs + failedTries.reduce((sum, attempt) => sum + attempt.latencyMs, 0);
+  if (row.decision === "earliest") check("decision no later than the latest", decisionMs <= timing.decisionLatestMs + row.toleranceMs, `${Math.round(decisionMs)} ms`);
+
+  // The action: b must reach the sysrq trigger after its minimum and by the model's reset deadline.
+  let resetAfterDecisionMs: number | null = null;
+  let resetWindow: RowResult["resetWindow"] = null;
+  if (timing.fences && timing.resetLatestMs !== null) {
+    const flush = config["hb.fence.flush.wait"];
+    const minMs = row.action === "graceful-reboot" ? config["hb.fence.graceful.deadline"] + flush : flush;
+    const maxMs = timing.resetLatestMs - timing.decisionLatestMs;
+    resetWindow = { minMs, maxMs };
+    const until = decision.at + maxMs + row.toleranceMs + 2_000;
+    let at = watch.firstTime(sysrq, "b");
+    while (at === undefined && performance.now() < until) {
+      await sleep(20);
+      at = watch.firstTime(sysrq, "b");
+    }
+    resetAfterDecisionMs = at === undefined ? null : at - decision.at;
+    if (stateFuse !== undefined && at !== undefined) {
+      const held = stateFuse.held();
+      check("b written while the record hangs", held > 0, `${held} write(s) to the state folder held in the kernel when b was seen`);
+    }
+    const keys = watch
+      .seen(sysrq)
+      .map((arrival) => arrival.text.trim())
+      .join("");
+    check("s before b", keys.replace(/\s/g, "").startsWith("sb"), `sysrq trigger got ${JSON.stringify(keys)}`);
+  }
+  await rowSpecificChecks(row, daemon, env, { stateDir, mountPoint, wallAtFault, check });
+
+  return {
+    states,
+    decisionMs,
+    predictedMs,
+    resetAfterDecisionMs,
+    resetWindow,
+    watchedMs: performance.now() - lastGood,
+    checks,
+    timing,
+  };
+}
+
+async function rowSpecificChecks(
+  row: MatrixRow,
+  daemon: DaemonUnderTest,
+  env: RowEnvironment,
+  context: { stateDir: string; mountPoint: string; wallAtFault: number; check: (what: string, ok: boolean, detail: string) => void },
+): Promise<void> {
+  const { check, stateDir } = context;
+  const inject = row.inject;
+  if (inject.kind === "mount-vanishes") {
+    const file = join(context.mountPoint, "KVMHA", `hb-${HOST_ID}`);
+    const mtime = statSync(file).mtimeMs;
+    check("nothing written once unmounted", mtime < context.wallAtFault, `${file} last written ${Math.round(context.wallAtFault - mtime)} ms before the mount vanished`);
+  }
+  if (inject.kind === "state-dir") {
+    // The note about the record follows the decision's syslog line; give the fake logger a moment.
+    const record = `${stateDir}/fence.jsonl`;
+    const expected = inject.stateDir === "read-only" ? "EROFS" : "did not answer";
+    let line: string | undefined;
+    for (let i = 0; i < 50 && line === undefined; i++) {
+      line = (await env.syslogLines()).find((candidate) => candidate.includes(record) && candidate.includes(expected));
+      if (line === undefined) await sleep(20);
+    }
+    check("syslog names the unwritten record", line !== undefined, line ?? `no logger line mentions ${record} with ${expected}`);
+  }
+  if (row.action === "graceful-reboot") {
+    const lines = readFileSync(`${stateDir}/fence.jsonl`, "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const fallback = lines.find((line) => line.kind === "fallback");
+    check("the record names the fallback", typeof fallback?.why === "string" && /systemctl reboot gave no answer/.test(fallback.why), String(fallback?.why ?? "no fallback record"));
+    const report = daemon.entries.find((entry) => typeof entry.msg === "string" && entry.msg.startsWith("fence action:"));
+    check("the action reported its fallback", report !== undefined && /being reset/.test(String(report.msg)), String(report?.msg ?? "no fence action log line"));
+  }
+}
+
+/** The pool's line leaves the mount table, written whole (hbd may read it at any moment). */
+async function vanish(mountsFile: string): Promise<void> {
+  const rest = readFileSync(mountsFile, "utf8")
+    .split("\n")
+    .filter((line) => line !== "" && !line.includes(" nfs "));
+  await writeFile(`${mountsFile}.new`, rest.join("\n"));
+  await rename(`${mountsFile}.new`, mountsFile);
+}
+
+/**
+ * hbd's own event loop busy for stallMs, in this very process (hbd runs here). The stall is
+ * shorter than the device's timeout, so one keepalive right after it would keep the host up;
+ * hbd must withhold the tick that comes late, so that the device resets the host.
+ */
+async function stallRow(
+  daemon: DaemonUnderTest,
+  watch: FileWatch,
+  device: string,
+  stallMs: number,
+  timeoutS: number,
+  pool: string,
+  timing: TimingModel,
+  checks: Check[],
+): Promise<RowResult> {
+  const check = (what: string, ok: boolean, detail: string) => void checks.push({ what, ok, detail });
+  watch.add(device);
+  try {
+    const started = performance.now();
+    // Keepalives flowing: the watchdog is armed after the first good round.
+    while (watch.seen(device).length < 2) {
+      if (performance.now() - started > 20_000) throw new Error("hbd sent no keepalives to the watchdog device");
+      await sleep(20);
+    }
+    const faultIndex = daemon.entries.length;
+    const firstState = daemon.current.get(pool) as TargetState;
+    const lastBefore = watch.seen(device).at(-1)?.at as number;
+    const stallStart = performance.now();
+    while (performance.now() - stallStart < stallMs) {
+      // busy: hbd's timers, children and keepalives all wait
+    }
+    const stallEnd = performance.now();
+    const countAfterStall = watch.seen(device).length;
+    const late = await daemon.next("the late tick", (entry) => entry.msg === "event loop was stalled: no watchdog keepalive", 5_000).catch(() => undefined);
+    check(
+      "the late tick keeps no keepalive",
+      late !== undefined && watch.seen(device).length === countAfterStall,
+      late === undefined ? "no 'event loop was stalled' log line" : `the tick ran ${String(late.lateMs)} ms late and wrote nothing`,
+    );
+    // Keepalives again once the loop is healthy.
+    const resumeBy = performance.now() + 15_000;
+    while (watch.seen(device).length === countAfterStall && performance.now() < resumeBy) await sleep(20);
+    const firstAfter = watch.seen(device)[countAfterStall]?.at;
+    check("keepalives resume", firstAfter !== undefined, firstAfter === undefined ? "none within 15 s" : `${Math.round(firstAfter - stallEnd)} ms after the stall`);
+    const decisions = daemon.entries.slice(faultIndex).filter(isDecision);
+    check("no fence decision", decisions.length === 0, decisions.length === 0 ? "none" : String(decisions[0]?.msg));
+    return {
+      states: [firstState, ...daemon.statesAfter(faultIndex, pool)],
+      decisionMs: null,
+      predictedMs: timeoutS * 1000,
+      resetAfterDecisionMs: null,
+      resetWindow: null,
+      watchedMs: performance.now() - lastBefore,
+      keepaliveGapMs: (firstAfter ?? performance.now()) - lastBefore,
+      watchdogTimeoutMs: timeoutS * 1000,
+      checks,
+      timing,
+    };
+  } finally {
+    watch.remove(device);
+  }
+}
