@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { fuseUnavailable, mountFaultFs } from "./lib/faultfs.mjs";
+import { faultMountUnavailable, mountFaultFs } from "../apps/daemon/dist/fault-mount.js";
 
 const HBD = fileURLToPath(new URL("../apps/daemon/bin/hbd.js", import.meta.url));
 const POOLS = 64;
@@ -15,7 +15,7 @@ const WARMUP_MS = 25_000;
 const WINDOW_MS = Number(process.env.HB_BENCH_WINDOW_MS ?? 40_000);
 const TICKS = 100; // clock ticks per second (/proc/<pid>/stat)
 
-const unavailable = fuseUnavailable();
+const unavailable = faultMountUnavailable();
 if (unavailable !== null) {
   console.log(`skipped: FUSE unavailable (${unavailable})`);
   process.exit(0);
@@ -31,7 +31,8 @@ const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q 
 
 async function scenario(hung) {
   const root = mkdtempSync(join(tmpdir(), "hb-bench-hbd-"));
-  const fuse = hung > 0 ? await mountFaultFs(Array.from({ length: hung }, (_, i) => `h${i}`)) : null;
+  const fuse = hung > 0 ? await mountFaultFs(join(root, "backing"), join(root, "fuse"), join(root, "fault.json")) : null;
+  for (let i = 0; i < hung; i++) mkdirSync(join(root, "backing", `h${i}`));
   const pools = [];
   for (let i = 0; i < hung; i++) pools.push(join(fuse.mountPoint, `h${i}`));
   for (let i = 0; i < POOLS - hung; i++) {
@@ -74,7 +75,7 @@ async function scenario(hung) {
   });
   hbd.stderr.on("data", (chunk) => (stderr += chunk));
   await sleep(WARMUP_MS);
-  fuse?.hang();
+  fuse?.setFault({ hang: true, ops: ["create", "write", "rename", "fsync", "open", "mkdir", "unlink"] });
   const status = /status: http:\/\/(\S+)\/status/.exec(stderr)?.[1];
   const cpuStart = cpuMs(hbd.pid);
   const windowStart = attempts.at(-1)?.startedAtMs ?? 0;

@@ -6,6 +6,7 @@ import { ProcessExecutor, SystemClock, type ExecRequest, type ExecResult, type E
 import { describeLastFence, readLastFence } from "@hb/fence";
 import pino from "pino";
 import { Daemon } from "./daemon.js";
+import { faultMountUnavailable, mountFaultFs, type FaultMount } from "./fault-mount.js";
 import { makeFence, makeTarget } from "./wiring.js";
 
 export interface DemoOptions {
@@ -40,10 +41,11 @@ const DEMO_PROPERTIES = {
 };
 
 /**
- * `hbd --demo`: the real daemon on a temporary folder standing in for a pool, with the dry-run
- * fence. Partway, the pool's writes turn slow, then hang: each write then runs as a child
- * process that never answers, the stand-in for a writer blocked on dead storage, taking the
- * same deadline path (raced, killed, let go). Then the storage recovers.
+ * `hbd --demo`: the real daemon on a temporary pool, with the dry-run fence. Partway, the pool's
+ * writes turn slow, then hang, then the storage recovers. Where FUSE is usable (root, fusepy)
+ * the pool is a FUSE mount whose writes really block in the kernel; elsewhere a folder, whose
+ * stalled writes are child processes that never answer. Both take the same deadline path
+ * (raced, killed, let go).
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const phases = options.phases ?? PHASES;
@@ -51,11 +53,24 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), "hbd-demo-"));
   const pool = join(root, "pool");
   const state = join(root, "state");
-  mkdirSync(pool);
   const clock = new SystemClock();
   const startedMs = clock.monoMs();
   const at = () => `${((clock.monoMs() - startedMs) / 1000).toFixed(1).padStart(5)} s`;
-  const storage = new StallingExecutor(new ProcessExecutor(), clock, () => (clock.monoMs() - startedMs) / 1000, phases);
+  const noFuse = faultMountUnavailable();
+  let fuse: FaultMount | undefined;
+  if (noFuse === null) fuse = await mountFaultFs(join(root, "pool-backing"), pool, join(root, "fault.json"));
+  else mkdirSync(pool);
+  const real = new ProcessExecutor();
+  const storage: Executor = fuse === undefined ? new StallingExecutor(real, clock, () => (clock.monoMs() - startedMs) / 1000, phases) : real;
+  const faultTimers =
+    fuse === undefined
+      ? []
+      : [
+          // Each write creates two files (the heartbeat and its record): 2 × 600 ms is slow, not late.
+          setTimeout(() => fuse.setFault({ delayMs: 600, ops: ["create"] }), phases.slowAtS * 1000),
+          setTimeout(() => fuse.setFault({ hang: true, ops: ["create", "write", "fsync", "rename", "open", "mkdir", "unlink"] }), phases.stallAtS * 1000),
+          setTimeout(() => fuse.setFault({}), phases.recoverAtS * 1000),
+        ];
 
   // The folder stands in for an NFS mount: a mount table that says so, as hb checks before each write.
   const mounts = join(root, "mounts");
@@ -64,7 +79,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const file = join(root, "agent.properties");
   writeFileSync(file, Object.entries(properties).map(([key, value]) => `${key}=${value}`).join("\n") + "\n");
 
-  out(`hb demo: a real hbd on ${pool} (a folder standing in for a pool), fence in dry-run mode.\n`);
+  out(`hb demo: a real hbd on ${pool}, fence in dry-run mode.\n`);
+  out(
+    fuse === undefined
+      ? `  the pool is a folder; its stalled writes are child processes that never answer (no FUSE here: ${noFuse})\n`
+      : "  the pool is a FUSE mount: its writes are slowed, then held in the kernel as on a hung NFS server\n",
+  );
   out(`  ${phases.slowAtS} s: writes turn slow (1.3 s, over half the 2 s timeout)   ${phases.stallAtS} s: writes hang   ${phases.recoverAtS} s: storage recovers\n`);
   out(`  timings: 2 s timeout, 2 s pause, 3 tries 1 s apart: the decision comes at most 10 s after the last good heartbeat\n\n`);
 
@@ -98,10 +118,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
     }
   }
-  if (daemon === undefined) return 1;
+  if (daemon === undefined) {
+    fuse?.unmount();
+    return 1;
+  }
   out(`status: curl -s http://${daemon.statusAddress}/status   (or: hb status --file ${file})\n\n`);
   await clock.sleep(Math.max(0, phases.endAtS * 1000 - (clock.monoMs() - startedMs)));
   await daemon.stop();
+  for (const timer of faultTimers) clearTimeout(timer);
+  fuse?.unmount();
   const last = await readLastFence(state).catch(() => null);
   out(`\nThe audit record of the decision: ${join(state, "fence.jsonl")}\n`);
   if (last !== null) out(`${describeLastFence(last)}\n`);
