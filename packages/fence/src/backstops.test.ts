@@ -1,20 +1,10 @@
 import { ProcessExecutor, SystemClock } from "@hb/core";
 import { chmod, mkdir, readFile, readlink, writeFile } from "node:fs/promises";
-import { afterEach, describe, expect, it } from "vitest";
-import { fakeHost, type FakeHost } from "../test/fakes.js";
+import { describe, expect, it } from "vitest";
+import { useFakeHosts } from "../test/fakes.js";
 import { closeHeldDevice, gracefulRebootGuarantee, hostGracefulRebootGuarantee, JOB_TIMEOUT_DROP_IN, systemdJobTimeoutBackstop, watchdogBackstop } from "./index.js";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function host(behaviours: Parameters<typeof fakeHost>[0] = {}): Promise<FakeHost> {
-  const fake = await fakeHost(behaviours);
-  cleanups.push(() => fake.temp.remove());
-  cleanups.push(fake.onPath());
-  return fake;
-}
+const { host, cleanups } = useFakeHosts();
 
 const base = () => ({ executor: new ProcessExecutor(), clock: new SystemClock(), stepTimeoutMs: 300 });
 

@@ -1,20 +1,10 @@
 import { SystemClock, ProcessExecutor } from "@hb/core";
 import { mkdir, readFile, readlink, readdir, writeFile } from "node:fs/promises";
-import { afterEach, describe, expect, it } from "vitest";
-import { contextFor, decisionFor, expectCompleteRecord, fakeHost, type FakeHost } from "../test/fakes.js";
+import { describe, expect, it } from "vitest";
+import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts, type FakeHost } from "../test/fakes.js";
 import { closeHeldDevice, GracefulRebootAction, JOB_TIMEOUT_DROP_IN, systemdJobTimeoutBackstop, watchdogBackstop, type FenceActionReport } from "./index.js";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function host(behaviours: Parameters<typeof fakeHost>[0] = {}): Promise<FakeHost> {
-  const fake = await fakeHost(behaviours);
-  cleanups.push(() => fake.temp.remove());
-  cleanups.push(fake.onPath());
-  return fake;
-}
+const { host, cleanups } = useFakeHosts();
 
 /** Both outside resets, on temporary paths: a systemd runtime folder and a watchdog "device". */
 async function backstops(fake: FakeHost) {

@@ -1,20 +1,10 @@
 import { writeFile } from "node:fs/promises";
-import { afterEach, describe, expect, it } from "vitest";
-import { BOOT_ID, contextFor, decisionFor, expectCompleteRecord, fakeHost, type FakeHost } from "../test/fakes.js";
+import { describe, expect, it } from "vitest";
+import { BOOT_ID, contextFor, decisionFor, expectCompleteRecord, useFakeHosts } from "../test/fakes.js";
 import { hangingMount, readOnlyMount } from "../test/storage.js";
 import { RebootAction, upstreamRebootLine, type FenceActionReport } from "./index.js";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function host(behaviours: Parameters<typeof fakeHost>[0] = {}): Promise<FakeHost> {
-  const fake = await fakeHost(behaviours);
-  cleanups.push(() => fake.temp.remove());
-  cleanups.push(fake.onPath());
-  return fake;
-}
+const { host, cleanups } = useFakeHosts();
 
 const LINE = upstreamRebootLine("kvmspheartbeat.sh");
 const step = (report: FenceActionReport, name: string) => {

@@ -1,6 +1,7 @@
 // Fakes at the ports only: programs on PATH (logger, systemctl, sync, wdctl, modprobe) that
 // record their argv, and a temporary file as the sysrq trigger. One events file receives both,
 // one line each, in the order they happened.
+import { afterEach } from "vitest";
 import { deriveTiming, resolveConfig } from "@hb/config";
 import { ProcessExecutor, SystemClock, type FenceDecision } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
@@ -174,4 +175,22 @@ export function expectCompleteRecord(record: Record<string, unknown>): void {
   for (const key of ["flushWaitMs", "gracefulDeadlineMs", "stepTimeoutMs", "decisionAtMs", "model", "arithmetic"]) {
     if (timing[key] === undefined) throw new Error(`record timing lacks ${key}`);
   }
+}
+
+/**
+ * A `host()` that makes a fake host for one test, puts its binaries first on PATH, and undoes
+ * both after the test; `cleanups` takes the test's own undo steps too (run in reverse order).
+ */
+export function useFakeHosts(): { host: (behaviours?: Partial<Record<string, Behaviour>>) => Promise<FakeHost>; cleanups: (() => unknown)[] } {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const host = async (behaviours: Partial<Record<string, Behaviour>> = {}) => {
+    const fake = await fakeHost(behaviours);
+    cleanups.push(() => fake.temp.remove());
+    cleanups.push(fake.onPath());
+    return fake;
+  };
+  return { host, cleanups };
 }
