@@ -26,3 +26,4 @@ export {
   type GracefulRebootGuarantee,
 } from "./backstops.js";
 export { readBootId, BOOT_ID_FILE } from "./run.js";
+export { withinDeadline, type Settled } from "./deadline.js";

@@ -3,7 +3,7 @@
 // which the timing model derives so that the action still starts before the agent kills -c.
 import { deriveTiming, formatSeconds, type FenceVerifyMode, type HeartbeatConfig } from "@hb/config";
 import type { Clock } from "@hb/core";
-import { AuditLog, auditLogPath, readBootId, readTail, sendSyslog, type AuditLine } from "@hb/fence";
+import { AuditLog, auditLogPath, readBootId, readTail, sendSyslog, withinDeadline, type AuditLine } from "@hb/fence";
 import {
   classifyHost,
   DrbdCommandError,
@@ -149,7 +149,7 @@ export async function readModeMarkers(stateDir: string, clock: Clock, deadlineMs
     return { pidFile: text === null ? null : { path, pid: validPid, alive: validPid !== null && processAlive(validPid) }, enabledUnit };
   };
   const markers = await withinDeadline(clock, deadlineMs, read());
-  return markers ?? { pidFile: null, enabledUnit: null };
+  return markers.done ? markers.value : { pidFile: null, enabledUnit: null };
 }
 
 export function hbdOwned(markers: ModeMarkers): boolean {
@@ -475,17 +475,6 @@ export interface NoFenceRecord {
   readonly detail: string;
   readonly evidence: VerifyEvidence;
   readonly hbVersion: string;
-}
-
-async function withinDeadline<T>(clock: Clock, deadlineMs: number, work: Promise<T>): Promise<T | undefined> {
-  work.catch(() => undefined);
-  let timer: { cancel(): void } | undefined;
-  const expired = new Promise<undefined>((resolve) => (timer = clock.setTimer(Math.max(0, deadlineMs), () => resolve(undefined))));
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    timer?.cancel();
-  }
 }
 
 export interface NoFenceOutcome {
