@@ -61,7 +61,15 @@ export interface FenceFollowUp {
   readonly [field: string]: unknown;
 }
 
-export type AuditLine = FenceRecord | FenceFollowUp;
+/** A `-c` that did not fence: vetoed by its verification, or deferred to hbd (`hb fence last` counts them). */
+export interface FenceVetoLine {
+  readonly kind: "veto" | "deferral";
+  readonly id: string;
+  readonly wallTime: string;
+  readonly monoMs: number;
+}
+
+export type AuditLine = FenceRecord | FenceFollowUp | FenceVetoLine;
 
 export interface AppendOutcome {
   readonly ok: boolean;

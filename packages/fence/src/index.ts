@@ -6,7 +6,7 @@ export { RebootAction } from "./reboot.js";
 export { GracefulRebootAction, defaultBackstops } from "./graceful-reboot.js";
 export { RestartAgentAction, isUnitName } from "./restart-agent.js";
 export { LogOnlyAction } from "./log-only.js";
-export { AuditLog, type FenceRecord, type FenceFollowUp, type AuditLine } from "./audit.js";
+export { AuditLog, type FenceRecord, type FenceFollowUp, type FenceVetoLine, type AuditLine } from "./audit.js";
 export { readLastFence, describeLastFence, readTail, FenceLogError, type LastFence } from "./history.js";
 export { fileSysrqTrigger, type SysrqTrigger, type SysrqKey } from "./sysrq.js";
 export { sendSyslog, SYSLOG_TAG } from "./syslog.js";

@@ -3,7 +3,7 @@
 // which the timing model derives so that the action still starts before the agent kills -c.
 import { deriveTiming, formatSeconds, type FenceVerifyMode, type HeartbeatConfig } from "@hb/config";
 import type { Clock } from "@hb/core";
-import { AuditLog, auditLogPath, readBootId, readTail, sendSyslog, withinDeadline, type AuditLine } from "@hb/fence";
+import { AuditLog, auditLogPath, readBootId, readTail, sendSyslog, withinDeadline, type FenceVetoLine } from "@hb/fence";
 import {
   classifyHost,
   DrbdCommandError,
@@ -458,12 +458,8 @@ export async function verifyFence(request: VerifyRequest, deps: RunDeps): Promis
 // Records: a veto or deferral leaves a line in fence.jsonl, a syslog line, and a count in hbd.
 
 /** A -c call that did not fence, as one line of fence.jsonl (`hb fence last` counts them). */
-export interface NoFenceRecord {
-  readonly kind: "veto" | "deferral";
-  readonly id: string;
-  readonly wallTime: string;
+export interface NoFenceRecord extends FenceVetoLine {
   readonly wallMs: number;
-  readonly monoMs: number;
   readonly bootId: string | null;
   readonly host: string;
   readonly source: string;
@@ -523,7 +519,7 @@ export async function recordNoFence(
   const audit = new AuditLog(stateDir, deps.clock, step);
   const report = { op: "fence-veto", outcome: outcome.outcome, check: outcome.check, source: request.source, target: request.target, detail: outcome.detail.slice(0, 300) };
   const [recorded, syslog, reported] = await Promise.all([
-    audit.append(record as unknown as AuditLine).then((result) => result.detail),
+    audit.append(record).then((result) => result.detail),
     sendSyslog(deps.executor, line, "user.warning", step).then(
       (result) => (result.timedOut ? `logger gave no answer within ${step} ms` : result.exitCode === 0 ? "sent" : `logger exit ${result.exitCode ?? result.signal ?? "?"}`),
       (error: unknown) => `not sent: ${(error as Error).message}`,
