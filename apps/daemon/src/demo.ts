@@ -14,6 +14,8 @@ export interface DemoOptions {
   readonly stdout: (text: string) => void;
   /** Seconds from the start at which each phase begins (shorter in tests). */
   readonly phases?: DemoPhases;
+  /** false: the child-process stand-in even where FUSE is usable (tests cover both paths). */
+  readonly fuse?: boolean;
 }
 
 export interface DemoPhases {
@@ -56,7 +58,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const clock = new SystemClock();
   const startedMs = clock.monoMs();
   const at = () => `${((clock.monoMs() - startedMs) / 1000).toFixed(1).padStart(5)} s`;
-  const noFuse = faultMountUnavailable();
+  const noFuse = options.fuse === false ? "not asked for" : faultMountUnavailable();
   let fuse: FaultMount | undefined;
   if (noFuse === null) fuse = await mountFaultFs(join(root, "pool-backing"), pool, join(root, "fault.json"));
   else mkdirSync(pool);

@@ -3,9 +3,12 @@ import { describe, expect, it } from "vitest";
 import { runDemo } from "../src/demo.js";
 
 describe("hbd --demo", () => {
-  it("shows slow, failing, dead, the dry-run fence record and the recovery, then ends by itself", async () => {
+  it.concurrent.each([
+    ["a FUSE pool where FUSE is usable", true],
+    ["the child-process stand-in", false],
+  ])("shows slow, failing, dead, the dry-run fence record and the recovery, then ends by itself (%s)", async (_name, fuse) => {
     let output = "";
-    const code = await runDemo({ version: "0.0.0-test", stdout: (text) => void (output += text), phases: { slowAtS: 3, stallAtS: 6, recoverAtS: 20, endAtS: 24 } });
+    const code = await runDemo({ version: "0.0.0-test", stdout: (text) => void (output += text), phases: { slowAtS: 3, stallAtS: 6, recoverAtS: 20, endAtS: 24 }, fuse });
     expect(code).toBe(0);
     // In this order (a recovery may pass through slow while held writes drain).
     let from = 0;
