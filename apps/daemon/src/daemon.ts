@@ -5,6 +5,7 @@ import { join } from "node:path";
 import {
   deriveTiming,
   formatSeconds,
+  hostIdOf,
   isFencingAction,
   parseProperties,
   readPropertiesFile,
@@ -263,12 +264,6 @@ export class Daemon {
     }
   }
 
-  private hostId(): string | undefined {
-    const declared = this.config["hb.host.ip"];
-    if (declared !== null) return declared;
-    const device = this.config["private.network.device"];
-    return device === null ? undefined : this.deps.addressOf(device);
-  }
 
   /** Declared pools plus libvirt's; pools that disappear are dropped, as upstream drops them. */
   private async syncPools(): Promise<void> {
@@ -294,7 +289,7 @@ export class Daemon {
     }
     const wanted = new Map<string, PoolSpec>();
     for (const pool of [...declared.pools, ...discovered]) if (!wanted.has(pool.id)) wanted.set(pool.id, pool);
-    const hostId = this.hostId();
+    const hostId = hostIdOf(this.config, this.deps.addressOf);
     for (const [id, pool] of this.pools) {
       if (wanted.has(id) && JSON.stringify(wanted.get(id)) === JSON.stringify(pool)) continue;
       await loop.removeTarget(id);

@@ -1,13 +1,13 @@
 // Composition root of `hbd`: the only place that reads the environment, handles signals and
 // builds the real adapters.
 import { DEFAULT_AGENT_PROPERTIES, type HeartbeatConfig } from "@hb/config";
-import { ProcessExecutor, SystemClock, type FenceAction } from "@hb/core";
+import { ipv4AddressOf, ProcessExecutor, SystemClock, type FenceAction } from "@hb/core";
 import pino from "pino";
 import packageJson from "../package.json" with { type: "json" };
 import { Daemon } from "./daemon.js";
 import { discoverLibvirtPools } from "./pools.js";
 import { parseDaemonArgs, USAGE } from "./run.js";
-import { addressOf, lastFenceRecord, makeFence, makeTarget } from "./wiring.js";
+import { lastFenceRecord, makeFence, makeTarget } from "./wiring.js";
 
 const command = parseDaemonArgs(process.argv.slice(2));
 if (command.kind === "help") {
@@ -42,7 +42,7 @@ if (command.kind === "help") {
           return (error as NodeJS.ErrnoException).code === "EPERM";
         }
       },
-      addressOf,
+      addressOf: ipv4AddressOf,
       makeTarget: (pool, context) => {
         if (pool.kind === "nfs") pools.set(pool.id, pool.mountPoint);
         return makeTarget(pool, context, wiring);

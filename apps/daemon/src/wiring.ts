@@ -1,7 +1,5 @@
-import { readFileSync } from "node:fs";
-import { networkInterfaces } from "node:os";
 import type { HeartbeatConfig } from "@hb/config";
-import type { Clock, Executor, FenceAction, HeartbeatTarget } from "@hb/core";
+import { readBootId, type Clock, type Executor, type FenceAction, type HeartbeatTarget } from "@hb/core";
 import { createFenceAction, defaultBackstops, describeLastFence, fenceSettings, readLastFence, type RebootBackstop } from "@hb/fence";
 import { NfsHeartbeatTarget, findQemuProcessesUsingMount } from "@hb/storage-nfs";
 import { DrbdHeartbeatTarget } from "@hb/storage-drbd";
@@ -14,15 +12,6 @@ export interface WiringDeps {
   readonly version: string;
   /** When hbd holds the watchdog device, graceful-reboot's watchdog backstop is hbd's own. */
   readonly heldWatchdog?: () => RebootBackstop | undefined;
-}
-
-/** The kernel's id of this boot: written into heartbeat records and fence records. */
-export function bootId(): string {
-  try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-  } catch {
-    return "unknown";
-  }
 }
 
 /** One heartbeat target per pool: the NFS heartbeat file, or this host's DRBD health. */
@@ -44,7 +33,7 @@ export function makeTarget(pool: PoolSpec, context: TargetContext, deps: WiringD
     clock: deps.clock,
     mountsFile: config["hb.mounts.file"],
     record: {
-      bootId: bootId(),
+      bootId: readBootId() ?? "unknown",
       fields: () => ({ frequencyMs: config["kvm.heartbeat.update.frequency"], timeoutMs: config["heartbeat.update.timeout"], maxTries: config["kvm.heartbeat.update.max.tries"] }),
     },
   });
@@ -73,11 +62,6 @@ export function makeFence(config: HeartbeatConfig, deps: WiringDeps, poolMount: 
       },
     },
   });
-}
-
-/** IPv4 address of a network device (private.network.device), as the agent takes it. */
-export function addressOf(device: string): string | undefined {
-  return networkInterfaces()[device]?.find((address) => address.family === "IPv4")?.address;
 }
 
 /** The previous fence record, if the previous boot was ended by hb. */

@@ -1,4 +1,5 @@
 export { describeZodIssue } from "./zod-issue.js";
+export { hostIdOf } from "./host-id.js";
 export { HbError, ConfigFileError, PropertiesSyntaxError, PropertyEditError, isHbError } from "./errors.js";
 export { parseProperties, decodePropertiesBytes, type PropertiesDocument, type PropertyEntry } from "./properties.js";
 export {

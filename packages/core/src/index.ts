@@ -23,3 +23,4 @@ export { SimulatedClock } from "./sim-clock.js";
 export { simulate, formatSimulation, parseScenario, Scenario, ScenarioError, type ScenarioPhase, type SimulatedDecision, type SimulationResult } from "./simulate.js";
 export { SystemClock } from "./adapters/system-clock.js";
 export { ProcessExecutor } from "./adapters/process-executor.js";
+export { readBootId, ipv4AddressOf, BOOT_ID_FILE } from "./adapters/host.js";

@@ -2,7 +2,7 @@ import { formatSeconds, HbError } from "@hb/config";
 import { open } from "node:fs/promises";
 import type { FenceFollowUp, FenceRecord } from "./audit.js";
 import { errorText } from "./deadline.js";
-import { readBootId } from "./run.js";
+import { readBootId } from "@hb/core/adapters";
 import { auditLogPath } from "./settings.js";
 
 /** The newest decision in fence.jsonl, with the follow-up lines of the same decision. */

@@ -25,5 +25,5 @@ export {
   type BackstopResult,
   type GracefulRebootGuarantee,
 } from "./backstops.js";
-export { readBootId, BOOT_ID_FILE } from "./run.js";
+export { readBootId, BOOT_ID_FILE } from "@hb/core/adapters";
 export { withinDeadline, type Settled } from "./deadline.js";

@@ -1,7 +1,7 @@
 import { isFencingAction, type FenceActionName } from "@hb/config";
 import type { ExecResult, FenceDecision } from "@hb/core";
+import { BOOT_ID_FILE, readBootId } from "@hb/core/adapters";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { describeStops, stopProcesses } from "./affected-vms.js";
 import { AuditLog, type FenceFollowUp, type FenceRecord } from "./audit.js";
@@ -12,7 +12,6 @@ import { fileSysrqTrigger, type SysrqTrigger } from "./sysrq.js";
 import { describeExec, sendSyslog } from "./syslog.js";
 import { decisionLine, decisionPriority } from "./wording.js";
 
-export const BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id";
 
 export interface StepResult {
   readonly ok: boolean;
@@ -221,15 +220,5 @@ export class FenceRun {
       notices,
       hbVersion: ctx.version,
     };
-  }
-}
-
-/** The kernel's boot id; null when it cannot be read. Synchronous: procfs, never the pool. */
-export function readBootId(file: string = BOOT_ID_FILE): string | null {
-  try {
-    const id = readFileSync(file, "latin1").trim();
-    return id === "" ? null : id;
-  } catch {
-    return null;
   }
 }

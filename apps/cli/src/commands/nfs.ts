@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { readPropertiesFile, resolveConfig, type HeartbeatConfig } from "@hb/config";
+import { readBootId } from "@hb/core/adapters";
 import {
   checkVmActivity,
   ensureMounted,
@@ -194,7 +194,7 @@ async function nfsWrite(args: WriteArgs, deps: RunDeps): Promise<number> {
     }
   }
   const wallMs = deps.clock.wallMs();
-  const bootId = args.record ? await readBootId() : null;
+  const bootId = args.record ? readBootId() : null;
   const result = await writeHeartbeat({
     executor: deps.executor,
     mountPoint: args.mount,
@@ -224,14 +224,6 @@ async function nfsWrite(args: WriteArgs, deps: RunDeps): Promise<number> {
   if (result.recordError !== undefined) deps.stderr(`hb: the record beside it was not written: ${result.recordError}\n`);
   if (result.swept > 0) deps.stdout(`removed ${result.swept} temporary file(s) left by earlier killed attempts\n`);
   return 0;
-}
-
-/** This boot's id (local procfs): a reader of the record tells a restarted host from a stalled one. */
-async function readBootId(): Promise<string | null> {
-  return readFile("/proc/sys/kernel/random/boot_id", "utf8").then(
-    (text) => text.trim(),
-    () => null,
-  );
 }
 
 /** Upstream's deleteVMs after a remount in write mode: SIGKILL every qemu using the mount. */

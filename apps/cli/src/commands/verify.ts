@@ -1,8 +1,9 @@
 // What a -c entry point checks before it acts (hb.fence.verify), and the one-owner rule: when
 // hbd runs, the agent's -c defers to it. Every step is bounded by the verification's deadline,
 // which the timing model derives so that the action still starts before the agent kills -c.
-import { deriveTiming, formatSeconds, type FenceVerifyMode, type HeartbeatConfig } from "@hb/config";
+import { deriveTiming, formatSeconds, hostIdOf, type FenceVerifyMode, type HeartbeatConfig } from "@hb/config";
 import type { Clock } from "@hb/core";
+import { ipv4AddressOf } from "@hb/core/adapters";
 import { AuditLog, auditLogPath, readBootId, readTail, sendSyslog, withinDeadline, type FenceVetoLine } from "@hb/fence";
 import {
   classifyHost,
@@ -16,7 +17,7 @@ import {
 import { findNfsMount, readMountTable, validateHostId, writeHeartbeat } from "@hb/storage-nfs";
 import { randomUUID } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
-import { hostname, networkInterfaces } from "node:os";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { RunDeps } from "../context.js";
 import { controlRequest } from "./daemon-client.js";
@@ -323,19 +324,11 @@ async function checkDrbd(config: HeartbeatConfig, deps: RunDeps, deadlineMs: num
 // ---------------------------------------------------------------------------------------------
 // storage (NFS): one more bounded heartbeat write.
 
-/** This host's id in heartbeat file names, as hbd takes it: hb.host.ip, else the IPv4 address of private.network.device. */
-export function hostIdOf(config: HeartbeatConfig): string | undefined {
-  const declared = config["hb.host.ip"];
-  if (declared !== null) return declared;
-  const device = config["private.network.device"];
-  return device === null ? undefined : networkInterfaces()[device]?.find((address) => address.family === "IPv4")?.address;
-}
-
 type WriteCheck = { readonly ok: true; readonly detail: string; readonly evidence: VerifyEvidence } | { readonly ok: false; readonly note: string };
 
 async function checkNfsWrite(config: HeartbeatConfig, deps: RunDeps, mountPoint: string | undefined, deadlineMs: number): Promise<WriteCheck> {
   if (mountPoint === undefined) return { ok: false, note: "hb.fence.verify=storage: no -m, so no pool to write to" };
-  const hostId = hostIdOf(config);
+  const hostId = hostIdOf(config, ipv4AddressOf);
   if (hostId === undefined) return { ok: false, note: "hb.fence.verify=storage: no host id for the heartbeat file (set hb.host.ip or private.network.device)" };
   try {
     validateHostId(hostId);
