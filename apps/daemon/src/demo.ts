@@ -2,12 +2,12 @@ import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { ProcessExecutor, SystemClock, type ExecRequest, type ExecResult, type Executor, type FenceAction } from "@hb/core";
+import { ProcessExecutor, SystemClock, type ExecRequest, type ExecResult, type Executor } from "@hb/core";
 import { describeLastFence, readLastFence } from "@hb/fence";
 import pino from "pino";
 import { Daemon } from "./daemon.js";
 import { faultMountUnavailable, mountFaultFs, type FaultMount } from "./fault-mount.js";
-import { makeFence, makeTarget } from "./wiring.js";
+import { hbdFactories } from "./wiring.js";
 
 export interface DemoOptions {
   readonly version: string;
@@ -91,7 +91,6 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out(`  timings: 2 s timeout, 2 s pause, 3 tries 1 s apart: the decision comes at most 10 s after the last good heartbeat\n\n`);
 
   const log = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (out(humanLine(chunk.toString(), at())), done()) }));
-  const wiring = { executor: storage, clock, version: options.version };
   let daemon: Daemon | undefined;
   for (const listen of ["127.0.0.1:9746", "127.0.0.1:0"]) {
     const candidate: Daemon = new Daemon(
@@ -104,8 +103,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         pid: process.pid,
         isAlive: () => false,
         addressOf: () => undefined,
-        makeTarget: (spec, context) => makeTarget(spec, context, wiring),
-        makeFence: (config): FenceAction => makeFence(config, wiring, () => pool),
+        ...hbdFactories({ executor: storage, clock, version: options.version }),
         stderr: () => undefined,
         sysClassWatchdog: "/sys/class/watchdog",
         version: options.version,

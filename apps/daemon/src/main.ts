@@ -1,13 +1,13 @@
 // Composition root of `hbd`: the only place that reads the environment, handles signals and
 // builds the real adapters.
 import { DEFAULT_AGENT_PROPERTIES, type HeartbeatConfig } from "@hb/config";
-import { ipv4AddressOf, ProcessExecutor, SystemClock, type FenceAction } from "@hb/core";
+import { ipv4AddressOf, ProcessExecutor, SystemClock } from "@hb/core";
 import pino from "pino";
 import packageJson from "../package.json" with { type: "json" };
 import { Daemon } from "./daemon.js";
 import { discoverLibvirtPools } from "./pools.js";
 import { parseDaemonArgs, USAGE } from "./run.js";
-import { lastFenceRecord, makeFence, makeTarget } from "./wiring.js";
+import { hbdFactories, lastFenceRecord } from "./wiring.js";
 
 const command = parseDaemonArgs(process.argv.slice(2));
 if (command.kind === "help") {
@@ -24,8 +24,7 @@ if (command.kind === "help") {
   const executor = new ProcessExecutor();
   const clock = new SystemClock();
   const log = pino({ level: command.logLevel, base: { svc: "hbd" }, redact: { paths: ["*.passphrase", "*.password"], censor: "[redacted]" } });
-  const wiring = { executor, clock, version: packageJson.version };
-  const pools = new Map<string, string>();
+  const factories = hbdFactories({ executor, clock, version: packageJson.version, heldWatchdog: () => daemon.heldWatchdogBackstop() });
   const daemon: Daemon = new Daemon(
     { propertiesPath: command.file ?? (process.env.AGENT_PROPS || DEFAULT_AGENT_PROPERTIES) },
     {
@@ -43,11 +42,7 @@ if (command.kind === "help") {
         }
       },
       addressOf: ipv4AddressOf,
-      makeTarget: (pool, context) => {
-        if (pool.kind === "nfs") pools.set(pool.id, pool.mountPoint);
-        return makeTarget(pool, context, wiring);
-      },
-      makeFence: (config): FenceAction => makeFence(config, { ...wiring, heldWatchdog: () => daemon.heldWatchdogBackstop() }, (target) => pools.get(target)),
+      ...factories,
       discoverPools: (config: HeartbeatConfig) => discoverLibvirtPools(executor, config["hb.fence.step.timeout"]),
       lastFenceRecord,
       stderr: (text) => process.stderr.write(text),

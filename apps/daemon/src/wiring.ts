@@ -3,7 +3,7 @@ import { readBootId, type Clock, type Executor, type FenceAction, type Heartbeat
 import { createFenceAction, defaultBackstops, describeLastFence, fenceSettings, readLastFence, type RebootBackstop } from "@hb/fence";
 import { NfsHeartbeatTarget, findQemuProcessesUsingMount } from "@hb/storage-nfs";
 import { DrbdHeartbeatTarget } from "@hb/storage-drbd";
-import type { TargetContext } from "./daemon.js";
+import type { DaemonDeps, TargetContext } from "./daemon.js";
 import type { PoolSpec } from "./pools.js";
 
 export interface WiringDeps {
@@ -68,4 +68,19 @@ export function makeFence(config: HeartbeatConfig, deps: WiringDeps, poolMount: 
 export async function lastFenceRecord(stateDir: string): Promise<string | undefined> {
   const last = await readLastFence(stateDir).catch(() => null);
   return last === null ? undefined : describeLastFence(last);
+}
+
+/**
+ * hbd's target and fence factories, as every hbd (the service, the demo, the fault matrix) wires
+ * them: the split-brain guard finds the mount of each NFS pool the daemon made a target for.
+ */
+export function hbdFactories(deps: WiringDeps): Pick<DaemonDeps, "makeTarget" | "makeFence"> {
+  const mounts = new Map<string, string>();
+  return {
+    makeTarget: (pool, context) => {
+      if (pool.kind === "nfs") mounts.set(pool.id, pool.mountPoint);
+      return makeTarget(pool, context, deps);
+    },
+    makeFence: (config) => makeFence(config, deps, (target) => mounts.get(target)),
+  };
 }

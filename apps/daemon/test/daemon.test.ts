@@ -2,10 +2,10 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import pino from "pino";
 import { makeTempDir, type TempDir } from "@hb/testkit";
-import { ProcessExecutor, SystemClock, type FenceDecision, type HeartbeatTarget } from "@hb/core";
+import type { FenceDecision, HeartbeatTarget } from "@hb/core";
 import { Daemon, type DaemonDeps } from "../src/daemon.js";
+import { fakeDaemonDeps } from "./fake-deps.js";
 
 const FAST = [
   "heartbeat.update.timeout=300",
@@ -27,20 +27,11 @@ afterEach(async () => {
 function setup(extra: string[] = [], behaviour: (pool: string) => "ok" | "hang" = () => "ok") {
   const decisions: FenceDecision[] = [];
   const stderr: string[] = [];
-  const deps: DaemonDeps = {
-    executor: new ProcessExecutor(),
-    clock: new SystemClock(),
-    log: pino({ level: "silent" }),
-    env: {},
-    pid: process.pid,
-    isAlive: () => true,
-    addressOf: () => undefined,
+  const deps = fakeDaemonDeps({
     makeTarget: (pool): HeartbeatTarget => ({ id: pool.id, attempt: () => (behaviour(pool.id) === "hang" ? new Promise(() => undefined) : Promise.resolve({ ok: true })) }),
     makeFence: (config) => ({ name: config["kvm.heartbeat.fence.action"], execute: async (d) => (decisions.push(d), { action: d.action, outcome: "recorded", acted: false }) }),
     stderr: (text) => void stderr.push(text),
-    sysClassWatchdog: "/nonexistent",
-    version: "0.0.0-test",
-  };
+  });
   return { deps, decisions, stderr, properties: [...FAST, `hb.state.dir=${temp.path}/state`, ...extra].join("\n") + "\n" };
 }
 

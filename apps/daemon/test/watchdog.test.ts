@@ -48,8 +48,7 @@ describe("watchdog, systemd mode", () => {
 describe("hbd's keepalives", () => {
   it("are written while the loop runs, withheld right after the event loop was stuck, and end with the magic V", async () => {
     const { Daemon } = await import("../src/daemon.js");
-    const pino = (await import("pino")).default;
-    const { SystemClock } = await import("@hb/core");
+    const { fakeDaemonDeps } = await import("./fake-deps.js");
     const device = temp.file("keepalive-device");
     await writeFile(device, "");
     await mkdir(temp.file("sys2/keepalive-device"), { recursive: true });
@@ -69,20 +68,7 @@ describe("hbd's keepalives", () => {
     );
     const daemon = new Daemon(
       { propertiesPath: file },
-      {
-        executor: new ProcessExecutor(),
-        clock: new SystemClock(),
-        log: pino({ level: "silent" }),
-        env: {},
-        pid: process.pid,
-        isAlive: () => true,
-        addressOf: () => undefined,
-        makeTarget: (pool) => ({ id: pool.id, attempt: async () => ({ ok: true }) }),
-        makeFence: (config) => ({ name: config["kvm.heartbeat.fence.action"], execute: async (d) => ({ action: d.action, outcome: "", acted: false }) }),
-        stderr: () => undefined,
-        sysClassWatchdog: temp.file("sys2"),
-        version: "0",
-      },
+      fakeDaemonDeps({ sysClassWatchdog: temp.file("sys2") }),
     );
     await daemon.start();
     const size = async () => (await readFile(device, "utf8")).length;

@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import pino from "pino";
 import { ProcessExecutor, SystemClock, type AttemptRecord, type TargetState } from "@hb/core";
 import { Daemon } from "../../src/daemon.js";
-import { makeFence, makeTarget } from "../../src/wiring.js";
+import { hbdFactories } from "../../src/wiring.js";
 
 export interface LogEntry {
   /** performance.now() when hbd logged it: the clock of every attempt record. */
@@ -42,8 +42,6 @@ export class DaemonUnderTest {
     const clock = new SystemClock();
     const executor = this.executor;
     const log = pino({ level: "debug", base: { svc: "hbd" } }, { write: (line: string) => this.push(line) });
-    const wiring = { executor, clock, version: "fault-matrix" };
-    const mounts = new Map<string, string>();
     const daemon: Daemon = new Daemon(
       { propertiesPath: options.propertiesFile },
       {
@@ -54,11 +52,7 @@ export class DaemonUnderTest {
         pid: process.pid,
         isAlive: () => true,
         addressOf: () => undefined,
-        makeTarget: (pool, context) => {
-          if (pool.kind === "nfs") mounts.set(pool.id, pool.mountPoint);
-          return makeTarget(pool, context, wiring);
-        },
-        makeFence: (config) => makeFence(config, { ...wiring, heldWatchdog: () => daemon.heldWatchdogBackstop() }, (target) => mounts.get(target)),
+        ...hbdFactories({ executor, clock, version: "fault-matrix", heldWatchdog: () => daemon.heldWatchdogBackstop() }),
         stderr: (text) => void (this.stderrText += text),
         sysClassWatchdog: options.sysClassWatchdog ?? "/nonexistent",
         version: "fault-matrix",
