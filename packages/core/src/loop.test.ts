@@ -22,6 +22,13 @@ function scripted(id: string, clock: SimulatedClock, answer: (nowMs: number) => 
   };
 }
 
+/** A target answering in 1 ms: ok, or EIO while `storage.failing` is set. */
+function switchable(clock: SimulatedClock) {
+  const storage = { failing: false };
+  const target = scripted("pool", clock, () => ({ afterMs: 1, outcome: storage.failing ? { ok: false, reason: "error", message: "EIO" } : { ok: true } }));
+  return { target, storage };
+}
+
 describe("HeartbeatLoop", () => {
   it("fails an attempt at its deadline, and a late completion never undoes it", async () => {
     const config = configOf(FAST);
@@ -59,22 +66,21 @@ describe("HeartbeatLoop", () => {
   it("suspends fencing for a bounded time while heartbeats continue, then expires by itself", async () => {
     const config = configOf(FAST);
     const clock = new SimulatedClock();
-    let failing = false;
-    const target = scripted("pool", clock, () => ({ afterMs: 1, outcome: failing ? { ok: false, reason: "error", message: "EIO" } : { ok: true } }));
+    const { target, storage } = switchable(clock);
     const { fence, decisions } = recordingFence(config);
     const loop = new HeartbeatLoop({ config, clock, targets: [target], fence });
     loop.start();
     await clock.runUntil(10);
     loop.suspendFencing(5_000, "firmware update");
-    failing = true;
+    storage.failing = true;
     await clock.runUntil(4_000);
     expect(decisions).toHaveLength(1);
     expect(decisions[0]).toMatchObject({ isFence: false, mode: "suppressed", suppressedBy: expect.stringMatching(/maintenance .*firmware update/) });
     // The TTL passes; the target recovers and fails again: this time it fences.
-    failing = false;
+    storage.failing = false;
     await clock.runUntil(8_000);
     expect(loop.maintenanceUntil()).toBeUndefined();
-    failing = true;
+    storage.failing = true;
     await clock.runUntil(14_000);
     expect(decisions.map((d) => [d.mode, d.isFence])).toEqual([
       ["suppressed", false],
@@ -86,13 +92,12 @@ describe("HeartbeatLoop", () => {
   it("records a dry run: the decision is made and handed over, marked dry-run, not a fence", async () => {
     const config = configOf(`${FAST}hb.fence.dry.run=true\n`);
     const clock = new SimulatedClock();
-    let failing = false;
-    const target = scripted("pool", clock, () => ({ afterMs: 1, outcome: failing ? { ok: false, reason: "error", message: "EIO" } : { ok: true } }));
+    const { target, storage } = switchable(clock);
     const { fence, decisions } = recordingFence(config);
     const loop = new HeartbeatLoop({ config, clock, targets: [target], fence });
     loop.start();
     await clock.runUntil(10);
-    failing = true;
+    storage.failing = true;
     await clock.runUntil(6_000);
     expect(decisions).toHaveLength(1);
     expect(decisions[0]).toMatchObject({ mode: "dry-run", dryRun: true, isFence: false, action: "reboot", target: "pool" });
@@ -105,8 +110,7 @@ describe("HeartbeatLoop", () => {
   it("takes new settings and a new action on reconfigure, keeping each target's state and history", async () => {
     const config = configOf(FAST);
     const clock = new SimulatedClock();
-    let failing = false;
-    const target = scripted("pool", clock, () => ({ afterMs: 1, outcome: failing ? { ok: false, reason: "error", message: "EIO" } : { ok: true } }));
+    const { target, storage } = switchable(clock);
     const { fence } = recordingFence(config);
     const loop = new HeartbeatLoop({ config, clock, targets: [target], fence });
     loop.start();
@@ -115,7 +119,7 @@ describe("HeartbeatLoop", () => {
     const after = recordingFence(logOnly);
     loop.reconfigure(logOnly, after.fence);
     expect(loop.status()[0]).toMatchObject({ state: "healthy", armed: true });
-    failing = true;
+    storage.failing = true;
     await clock.runUntil(10_000);
     expect(after.decisions).toHaveLength(1);
     expect(after.decisions[0]).toMatchObject({ action: "log-only", isFence: false, mode: "act" });
