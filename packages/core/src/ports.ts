@@ -27,6 +27,11 @@ export interface ExecRequest {
   readonly deadlineMs: number;
   readonly signal?: AbortSignal;
   readonly input?: string;
+  /**
+   * A key (e.g. a pool's mount point) under which stuck children are capped: a hung pool holds
+   * at most a fixed number of them, and past that cap a request is refused at once.
+   */
+  readonly group?: string;
 }
 
 export interface ExecResult {
@@ -37,6 +42,16 @@ export interface ExecResult {
   readonly stderr: string;
   readonly timedOut: boolean;
   readonly durationMs: number;
+  /**
+   * The errno code (ENOENT, EMFILE, EAGAIN…) when the program could not be started: exitCode
+   * null, timedOut false. See isOwnFaultCode() for the codes that are hb's own fault.
+   */
+  readonly spawnError?: string;
+  /**
+   * Set when the request was not run because its group already holds the maximum of stuck
+   * children: returned at once as a timeout (timedOut true), which is what it is.
+   */
+  readonly refused?: "stuck-cap";
 }
 
 /** Runs programs with argument arrays, never a shell, each under a deadline. */
@@ -57,9 +72,14 @@ export interface AttemptContext {
   readonly signal: AbortSignal;
 }
 
+/**
+ * A failure's reason: "error" and "no-quorum" are failed tries of the storage. "inconclusive"
+ * means hb itself could not check (its own fault: descriptors, memory, a spawn that failed, a
+ * mount table it cannot read for its own reasons): never a failed try.
+ */
 export type AttemptOutcome =
   | { readonly ok: true; readonly impairment?: string; readonly evidence?: Evidence }
-  | { readonly ok: false; readonly reason: "error" | "no-quorum"; readonly message: string; readonly evidence?: Evidence };
+  | { readonly ok: false; readonly reason: "error" | "no-quorum" | "inconclusive"; readonly message: string; readonly evidence?: Evidence };
 
 /** One pool: a heartbeat write (NFS) or a health query (DRBD). */
 export interface HeartbeatTarget {
@@ -67,7 +87,7 @@ export interface HeartbeatTarget {
   attempt(context: AttemptContext): Promise<AttemptOutcome>;
 }
 
-export type AttemptResult = "ok" | "timeout" | "error" | "no-quorum";
+export type AttemptResult = "ok" | "timeout" | "error" | "no-quorum" | "inconclusive";
 
 export interface AttemptRecord {
   readonly seq: number;
