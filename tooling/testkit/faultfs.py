@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Passthrough FUSE filesystem with fault injection, for tests of storage that is slow, hung or failing.
 
-usage: /usr/bin/python3 faultfs.py BACKING_DIR MOUNTPOINT CONTROL_FILE
+usage: /usr/bin/python3 faultfs.py BACKING_DIR MOUNTPOINT CONTROL_FILE [--noac]
+
+--noac: no attribute or name caching in the kernel (attr_timeout, entry_timeout and
+negative_timeout 0), as an NFS client mounted with upstream's `noac`: every lookup and stat
+reaches the server, so the operation count is the number of round trips.
 
 CONTROL_FILE is JSON, re-read on every operation:
   {"delayMs": 0, "hang": false, "errno": 0, "ops": ["write", ...]}
@@ -11,8 +15,9 @@ CONTROL_FILE is JSON, re-read on every operation:
   errno    fail each listed operation with this errno (5 = EIO)
   ops      the operations to fault; default: write, create, open, flush, fsync, truncate
 
-CONTROL_FILE.state is rewritten (atomically) whenever the number of held operations changes:
-  {"held": N, "faulted": TOTAL}
+CONTROL_FILE.state is rewritten (atomically) after every operation:
+  {"held": N, "faulted": TOTAL, "total": OPERATIONS, "ops": {"getattr": 3, "write": 1, ...}}
+  total and ops count every operation that reached this filesystem, faulted or not.
 
 Needs Debian's python3-fusepy (module "fusepy", run with /usr/bin/python3) and /dev/fuse.
 The process serving the mount never touches the mount itself.
@@ -27,9 +32,10 @@ import time
 from fusepy import FUSE, FuseOSError, Operations
 
 backing, mountpoint, control = sys.argv[1], sys.argv[2], sys.argv[3]
+noac = "--noac" in sys.argv[4:]
 DEFAULT_OPS = ["write", "create", "open", "flush", "fsync", "truncate"]
 state_lock = threading.Lock()
-state = {"held": 0, "faulted": 0}
+state = {"held": 0, "faulted": 0, "total": 0, "ops": {}}
 
 
 def read_control():
@@ -83,7 +89,24 @@ def backing_flags(flags):
     return flags & ~getattr(os, "O_DIRECT", 0)
 
 
+def count(op):
+    with state_lock:
+        state["total"] += 1
+        state["ops"][op] = state["ops"].get(op, 0) + 1
+        publish_state()
+
+
 class FaultFS(Operations):
+    def __call__(self, op, *args):
+        # Every operation passes here: the count is what a server would have been asked.
+        if op not in ("init", "destroy"):
+            count(op)
+        return super().__call__(op, *args)
+
+    def getxattr(self, path, name, position=0):
+        # ENOSYS: the kernel stops asking (no xattrs, as NFSv3), instead of one more request per write.
+        raise FuseOSError(errno.ENOSYS)
+
     def _p(self, path):
         return os.path.join(backing, path.lstrip("/"))
 
@@ -167,4 +190,5 @@ class FaultFS(Operations):
 if __name__ == "__main__":
     with state_lock:
         publish_state()
-    FUSE(FaultFS(), mountpoint, foreground=True, nothreads=False, allow_other=False, default_permissions=False)
+    caching = {"attr_timeout": 0, "entry_timeout": 0, "negative_timeout": 0} if noac else {}
+    FUSE(FaultFS(), mountpoint, foreground=True, nothreads=False, allow_other=False, default_permissions=False, **caching)

@@ -55,6 +55,11 @@ export interface FaultFs {
   setFault(fault: Fault): Promise<void>;
   /** Operations held by `hang` right now. */
   held(): number;
+  /**
+   * Operations that reached the filesystem since it was mounted, faulted or not: the total and
+   * per operation (getattr, open, write…). Take the difference around what you measure.
+   */
+  operations(): OperationCount;
   /** Resolves once `count` operations are held; rejects after timeoutMs. */
   waitForHeld(count: number, timeoutMs?: number): Promise<void>;
   /**
@@ -64,7 +69,17 @@ export interface FaultFs {
   unmount(): Promise<void>;
 }
 
+export interface OperationCount {
+  readonly total: number;
+  readonly byOp: Readonly<Record<string, number>>;
+}
+
 export interface MountFaultFsOptions {
+  /**
+   * No attribute or name caching in the kernel, as an NFS client mounted with upstream's `noac`:
+   * every lookup and stat reaches the filesystem, so operations() counts the round trips.
+   */
+  readonly noac?: boolean;
   /** Fault in force from the first operation on. */
   readonly fault?: Fault;
   /** Files to place in the backing folder before mounting (relative path → content). */
@@ -106,7 +121,7 @@ export async function mountFaultFs(options: MountFaultFsOptions = {}): Promise<F
   }
   await writeControl(controlFile, options.fault ?? {});
 
-  const server = spawn(PYTHON, [FAULTFS_SCRIPT, backingDir, mountPoint, controlFile], { stdio: ["ignore", "ignore", "pipe"] });
+  const server = spawn(PYTHON, [FAULTFS_SCRIPT, backingDir, mountPoint, controlFile, ...(options.noac === true ? ["--noac"] : [])], { stdio: ["ignore", "ignore", "pipe"] });
   let serverLog = "";
   server.stderr?.on("data", (chunk: Buffer) => void (serverLog += chunk.toString()));
   const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
@@ -128,6 +143,7 @@ export async function mountFaultFs(options: MountFaultFsOptions = {}): Promise<F
     backingDir,
     setFault: (fault) => writeControl(controlFile, fault),
     held,
+    operations: () => readOperations(controlFile),
     async waitForHeld(count, timeoutMs = 10_000) {
       const until = performance.now() + timeoutMs;
       while (held() < count) {
@@ -198,6 +214,16 @@ async function writeControl(controlFile: string, fault: Fault): Promise<void> {
   const temporary = `${controlFile}.${process.pid}.tmp`;
   await writeFile(temporary, JSON.stringify(fault));
   await rename(temporary, controlFile);
+}
+
+function readOperations(controlFile: string): OperationCount {
+  try {
+    const state = JSON.parse(readFileSync(`${controlFile}.state`, "utf8")) as { total?: unknown; ops?: unknown };
+    const byOp = typeof state.ops === "object" && state.ops !== null ? (state.ops as Record<string, number>) : {};
+    return { total: typeof state.total === "number" ? state.total : 0, byOp };
+  } catch {
+    return { total: 0, byOp: {} };
+  }
 }
 
 function readHeld(controlFile: string): number {

@@ -8,4 +8,5 @@ export {
   type FaultFs,
   type FaultOp,
   type MountFaultFsOptions,
+  type OperationCount,
 } from "./faultfs.js";
