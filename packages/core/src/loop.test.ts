@@ -1,4 +1,4 @@
-import { parseProperties, resolveConfig, type HeartbeatConfig } from "@hb/config";
+import { deriveTiming, parseProperties, resolveConfig, type HeartbeatConfig } from "@hb/config";
 import { describe, expect, it } from "vitest";
 import { HeartbeatLoop, ProcessExecutor, SimulatedClock, SystemClock, type AttemptOutcome, type FenceDecision, type HeartbeatTarget, type LoopEvent } from "./index.js";
 
@@ -21,6 +21,19 @@ function scripted(id: string, clock: SimulatedClock, answer: (nowMs: number) => 
     },
   };
 }
+
+/** A target answering in 1 ms: each attempt's outcome by kind, the last kind repeating. */
+function sequenced(clock: SimulatedClock, kinds: readonly ("ok" | "eio" | "emfile")[]) {
+  let index = 0;
+  return scripted("pool", clock, () => {
+    const kind = kinds[Math.min(index++, kinds.length - 1)];
+    const outcome: AttemptOutcome =
+      kind === "ok" ? { ok: true } : kind === "eio" ? { ok: false, reason: "error", message: "EIO" } : { ok: false, reason: "inconclusive", message: "EMFILE: hb is out of descriptors" };
+    return { afterMs: 1, outcome };
+  });
+}
+
+const statesOf = (events: readonly LoopEvent[]) => events.flatMap((e) => (e.type === "state" ? [e.change.to] : []));
 
 /** A target answering in 1 ms: ok, or EIO while `storage.failing` is set. */
 function switchable(clock: SimulatedClock) {
@@ -153,6 +166,94 @@ describe("HeartbeatLoop", () => {
     await clock.runUntil(10_000);
     expect(loop.status().map((s) => [s.id, s.state])).toEqual([["a", "healthy"]]);
     await loop.stop();
+  });
+
+  it("does not count an inconclusive attempt (hb's own fault) as a failed try: it retries under the same try number", async () => {
+    const config = configOf(FAST); // 3 tries
+    const clock = new SimulatedClock();
+    const events: LoopEvent[] = [];
+    const { fence, decisions } = recordingFence(config);
+    const loop = new HeartbeatLoop({ config, clock, targets: [sequenced(clock, ["ok", "eio", "emfile", "emfile", "eio", "ok"])], fence, onEvent: (e) => events.push(e) });
+    loop.start();
+    await clock.runUntil(5_500);
+    const attempts = loop.status()[0]?.attempts ?? [];
+    await loop.stop();
+    expect(decisions).toEqual([]);
+    expect(attempts.map((a) => [a.result, a.try])).toEqual([
+      ["ok", 1],
+      ["error", 1],
+      ["inconclusive", 2],
+      ["inconclusive", 2],
+      ["error", 2],
+      ["ok", 3],
+    ]);
+    expect(statesOf(events)).toEqual(["healthy", "failing", "inconclusive", "failing", "healthy"]);
+    const inconclusive = events.find((e) => e.type === "state" && e.change.to === "inconclusive");
+    expect(inconclusive?.type === "state" && inconclusive.change.reason).toBe("EMFILE: hb is out of descriptors");
+  });
+
+  it("fences as configured, saying it is hb's own fault, when hb cannot check for the whole decision bound", async () => {
+    const config = configOf(FAST);
+    const bound = deriveTiming(config).decisionLatestMs; // 2 s + 3 × 1 s + 2 × 0.5 s = 6 s
+    const clock = new SimulatedClock();
+    const events: LoopEvent[] = [];
+    const { fence, decisions } = recordingFence(config);
+    const loop = new HeartbeatLoop({ config, clock, targets: [sequenced(clock, ["ok", "emfile"])], fence, onEvent: (e) => events.push(e) });
+    loop.start();
+    await clock.runUntil(30_000);
+    const attempts = loop.status()[0]?.attempts ?? [];
+    await loop.stop();
+    // One decision, when the blind time since the last good heartbeat (at 1 ms) reaches the bound:
+    // the last pause is shortened so that the attempt ending it starts at the bound.
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]).toMatchObject({ atMs: 1 + bound + 1, isFence: true, mode: "act", ownFault: true, reason: expect.stringMatching(/^hb's own fault, not the storage's: hb could not check for 6.001 s .*EMFILE/) });
+    expect(decisions[0]?.arithmetic).toMatch(/could not check for its own reasons .* for the whole decision bound of 6 s .*here after 6.001 s/);
+    expect(statesOf(events)).toEqual(["healthy", "inconclusive", "dead"]);
+    // Attempts go on (the next round's too), and are never counted as tries.
+    expect(attempts.length).toBeGreaterThan(8);
+    expect(attempts.filter((a) => a.result === "inconclusive").every((a) => a.try === 1)).toBe(true);
+  });
+
+  it("lets own faults neither postpone a fence for dead storage past the bound, nor bring it earlier", async () => {
+    const config = configOf(FAST);
+    const bound = deriveTiming(config).decisionLatestMs;
+    const clock = new SimulatedClock();
+    const { fence, decisions } = recordingFence(config);
+    // Storage failing, with an own fault between every two failed tries.
+    const loop = new HeartbeatLoop({ config, clock, targets: [sequenced(clock, ["ok", "eio", "emfile", "eio", "emfile", "emfile", "emfile", "emfile", "eio"])], fence });
+    loop.start();
+    await clock.runUntil(30_000);
+    await loop.stop();
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]?.atMs).toBeLessThanOrEqual(1 + bound + 1);
+    expect(decisions[0]).toMatchObject({ isFence: true, ownFault: true });
+  });
+
+  it("never fences an unarmed target that hb cannot check (start-up grace), and a success returns it to the normal states", async () => {
+    const config = configOf(FAST);
+    const clock = new SimulatedClock();
+    const events: LoopEvent[] = [];
+    const { fence, decisions } = recordingFence(config);
+    const emfile: AttemptOutcome = { ok: false, reason: "inconclusive", message: "EMFILE" };
+    const loop = new HeartbeatLoop({ config, clock, targets: [scripted("pool", clock, (now) => ({ afterMs: 1, outcome: now < 40_000 ? emfile : { ok: true } }))], fence, onEvent: (e) => events.push(e) });
+    loop.start();
+    await clock.runUntil(45_000);
+    await loop.stop();
+    expect(decisions).toEqual([]);
+    expect(events.filter((e) => e.type === "withheld")).toEqual([]);
+    expect(statesOf(events)).toEqual(["inconclusive", "healthy"]);
+  });
+
+  it("counts an inconclusive attempt as a failed try under upstream's policy, which knows no own faults", async () => {
+    const config = configOf(FAST);
+    const clock = new SimulatedClock();
+    const { fence, decisions } = recordingFence(config);
+    const loop = new HeartbeatLoop({ config, clock, targets: [sequenced(clock, ["ok", "emfile"])], fence, policy: "upstream" });
+    loop.start();
+    await clock.runUntil(5_000);
+    await loop.stop();
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]?.ownFault).toBeUndefined();
   });
 
   it("with real child processes: a child that never exits fails its round on the deadline; the other target is unaffected", async () => {

@@ -12,6 +12,12 @@ export type LoopEvent =
   | { readonly type: "fence-report"; readonly atMs: number; readonly report: FenceReport }
   | { readonly type: "fence-error"; readonly atMs: number; readonly target: string; readonly message: string };
 
+/**
+ * Inconclusive attempts do not count against the tries, so with retry.sleep=0 an own fault that
+ * fails at once would retry without pause: they are at least this far apart.
+ */
+const MIN_INCONCLUSIVE_PAUSE_MS = 1000;
+
 export interface LoopOptions {
   readonly config: HeartbeatConfig;
   readonly clock: Clock;
@@ -105,6 +111,7 @@ export class HeartbeatLoop {
       neighbourThresholdMs: this.timing.neighbourDeadAfterMs - 1000,
       historySize: this.options.historySize ?? 64,
       armedFromStart: this.options.policy === "upstream",
+      decisionBoundMs: this.timing.decisionLatestMs,
     };
   }
 
@@ -167,25 +174,48 @@ export class HeartbeatLoop {
     const { clock, config } = this.options;
     const tries = config["kvm.heartbeat.update.max.tries"];
     const signal = running.stop.signal;
-    for (let attempt = 1; attempt <= tries && !signal.aborted; attempt++) {
+    const upstream = this.options.policy === "upstream";
+    // `attempt` is the try number: an inconclusive attempt (hb's own fault) is retried under
+    // the same number, so it never brings the round closer to dead.
+    for (let attempt = 1; attempt <= tries && !signal.aborted; ) {
       const startedAtMs = clock.monoMs();
       const seq = ++this.seq;
-      const outcome = await this.attemptWithDeadline(running, seq);
+      let outcome = await this.attemptWithDeadline(running, seq);
       if (signal.aborted) return;
+      // Upstream's agent knows no "inconclusive": whatever fails the script is a failed try.
+      if (upstream && outcome?.ok === false && outcome.reason === "inconclusive") outcome = { ...outcome, reason: "error" };
       const fold = running.tracker.fold({ seq, round, try: attempt, startedAtMs, endedAtMs: clock.monoMs(), outcome });
       const record = running.tracker.recentAttempts.at(-1);
       if (record !== undefined) this.emit({ type: "attempt", target: running.target.id, record });
       if (fold.change !== undefined) this.emit({ type: "state", change: fold.change });
       if (fold.withheld !== undefined) this.emit({ type: "withheld", atMs: clock.monoMs(), target: running.target.id, reason: fold.withheld });
-      const upstream = this.options.policy === "upstream";
       if (fold.enteredDead) {
         if (upstream) await clock.sleep(config["kvm.heartbeat.update.retry.sleep"], signal);
-        await this.decide(running);
+        await this.decide(running, fold.ownFault === true);
       }
       if (outcome?.ok) return;
+      if (outcome?.ok === false && outcome.reason === "inconclusive") {
+        // Dead already (past the bound, or by failed tries before): the next round probes again.
+        if (running.tracker.state === "dead") return;
+        await clock.sleep(this.inconclusivePauseMs(running), signal);
+        continue;
+      }
       // No sleep after the last try: hb decides at once (upstream sleeps once more).
       if (attempt < tries) await clock.sleep(config["kvm.heartbeat.update.retry.sleep"], signal);
+      attempt++;
     }
+  }
+
+  /**
+   * retry.sleep (at least MIN_INCONCLUSIVE_PAUSE_MS), but never past the decision bound: the attempt that can end the blind time
+   * starts when the bound is reached, so an own-fault decision comes at the bound plus that
+   * attempt's own time, not up to a whole pause later.
+   */
+  private inconclusivePauseMs(running: Running): number {
+    const pause = Math.max(this.options.config["kvm.heartbeat.update.retry.sleep"], MIN_INCONCLUSIVE_PAUSE_MS);
+    const lastGood = running.tracker.lastSuccessAtMs;
+    if (!running.tracker.armed || lastGood === undefined) return pause;
+    return Math.min(pause, Math.max(0, lastGood + this.timing.decisionLatestMs - this.options.clock.monoMs()));
   }
 
   /** The attempt, raced against our own timer: at the deadline it is failed, never awaited. */
@@ -233,7 +263,7 @@ export class HeartbeatLoop {
     });
   }
 
-  private async decide(running: Running): Promise<void> {
+  private async decide(running: Running, ownFault = false): Promise<void> {
     const { clock, config } = this.options;
     const target = running.target.id;
     const atMs = clock.monoMs();
@@ -248,7 +278,7 @@ export class HeartbeatLoop {
         return;
       }
     }
-    const decision = this.buildDecision(running, atMs);
+    const decision = this.buildDecision(running, atMs, ownFault);
     if (decision.isFence) this.fenced = true;
     this.emit({ type: "decision", decision });
     try {
@@ -259,7 +289,7 @@ export class HeartbeatLoop {
     }
   }
 
-  private buildDecision(running: Running, atMs: number): FenceDecision {
+  private buildDecision(running: Running, atMs: number, ownFault: boolean): FenceDecision {
     const { clock, config, fence } = this.options;
     const timing = this.timing;
     const maintenance = this.maintenanceUntil();
@@ -278,11 +308,15 @@ export class HeartbeatLoop {
     const tracker = running.tracker;
     const lastGood = tracker.lastSuccessAtMs;
     const tries = config["kvm.heartbeat.update.max.tries"];
-    const arithmetic =
-      `last good heartbeat at ${lastGood === undefined ? "?" : formatSeconds(lastGood)}; ` +
+    const bound =
       `pause ${formatSeconds(config["kvm.heartbeat.update.frequency"])}, then ${tries} tries of at most ${formatSeconds(config["heartbeat.update.timeout"])} ` +
-      `with ${tries - 1} pauses of ${formatSeconds(config["kvm.heartbeat.update.retry.sleep"])}: decision at most ${formatSeconds(timing.decisionLatestMs)} after it` +
-      (lastGood === undefined ? "" : `, here after ${formatSeconds(atMs - lastGood)}`);
+      `with ${tries - 1} pauses of ${formatSeconds(config["kvm.heartbeat.update.retry.sleep"])}`;
+    const since = lastGood === undefined ? "" : `, here after ${formatSeconds(atMs - lastGood)}`;
+    const arithmetic = ownFault
+      ? `last good heartbeat at ${lastGood === undefined ? "?" : formatSeconds(lastGood)}; since then hb could not check for its own reasons ` +
+        `(inconclusive attempts, not failed tries) for the whole decision bound of ${formatSeconds(timing.decisionLatestMs)} (${bound})${since}; ` +
+        `neighbours call a heartbeat older than ${formatSeconds(timing.neighbourDeadAfterMs)} DEAD, so the host fences as configured`
+      : `last good heartbeat at ${lastGood === undefined ? "?" : formatSeconds(lastGood)}; ${bound}: decision at most ${formatSeconds(timing.decisionLatestMs)} after it${since}`;
     return {
       atMs,
       wallTime: new Date(clock.wallMs()).toISOString(),
@@ -297,6 +331,7 @@ export class HeartbeatLoop {
       lastAttempts: tracker.recentAttempts.slice(-2 * tries),
       timing,
       arithmetic,
+      ...(ownFault ? { ownFault: true } : {}),
     };
   }
 }

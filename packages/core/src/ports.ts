@@ -130,6 +130,11 @@ export interface FenceDecision {
   readonly timing: TimingModel;
   /** The deadline arithmetic in words: how the decision time follows from the settings. */
   readonly arithmetic: string;
+  /**
+   * Set when the target is dead because hb could not check for its own reasons (inconclusive
+   * attempts) for the whole decision bound, rather than by failed tries of the storage.
+   */
+  readonly ownFault?: boolean;
 }
 
 export interface FenceReport {

@@ -10,10 +10,15 @@ const phase = z.strictObject({
   hang: z.optional(z.literal(true)),
   error: z.optional(z.string().check(z.minLength(1))),
   noQuorum: z.optional(z.literal(true)),
+  /** hb's own fault (e.g. "EMFILE"): an inconclusive attempt, never a failed try. */
+  inconclusive: z.optional(z.string().check(z.minLength(1))),
   impairment: z.optional(z.string().check(z.minLength(1))),
 }).check(
-  z.refine((p) => [p.hang, p.error, p.noQuorum].filter((x) => x !== undefined).length <= 1, "at most one of hang, error, noQuorum"),
-  z.refine((p) => p.hang === true || p.latencyMs !== undefined || p.noQuorum === true, "latencyMs is needed unless hang or noQuorum"),
+  z.refine((p) => [p.hang, p.error, p.noQuorum, p.inconclusive].filter((x) => x !== undefined).length <= 1, "at most one of hang, error, noQuorum, inconclusive"),
+  z.refine(
+    (p) => p.hang === true || p.latencyMs !== undefined || p.noQuorum === true || p.inconclusive !== undefined,
+    "latencyMs is needed unless hang, noQuorum or inconclusive",
+  ),
 );
 
 /** A timeline per target: each phase describes every attempt that starts from `fromMs` on. */
@@ -103,21 +108,21 @@ function simulatedTarget(id: string, phases: readonly ScenarioPhase[], clock: Si
       // Before the first phase the storage answers at once.
       if (current === undefined) return Promise.resolve({ ok: true });
       if (current.hang) return new Promise<AttemptOutcome>(() => undefined); // blocked in the kernel: never returns
-      const outcome: AttemptOutcome =
-        current.noQuorum === true
-          ? { ok: false, reason: "no-quorum", message: "the target reports lost quorum" }
-          : current.error !== undefined
-            ? { ok: false, reason: "error", message: current.error }
-            : current.impairment !== undefined
-              ? // Upstream's LINSTOR check knows no "impaired": a Primary that cannot be promoted
-                // (promotion_score:0, as during a resync) is a failed check.
-                policy === "upstream"
-                ? { ok: false, reason: "error", message: `${current.impairment} (upstream: promotion_score:0)` }
-                : { ok: true, impairment: current.impairment }
-              : { ok: true };
+      const outcome = phaseOutcome(current, policy);
       return new Promise((resolve) => clock.setTimer(current.latencyMs ?? 0, () => resolve(outcome)));
     },
   };
+}
+
+function phaseOutcome(phase: ScenarioPhase, policy: "hb" | "upstream"): AttemptOutcome {
+  if (phase.noQuorum === true) return { ok: false, reason: "no-quorum", message: "the target reports lost quorum" };
+  if (phase.inconclusive !== undefined) return { ok: false, reason: "inconclusive", message: `hb could not check: ${phase.inconclusive}` };
+  if (phase.error !== undefined) return { ok: false, reason: "error", message: phase.error };
+  if (phase.impairment === undefined) return { ok: true };
+  // Upstream's LINSTOR check knows no "impaired": a Primary that cannot be promoted
+  // (promotion_score:0, as during a resync) is a failed check.
+  if (policy === "upstream") return { ok: false, reason: "error", message: `${phase.impairment} (upstream: promotion_score:0)` };
+  return { ok: true, impairment: phase.impairment };
 }
 
 /** The operator's timeline of a simulation: one line per state change, withheld decision and decision. */

@@ -1,3 +1,4 @@
+import { formatSeconds } from "@hb/config";
 import type { AttemptOutcome, AttemptRecord, AttemptResult, StateChange } from "./ports.js";
 import type { TargetState } from "./states.js";
 
@@ -11,6 +12,12 @@ export interface TrackerSettings {
   readonly historySize: number;
   /** Upstream's policy: no start-up grace. */
   readonly armedFromStart?: boolean;
+  /**
+   * The decision bound: the most time from the last good heartbeat to a fence decision
+   * (deriveTiming's decisionLatestMs). An armed target that could not check for its own
+   * reasons for this long goes dead. Undefined: no bound (inconclusive forever).
+   */
+  readonly decisionBoundMs?: number;
 }
 
 export interface TryResult {
@@ -29,6 +36,8 @@ export interface FoldResult {
   readonly enteredDead: boolean;
   /** All tries failed, but the target never succeeded: no decision (start-up grace). */
   readonly withheld?: string | undefined;
+  /** Dead because hb could not check for its own reasons past the decision bound. */
+  readonly ownFault?: boolean;
 }
 
 /**
@@ -88,6 +97,8 @@ export class TargetTracker {
       return { change: this.moveTo("healthy", result.endedAtMs, `written in ${ms} ms${seenDead}`), enteredDead: false };
     }
 
+    if (attemptResult === "inconclusive") return this.foldInconclusive(result.endedAtMs, message);
+
     const what = attemptResult === "timeout" ? `timed out after ${ms} ms` : attemptResult === "no-quorum" ? `no quorum: ${message}` : `failed: ${message}`;
     const lastTry = result.try >= settings.tries;
     if (!lastTry) {
@@ -101,6 +112,25 @@ export class TargetTracker {
     const wasDead = this.state === "dead";
     const change = this.moveTo("dead", result.endedAtMs, `all ${settings.tries} tries of round ${result.round} failed; last ${what}`);
     return { change, enteredDead: !wasDead };
+  }
+
+  /**
+   * hb could not check for its own reasons: not a failed try. Past the decision bound without
+   * a good heartbeat, an armed target goes dead all the same: neighbours read its stale
+   * heartbeat as DEAD whatever the cause (docs/design.md, "When hb cannot check").
+   */
+  private foldInconclusive(endedAtMs: number, message: string): FoldResult {
+    // Dead stays dead until a success, as with failed tries: one decision per entry.
+    if (this.state === "dead") return { change: undefined, enteredDead: false };
+    const bound = this.settings.decisionBoundMs;
+    const lastGood = this.lastSuccessAtMs;
+    if (this.armed && bound !== undefined && lastGood !== undefined && endedAtMs - lastGood >= bound) {
+      const reason =
+        `hb's own fault, not the storage's: hb could not check for ${formatSeconds(endedAtMs - lastGood)} since the last good heartbeat, ` +
+        `at least the decision bound of ${formatSeconds(bound)} (last: ${message}); neighbours read a heartbeat that old as DEAD, so the host fences as configured`;
+      return { change: this.moveTo("dead", endedAtMs, reason), enteredDead: true, ownFault: true };
+    }
+    return { change: this.moveTo("inconclusive", endedAtMs, message), enteredDead: false };
   }
 
   /** A timed-out attempt that completed later: recorded, never undoes the failure. */
