@@ -1,5 +1,13 @@
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync, lstatSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { dirname } from "node:path";
+import { HbError } from "@hb/config";
+
+export class ControlSocketError extends HbError {
+  constructor(message: string) {
+    super("CONTROL_SOCKET", message);
+  }
+}
 
 /** Why a -c entry point did not fence: its own check vetoed it, or hbd owns the decision. */
 export const VETO_CHECKS = ["drbd-quorum", "storage", "hbd"] as const;
@@ -75,10 +83,28 @@ function parseVetoReport(request: Record<string, unknown>): FenceVetoReport {
 }
 
 /**
- * The control channel: a Unix socket in the state directory, mode 0600, so only root can
- * switch fencing off or reload. One JSON request line, one JSON answer line.
+ * The control socket's folder must be ours and writable by no one else: whoever can write
+ * there can put a socket of their own in its place, and a -c entry point takes deferrals only
+ * from this socket. A folder open to others is closed (0700) and said so; one owned by another
+ * user is refused.
  */
-export async function startControlSocket(path: string, handle: ControlHandler): Promise<Server> {
+export function secureControlFolder(folder: string, uid: number): string | null {
+  const stat = lstatSync(folder);
+  if (!stat.isDirectory()) throw new ControlSocketError(`${folder} is not a folder: no control socket`);
+  if (stat.uid !== uid) throw new ControlSocketError(`${folder} is owned by uid ${stat.uid}, not ${uid}: no control socket (a -c entry point would not trust it)`);
+  if ((stat.mode & 0o022) === 0) return null;
+  chmodSync(folder, 0o700);
+  return `${folder} was writable by others (mode ${(stat.mode & 0o777).toString(8)}): now 0700`;
+}
+
+/**
+ * The control channel: a Unix socket in the state directory, mode 0600 in a folder only its
+ * owner can write, so only root can switch fencing off, defer a -c or reload. One JSON
+ * request line, one JSON answer line.
+ */
+export async function startControlSocket(path: string, handle: ControlHandler, uid: number, onNote: (note: string) => void = () => undefined): Promise<Server> {
+  const note = secureControlFolder(dirname(path), uid);
+  if (note !== null) onNote(note);
   rmSync(path, { force: true });
   const server = createServer((socket) => {
     let buffer = "";

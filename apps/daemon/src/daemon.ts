@@ -17,8 +17,8 @@ import {
 import { HeartbeatLoop, type Clock, type Executor, type FenceAction, type FenceDecision, type HeartbeatTarget, type LoopEvent } from "@hb/core";
 import type { Logger } from "pino";
 import { startControlSocket, type ControlRequest } from "./control.js";
-import { acquireStateDirLock } from "./lock.js";
-import { DaemonMetrics } from "./metrics.js";
+import { acquireStateDirLock, type StateDirLock } from "./lock.js";
+import { DaemonMetrics, ownFaultCodeOf } from "./metrics.js";
 import { LibvirtUnavailableError, parseDeclaredPools, type PoolSpec } from "./pools.js";
 import { parseListen, startStatusServer } from "./status-server.js";
 import { deviceWatchdog, noWatchdog, systemdWatchdog, type Watchdog } from "./watchdog.js";
@@ -35,7 +35,12 @@ export interface DaemonDeps {
   readonly log: Logger;
   readonly env: { readonly AGENT_PROPS?: string | undefined; readonly WATCHDOG_USEC?: string | undefined };
   readonly pid: number;
-  isAlive(pid: number): boolean;
+  /** Whether `pid` is a live hbd (not merely a live process): a pid file naming anything else is stale. */
+  isHbd(pid: number): boolean;
+  /** This boot's id, written with the pid; a pid file of an earlier boot is stale. */
+  readonly bootId?: string | null;
+  /** hbd's uid: the control socket's folder must belong to it (default: this process's). */
+  readonly uid?: number;
   /** IPv4 address of a network device, for the heartbeat file name. */
   addressOf(device: string): string | undefined;
   makeTarget(pool: PoolSpec, context: TargetContext): HeartbeatTarget;
@@ -59,8 +64,36 @@ export interface DaemonOptions {
 interface LoadedConfig {
   readonly config: HeartbeatConfig;
   readonly problems: readonly ConfigProblem[];
+  /** Why the file could not be used (missing, unreadable, unparseable); absent when it was. */
   readonly fileProblem?: string;
+  /** Keys the file holds, to tell a replaced file from an edited one. */
+  readonly keys: ReadonlySet<string>;
 }
+
+/** Where the running configuration came from, and whether a reload could not replace it. */
+export interface ConfigState {
+  readonly path: string;
+  readonly loadedAt: string;
+  readonly stale: null | { readonly since: string; readonly reason: string };
+}
+
+/** The read-only TCP endpoint: bound or not, and why not. */
+export interface StatusEndpointState {
+  readonly listen: string;
+  readonly bound: boolean;
+  readonly error: string | null;
+}
+
+/** libvirt pool discovery: off (no virsh, or none wired), ok, or failing since a time. */
+export interface DiscoveryState {
+  readonly state: "off" | "ok" | "failing";
+  readonly since: string | null;
+  readonly error: string | null;
+  readonly failures: number;
+}
+
+// Discovery failing this many rounds in a row is a health problem, not a hiccup.
+const DISCOVERY_FAILURES_UNHEALTHY = 3;
 
 /** hbd: the @hb/core loop for every pool of the host, with status, control, metrics and a watchdog. */
 export class Daemon {
@@ -73,7 +106,6 @@ export class Daemon {
   private lagP99Ms = 0;
   private statusServer: { server: Server; address: string } | undefined;
   private control: NetServer | undefined;
-  private releaseLock: (() => void) | undefined;
   private watchdog: Watchdog = noWatchdog;
   private watchdogArmed = false;
   /** A fence handed the watchdog over: no more keepalives, and no magic close on stop. */
@@ -85,6 +117,15 @@ export class Daemon {
   private startedAtWall = 0;
   private stopping = false;
   private libvirt = true;
+  private discovery: DiscoveryState = { state: "off", since: null, error: null, failures: 0 };
+  private discoveryTimer: NodeJS.Timeout | undefined;
+  private configState!: ConfigState;
+  private configKeys: ReadonlySet<string> = new Set();
+  private endpoint: StatusEndpointState = { listen: "", bound: false, error: "not started" };
+  private bindTimer: NodeJS.Timeout | undefined;
+  private controlProblem: string | null = null;
+  private lock: StateDirLock | undefined;
+  private readonly inconclusive = new Map<string, number>();
 
   constructor(
     private readonly options: DaemonOptions,
@@ -99,9 +140,16 @@ export class Daemon {
     const { deps } = this;
     const loaded = await this.loadConfig();
     this.config = loaded.config;
+    this.configKeys = loaded.keys;
+    this.configState = { path: this.options.propertiesPath, loadedAt: new Date(deps.clock.wallMs()).toISOString(), stale: null };
+    // The first start is the only time defaults stand in for the file, and it is said once.
+    if (loaded.fileProblem !== undefined) deps.log.error({ file: this.options.propertiesPath }, `${loaded.fileProblem}; running on CloudStack's defaults`);
     this.reportProblems(loaded);
     const stateDir = this.config["hb.state.dir"];
-    this.releaseLock = acquireStateDirLock(stateDir, deps.pid, deps.isAlive);
+    this.lock = acquireStateDirLock(stateDir, deps.pid, { isHbd: (pid) => deps.isHbd(pid), bootId: deps.bootId ?? null });
+    if (!this.lock.held) {
+      deps.log.error({ stateDir }, `state folder unusable (${this.lock.problem}): hbd runs without its pid file; fence records may not be written, the fence itself still acts`);
+    }
     try {
       this.watchdog = this.makeWatchdog();
       this.fence = this.trackedFence(deps.makeFence(this.config));
@@ -110,33 +158,46 @@ export class Daemon {
       this.loop = loop;
       await this.syncPools();
       loop.start();
-      this.statusServer = await startStatusServer(parseListen(this.config["hb.status.listen"], this.config["hb.status.allow.remote"]), {
-        healthy: () => this.healthy(),
-        status: () => this.status(),
-        metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
-      });
-      this.control = await startControlSocket(join(stateDir, "hbd.sock"), (request) => this.handleControl(request));
+      await this.bindStatusEndpoint();
+      await this.openControlSocket(stateDir);
       this.startTimers();
       deps.stderr(await this.summary());
-      deps.log.info({ pools: [...this.pools.keys()], action: this.config["kvm.heartbeat.fence.action"], status: this.statusServer.address }, "hbd started");
+      deps.log.info({ pools: [...this.pools.keys()], action: this.config["kvm.heartbeat.fence.action"], status: this.endpoint }, "hbd started");
     } catch (error) {
       await this.stop();
       throw error;
     }
   }
 
-  /** SIGHUP: new configuration and action, same targets' state. */
-  async reload(): Promise<{ action: string; problems: number }> {
+  /**
+   * SIGHUP: new configuration and action, same targets' state. A file that cannot be used
+   * (missing, unreadable, unparseable, or replaced by something that is not agent.properties)
+   * keeps the running configuration: a reload must never change fencing by accident.
+   */
+  async reload(): Promise<{ action: string; problems: number; stale: ConfigState["stale"] }> {
     const loaded = await this.loadConfig();
+    const now = new Date(this.deps.clock.wallMs()).toISOString();
+    const replaced = loaded.fileProblem ?? this.replacedFileProblem(loaded.keys);
+    if (replaced !== undefined) {
+      const since = this.configState.stale?.since ?? now;
+      this.configState = { ...this.configState, stale: { since, reason: replaced } };
+      this.deps.log.error({ file: this.options.propertiesPath, staleSince: since }, `reload refused: ${replaced}; the running configuration stays (action ${this.config["kvm.heartbeat.fence.action"]}${this.config["hb.fence.dry.run"] ? ", dry run" : ""})`);
+      await this.retryDiscovery();
+      return { action: this.config["kvm.heartbeat.fence.action"], problems: loaded.problems.length, stale: this.configState.stale };
+    }
     this.reportProblems(loaded);
     const before = this.config["kvm.heartbeat.fence.action"];
     this.config = loaded.config;
+    this.configKeys = loaded.keys;
+    this.configState = { path: this.options.propertiesPath, loadedAt: now, stale: null };
     this.fence = this.trackedFence(this.deps.makeFence(this.config));
     this.loop?.reconfigure(this.config, this.fence);
-    await this.syncPools();
+    await this.retryDiscovery();
+    if (!this.endpoint.bound) await this.bindStatusEndpoint();
+    if (this.control === undefined) await this.openControlSocket(this.config["hb.state.dir"]);
     const action = this.config["kvm.heartbeat.fence.action"];
     this.deps.log.info({ before, action, fences: isFencingAction(action) && this.config["reboot.host.and.alert.management.on.heartbeat.timeout"] }, "configuration reloaded");
-    return { action, problems: loaded.problems.length };
+    return { action, problems: loaded.problems.length, stale: null };
   }
 
   /** SIGTERM/SIGINT: no fence in flight is abandoned; the watchdog is disarmed cleanly. */
@@ -144,17 +205,20 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
+    if (this.discoveryTimer !== undefined) clearInterval(this.discoveryTimer);
+    if (this.bindTimer !== undefined) clearTimeout(this.bindTimer);
     this.lag.disable();
     await Promise.allSettled([...this.fencesInFlight]);
     await this.loop?.stop();
     if (this.watchdogHandedOver) this.watchdog.abandon();
     else await this.watchdog.disarm().catch((error: unknown) => this.deps.log.error({ err: error }, "watchdog disarm failed"));
-    await new Promise<void>((resolve) => (this.statusServer ? this.statusServer.server.close(() => resolve()) : resolve()));
+    const closed = new Promise<void>((resolve) => (this.statusServer ? this.statusServer.server.close(() => resolve()) : resolve()));
     this.statusServer?.server.closeAllConnections();
+    await closed;
     await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
     const stuck = this.deps.executor.stuck ?? 0;
     this.deps.log.info({ stuckChildren: stuck }, stuck > 0 ? `hbd stopped; ${stuck} child process(es) still stuck in the kernel` : "hbd stopped");
-    this.releaseLock?.();
+    if (this.lock?.held) this.lock.release();
   }
 
   /**
@@ -175,9 +239,31 @@ export class Daemon {
     };
   }
 
+  /**
+   * The loop itself: running, every target making progress, the event loop not lagging. This
+   * alone gates watchdog keepalives: nothing an outsider can do to the status port or to
+   * libvirt may turn into a reset.
+   */
   healthy(): boolean {
     if (this.stopping || this.loop === undefined) return false;
     return this.lagP99Ms < this.lagThresholdMs() && this.loopProgressing();
+  }
+
+  /** What /healthz says: the loop's health and everything else hbd needs to protect the host, with reasons. */
+  health(): { healthy: boolean; problems: string[] } {
+    const problems: string[] = [];
+    if (this.stopping || this.loop === undefined) problems.push("hbd is not running its loop");
+    else {
+      if (this.lagP99Ms >= this.lagThresholdMs()) problems.push(`event-loop lag p99 ${Math.round(this.lagP99Ms)} ms`);
+      if (!this.loopProgressing()) problems.push("a pool made no progress within one round's worst case");
+    }
+    if (!this.endpoint.bound) problems.push(`status endpoint ${this.endpoint.listen} not bound: ${this.endpoint.error ?? "unknown"}`);
+    if (this.controlProblem !== null) problems.push(`no control socket: ${this.controlProblem}`);
+    if (this.configState?.stale) problems.push(`configuration stale since ${this.configState.stale.since}: ${this.configState.stale.reason}`);
+    if (this.discovery.state === "failing" && this.discovery.failures >= DISCOVERY_FAILURES_UNHEALTHY) {
+      problems.push(`libvirt pool discovery failing since ${this.discovery.since ?? "?"} (${this.discovery.failures} rounds): ${this.discovery.error ?? "unknown"}`);
+    }
+    return { healthy: problems.length === 0, problems };
   }
 
   status() {
@@ -186,8 +272,14 @@ export class Daemon {
     const toWall = (mono: number) => new Date(clock.wallMs() + (mono - clock.monoMs())).toISOString();
     const timing = deriveTiming(this.config);
     const maintenance = loop?.maintenanceUntil();
+    const health = this.health();
     return {
       version: this.deps.version,
+      healthy: health.healthy,
+      healthProblems: health.problems,
+      statusEndpoint: { ...this.endpoint },
+      config: this.configState,
+      discovery: { ...this.discovery },
       startedAt: new Date(this.startedAtWall).toISOString(),
       action: this.config["kvm.heartbeat.fence.action"],
       fences: timing.fences,
@@ -201,7 +293,8 @@ export class Daemon {
       targets: (loop?.status() ?? []).map((target) => {
         const pool = this.pools.get(target.id);
         const ok = target.attempts.filter((a) => a.result === "ok").map((a) => a.latencyMs).sort((a, b) => a - b);
-        const failuresInARow = target.attempts.length - 1 - target.attempts.findLastIndex((a) => a.result === "ok");
+        // hb's own faults are not failed tries (DESIGN rule 11).
+        const failuresInARow = target.attempts.slice(target.attempts.findLastIndex((a) => a.result === "ok") + 1).filter((a) => a.result !== "inconclusive").length;
         return {
           id: target.id,
           kind: pool?.kind ?? "unknown",
@@ -211,6 +304,7 @@ export class Daemon {
           lastGoodAt: target.lastSuccessAtMs === undefined ? null : toWall(target.lastSuccessAtMs),
           lastGoodAgeMs: target.lastSuccessAtMs === undefined ? null : Math.round(clock.monoMs() - target.lastSuccessAtMs),
           consecutiveFailures: failuresInARow,
+          inconclusiveAttempts: this.inconclusive.get(target.id) ?? 0,
           latencyMs: { count: ok.length, p50: percentile(ok, 0.5), p99: percentile(ok, 0.99), max: ok.at(-1) ?? null },
           decisionAtTheLatest: target.lastSuccessAtMs === undefined ? null : toWall(target.lastSuccessAtMs + timing.decisionLatestMs),
           lastChange: target.history.at(-1) ?? null,
@@ -246,19 +340,29 @@ export class Daemon {
   private async loadConfig(): Promise<LoadedConfig> {
     let text = "";
     let fileProblem: string | undefined;
+    let keys: ReadonlySet<string> = new Set();
     try {
-      text = (await readPropertiesFile(this.options.propertiesPath)).text;
+      const document = await readPropertiesFile(this.options.propertiesPath);
+      keys = new Set(document.entries.keys());
+      text = document.text;
+      // A binary file read as ISO-8859-1 still "parses"; the agent's file never holds NUL.
+      if (text.includes("\0")) fileProblem = `${this.options.propertiesPath} holds binary data, not properties`;
     } catch (error) {
-      // Start with the safe defaults rather than leave the host unprotected.
-      fileProblem = `${(error as Error).message}; running on CloudStack's defaults`;
+      fileProblem = (error as Error).message;
     }
+    if (fileProblem !== undefined) text = "";
     for (const [key, value] of Object.entries(this.options.overrides ?? {})) text = setProperty(text, key, value).text;
     const { values, problems } = resolveConfig(parseProperties(text));
-    return { config: values, problems, ...(fileProblem === undefined ? {} : { fileProblem }) };
+    return { config: values, problems, keys, ...(fileProblem === undefined ? {} : { fileProblem }) };
+  }
+
+  /** A readable file that shares no key with the running one was replaced, not edited. */
+  private replacedFileProblem(keys: ReadonlySet<string>): string | undefined {
+    if (this.configKeys.size === 0 || [...keys].some((key) => this.configKeys.has(key))) return undefined;
+    return `${this.options.propertiesPath} shares no setting with the file hbd runs on (${keys.size} key(s), none known): not taken as agent.properties`;
   }
 
   private reportProblems(loaded: LoadedConfig): void {
-    if (loaded.fileProblem !== undefined) this.deps.log.warn({ file: this.options.propertiesPath }, loaded.fileProblem);
     for (const problem of loaded.problems) {
       this.deps.log.warn({ file: this.options.propertiesPath, line: problem.line, key: problem.key, value: problem.value, used: problem.used }, `configuration: ${problem.message}`);
     }
@@ -271,19 +375,26 @@ export class Daemon {
     if (loop === undefined) return;
     const declared = parseDeclaredPools(this.config["hb.pools"]);
     for (const problem of declared.problems) this.deps.log.warn({ entry: problem.entry }, `hb.pools: ${problem.message}; entry skipped`);
-    let discovered: PoolSpec[] = [];
+    // Until discovery answers, the libvirt pools we know stay: a failure (hb's own EMFILE while
+    // virsh starts, a virsh that times out) must never drop a pool's protection.
+    let discovered: PoolSpec[] = [...this.pools.values()].filter((pool) => pool.kind === "nfs" && pool.source === "libvirt");
     if (this.deps.discoverPools !== undefined && this.libvirt) {
+      const now = new Date(this.deps.clock.wallMs()).toISOString();
       try {
         discovered = await this.deps.discoverPools(this.config);
+        if (this.discovery.state === "failing") this.deps.log.warn({ failures: this.discovery.failures }, "libvirt pool discovery works again");
+        this.discovery = { state: "ok", since: now, error: null, failures: 0 };
       } catch (error) {
-        if (error instanceof LibvirtUnavailableError) {
+        const message = (error as Error).message;
+        if (error instanceof LibvirtUnavailableError && discovered.length === 0) {
+          // No virsh on this host: nothing to discover until a reload says otherwise.
           this.libvirt = false;
-          this.deps.log.warn(`${error.message}: no libvirt pool discovery, only hb.pools are monitored`);
-        } else
-        {
-          // Keep the pools we have: a libvirt hiccup must not drop a pool's protection.
-          this.deps.log.error({ err: (error as Error).message }, "libvirt pool discovery failed; keeping the current pools");
-          discovered = [...this.pools.values()].filter((pool) => pool.kind === "nfs" && pool.source === "libvirt");
+          this.discovery = { state: "off", since: now, error: message, failures: 0 };
+          this.deps.log.warn(`${message}: no libvirt pool discovery, only hb.pools are monitored`);
+        } else {
+          const failures = this.discovery.failures + 1;
+          this.discovery = { state: "failing", since: this.discovery.state === "failing" ? this.discovery.since : now, error: message, failures };
+          this.deps.log.error({ err: message, failures }, `libvirt pool discovery failed; keeping the ${discovered.length} libvirt pool(s) known, retrying every round`);
         }
       }
     }
@@ -312,6 +423,69 @@ export class Daemon {
     }
   }
 
+  /** Discovery again, from a clean slate (SIGHUP, reload): virsh may be there now. */
+  private async retryDiscovery(): Promise<void> {
+    if (this.deps.discoverPools === undefined) return this.syncPools();
+    this.libvirt = true;
+    await this.syncPools();
+    this.startDiscoveryTimer();
+  }
+
+  private startDiscoveryTimer(): void {
+    if (this.deps.discoverPools === undefined || this.loop === undefined || this.stopping) return;
+    if (this.discoveryTimer !== undefined) clearInterval(this.discoveryTimer);
+    this.discoveryTimer = setInterval(() => void this.syncPools().catch((error: unknown) => this.deps.log.error({ err: String(error) }, "pool sync failed")), this.config["kvm.heartbeat.update.frequency"]);
+    this.discoveryTimer.unref();
+  }
+
+  /**
+   * The read-only status endpoint. A port held by another process, or a value hbd cannot use,
+   * never stops hbd: the loop runs, the problem is logged loudly and shown in the health and in
+   * the control socket's status; binding is retried every round.
+   */
+  private async bindStatusEndpoint(): Promise<void> {
+    if (this.bindTimer !== undefined) clearTimeout(this.bindTimer);
+    this.bindTimer = undefined;
+    const listen = this.config["hb.status.listen"];
+    let address: { host: string; port: number };
+    try {
+      address = parseListen(listen, this.config["hb.status.allow.remote"]);
+    } catch (error) {
+      this.endpoint = { listen, bound: false, error: (error as Error).message };
+      this.deps.log.error({ listen }, `NO STATUS ENDPOINT: ${this.endpoint.error}; hbd runs and protects the host, see hb status`);
+      return;
+    }
+    try {
+      this.statusServer = await startStatusServer(address, {
+        health: () => this.health(),
+        status: () => this.status(),
+        metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
+      });
+      if (!this.endpoint.bound && this.endpoint.error !== "not started") this.deps.log.warn({ listen }, "status endpoint bound");
+      this.endpoint = { listen: this.statusServer.address, bound: true, error: null };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const message = code === "EADDRINUSE" ? `${listen} is held by another process (EADDRINUSE)` : `cannot listen on ${listen}: ${code ?? (error as Error).message}`;
+      const first = this.endpoint.error !== message;
+      this.endpoint = { listen, bound: false, error: message };
+      if (first) this.deps.log.error({ listen }, `NO STATUS ENDPOINT: ${message}; hbd runs and protects the host, see hb status; retrying every round`);
+      if (this.stopping) return;
+      this.bindTimer = setTimeout(() => void this.bindStatusEndpoint(), this.config["kvm.heartbeat.update.frequency"]);
+      this.bindTimer.unref();
+    }
+  }
+
+  private async openControlSocket(stateDir: string): Promise<void> {
+    const path = join(stateDir, "hbd.sock");
+    try {
+      this.control = await startControlSocket(path, (request) => this.handleControl(request), this.deps.uid ?? process.getuid?.() ?? 0, (note) => this.deps.log.warn(note));
+      this.controlProblem = null;
+    } catch (error) {
+      this.controlProblem = `${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+      this.deps.log.error(`NO CONTROL SOCKET (${this.controlProblem}): maintenance, reload over the socket and -c deferrals are unavailable; a -c fences as upstream's does`);
+    }
+  }
+
   private trackedFence(fence: FenceAction): FenceAction {
     return {
       name: fence.name,
@@ -331,6 +505,10 @@ export class Daemon {
       case "attempt":
         this.lastProgressMs.set(event.target, this.deps.clock.monoMs());
         log.debug({ pool: event.target, ...event.record }, "attempt");
+        if (event.record.result === "inconclusive") {
+          this.inconclusive.set(event.target, (this.inconclusive.get(event.target) ?? 0) + 1);
+          log.warn({ pool: event.target, seq: event.record.seq, code: ownFaultCodeOf(event.record.message) }, `inconclusive attempt (hb's own fault, not the storage's; not a failed try): ${event.record.message}`);
+        }
         if (!this.watchdogArmed && this.loop?.status().every((target) => target.armed)) this.armWatchdog();
         break;
       case "state":
@@ -414,10 +592,8 @@ export class Daemon {
         }, interval),
       );
     }
-    if (this.deps.discoverPools !== undefined && this.libvirt) {
-      this.timers.push(setInterval(() => void this.syncPools(), this.config["kvm.heartbeat.update.frequency"]));
-    }
     for (const timer of this.timers) timer.unref();
+    this.startDiscoveryTimer();
   }
 
   private lagThresholdMs(): number {
@@ -452,7 +628,9 @@ export class Daemon {
       ...timing.invariants.filter((invariant) => !invariant.holds).map((invariant) => `  WARNING ${invariant.id}: ${invariant.message}`),
       ...(action === "graceful-reboot" ? [this.gracefulGuarantee()] : []),
       `watchdog: ${this.watchdog.describe()}`,
-      `status: http://${this.statusServer?.address ?? "?"}/status   control: ${join(this.config["hb.state.dir"], "hbd.sock")}`,
+      this.endpoint.bound ? `status: http://${this.endpoint.listen}/status` : `WARNING no status endpoint: ${this.endpoint.error ?? "?"} (hbd runs; hb status reads the control socket)`,
+      this.controlProblem === null ? `control: ${join(this.config["hb.state.dir"], "hbd.sock")}` : `WARNING no control socket: ${this.controlProblem}`,
+      ...(this.lock?.held === false ? [`WARNING state folder: ${this.lock.problem}; fence records may not be written, the fence still acts`] : []),
     ];
     const last = await this.deps.lastFenceRecord?.(this.config["hb.state.dir"]);
     if (last !== undefined) lines.push(`previous boot: ${last}`);

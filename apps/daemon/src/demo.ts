@@ -101,7 +101,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         log,
         env: {},
         pid: process.pid,
-        isAlive: () => false,
+        isHbd: () => false,
         addressOf: () => undefined,
         ...hbdFactories({ executor: storage, clock, version: options.version }),
         stderr: () => undefined,

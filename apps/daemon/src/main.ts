@@ -1,13 +1,7 @@
 // Composition root of `hbd`: the only place that reads the environment, handles signals and
 // builds the real adapters.
-import { DEFAULT_AGENT_PROPERTIES, type HeartbeatConfig } from "@hb/config";
-import { ipv4AddressOf, ProcessExecutor, SystemClock } from "@hb/core";
-import pino from "pino";
 import packageJson from "../package.json" with { type: "json" };
-import { Daemon } from "./daemon.js";
-import { discoverLibvirtPools } from "./pools.js";
 import { parseDaemonArgs, USAGE } from "./run.js";
-import { hbdFactories, lastFenceRecord } from "./wiring.js";
 
 const command = parseDaemonArgs(process.argv.slice(2));
 if (command.kind === "help") {
@@ -21,11 +15,28 @@ if (command.kind === "help") {
   const { runDemo } = await import("./demo.js");
   process.exitCode = await runDemo({ version: packageJson.version, stdout: (text: string) => void process.stdout.write(text) });
 } else {
+  // Signal handlers before anything else: Node's default for SIGHUP is to exit, and the
+  // service manager may send one (a reload) while hbd is still loading or starting. Signals
+  // that come before the daemon runs are kept and acted on once it does.
+  const early: string[] = [];
+  let onSignal: (signal: string) => void = (signal) => void early.push(signal);
+  // `on`, not `once`: execa's exit hook re-raises a signal that no other listener handles,
+  // which would kill hbd half way through its clean stop. A second signal changes nothing.
+  for (const signal of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.on(signal, () => onSignal(signal));
+
+  const [{ DEFAULT_AGENT_PROPERTIES }, { ipv4AddressOf, readBootId, ProcessExecutor, SystemClock }, { default: pino }, { Daemon }, { discoverLibvirtPools }, { hbdFactories, lastFenceRecord, isHbdProcess }] = await Promise.all([
+    import("@hb/config"),
+    import("@hb/core"),
+    import("pino"),
+    import("./daemon.js"),
+    import("./pools.js"),
+    import("./wiring.js"),
+  ]);
   const executor = new ProcessExecutor();
   const clock = new SystemClock();
   const log = pino({ level: command.logLevel, base: { svc: "hbd" }, redact: { paths: ["*.passphrase", "*.password"], censor: "[redacted]" } });
   const factories = hbdFactories({ executor, clock, version: packageJson.version, heldWatchdog: () => daemon.heldWatchdogBackstop() });
-  const daemon: Daemon = new Daemon(
+  const daemon = new Daemon(
     { propertiesPath: command.file ?? (process.env.AGENT_PROPS || DEFAULT_AGENT_PROPERTIES) },
     {
       executor,
@@ -33,40 +44,42 @@ if (command.kind === "help") {
       log,
       env: { AGENT_PROPS: process.env.AGENT_PROPS, WATCHDOG_USEC: process.env.WATCHDOG_USEC },
       pid: process.pid,
-      isAlive: (pid) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch (error) {
-          return (error as NodeJS.ErrnoException).code === "EPERM";
-        }
-      },
+      isHbd: (pid) => isHbdProcess(pid, process.argv[1]),
+      bootId: readBootId(),
+      uid: process.getuid?.() ?? 0,
       addressOf: ipv4AddressOf,
       ...factories,
-      discoverPools: (config: HeartbeatConfig) => discoverLibvirtPools(executor, config["hb.fence.step.timeout"]),
+      discoverPools: (config) => discoverLibvirtPools(executor, config["hb.fence.step.timeout"]),
       lastFenceRecord,
       stderr: (text) => process.stderr.write(text),
       sysClassWatchdog: "/sys/class/watchdog",
       version: packageJson.version,
     },
   );
-  try {
-    await daemon.start();
-  } catch (error) {
-    log.fatal({ err: error instanceof Error ? error.message : String(error) }, "hbd could not start");
-    process.exit(1);
-  }
-  process.on("SIGHUP", () => void daemon.reload().catch((error: unknown) => log.error({ err: String(error) }, "reload failed; the previous configuration stays")));
+  let started = false;
   let stopping = false;
+  const reload = () => void daemon.reload().catch((error: unknown) => log.error({ err: String(error) }, "reload failed; the previous configuration stays"));
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "stopping");
     void daemon.stop().then(() => process.exit(0));
   };
-  // `on`, not `once`: execa's exit hook re-raises a signal that no other listener handles,
-  // which would kill hbd half way through its clean stop. A second signal changes nothing.
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  onSignal = (signal) => {
+    if (started) return signal === "SIGHUP" ? reload() : stop(signal);
+    log.warn({ signal }, `${signal} during start-up: acted on once hbd runs`);
+    early.push(signal);
+  };
+  for (const signal of early.splice(0)) onSignal(signal);
+  try {
+    await daemon.start();
+  } catch (error) {
+    log.fatal({ err: error instanceof Error ? error.message : String(error) }, "hbd could not start");
+    process.exit(1);
+  }
+  started = true;
+  const pending = early.splice(0);
+  const stopSignal = pending.find((signal) => signal !== "SIGHUP");
+  if (stopSignal !== undefined) stop(stopSignal);
+  else if (pending.length > 0) reload();
 }
-

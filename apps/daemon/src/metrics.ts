@@ -11,6 +11,11 @@ export interface VetoSummary {
   readonly last: { readonly at: string; readonly outcome: string; readonly check: VetoCheck; readonly source: string; readonly target: string; readonly detail: string } | null;
 }
 
+/** The errno code in an inconclusive attempt's message (EMFILE, ENOMEM…), a closed set for the metric's label. */
+export function ownFaultCodeOf(message: string): string {
+  return /\b(EMFILE|ENFILE|EAGAIN|ENOMEM)\b/.exec(message)?.[1] ?? (/spawn|start/i.test(message) ? "spawn" : "other");
+}
+
 /** Prometheus metrics of hbd, fed from the loop's events. */
 export class DaemonMetrics {
   readonly registry = new Registry();
@@ -32,6 +37,12 @@ export class DaemonMetrics {
   readonly lag = new Gauge({ name: "hb_event_loop_lag_p99_seconds", help: "p99 event-loop delay of hbd over the last window", registers: [this.registry] });
   readonly stuck = new Gauge({ name: "hb_stuck_children", help: "Child processes killed at their deadline that have not exited", registers: [this.registry] });
   readonly vetoes = new Counter({ name: "hb_fence_vetoes_total", help: "Fence requests vetoed or deferred", labelNames: ["reason"] as const, registers: [this.registry] });
+  private readonly inconclusive = new Counter({
+    name: "hb_inconclusive_attempts_total",
+    help: "Attempts hb could not make for its own reasons (descriptors, memory, a spawn that failed): never failed tries",
+    labelNames: ["pool", "code"] as const,
+    registers: [this.registry],
+  });
   readonly maintenance = new Gauge({ name: "hb_maintenance", help: "1 while fencing is suspended for maintenance", registers: [this.registry] });
   private vetoed = 0;
   private deferred = 0;
@@ -59,6 +70,7 @@ export class DaemonMetrics {
         const { record } = event;
         this.latency.observe({ pool: event.target, result: record.result }, record.latencyMs / 1000);
         if (record.result === "ok") this.failures.set({ pool: event.target }, 0);
+        else if (record.result === "inconclusive") this.inconclusive.inc({ pool: event.target, code: ownFaultCodeOf(record.message) });
         else this.failures.inc({ pool: event.target });
         break;
       }

@@ -91,14 +91,19 @@ function poolIdOf(mountPoint: string): string {
 export async function discoverLibvirtPools(executor: Executor, deadlineMs: number): Promise<PoolSpec[]> {
   const virsh = (args: string[]) => executor.run({ file: "virsh", args: ["-c", "qemu:///system", ...args], deadlineMs });
   const list = await virsh(["pool-list", "--name"]);
-  // No exit code and no timeout: the program could not be started at all.
-  if (list.exitCode === null && !list.timedOut) throw new LibvirtUnavailableError(`virsh cannot be run: ${list.stderr.trim() || "not found on PATH"}`);
+  // Not started at all: only a virsh that is not there (or not executable) means no libvirt.
+  // hb's own EMFILE, EAGAIN or ENOMEM says nothing about libvirt: retried, pools kept.
+  if (list.exitCode === null && !list.timedOut) {
+    const code = list.spawnError ?? /\b(E[A-Z]+)\b/.exec(list.stderr)?.[1];
+    if (code === "ENOENT" || code === "EACCES") throw new LibvirtUnavailableError(`virsh cannot be run: ${list.stderr.trim() || "not found on PATH"}`);
+    throw new Error(`virsh could not be started (${code ?? list.stderr.trim()}: hb's own fault, not libvirt's)`);
+  }
   if (list.timedOut || list.exitCode !== 0) throw new Error(`virsh pool-list ${list.timedOut ? "timed out" : `exited ${list.exitCode}: ${list.stderr.trim()}`}`);
   const names = list.stdout.split("\n").map((name) => name.trim()).filter(Boolean);
   const pools: PoolSpec[] = [];
   for (const name of names) {
     const xml = await virsh(["pool-dumpxml", name]);
-    if (xml.timedOut || xml.exitCode !== 0) throw new Error(`virsh pool-dumpxml ${name} ${xml.timedOut ? "timed out" : `exited ${xml.exitCode}`}`);
+    if (xml.timedOut || xml.exitCode !== 0) throw new Error(`virsh pool-dumpxml ${name} ${xml.timedOut ? "timed out" : xml.exitCode === null ? `could not be started (${xml.spawnError ?? xml.stderr.trim()})` : `exited ${xml.exitCode}`}`);
     const pool = parsePoolXml(xml.stdout);
     if (pool !== undefined) pools.push(pool);
   }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { HeartbeatConfig } from "@hb/config";
 import { readBootId, type Clock, type Executor, type FenceAction, type HeartbeatTarget } from "@hb/core";
 import { createFenceAction, defaultBackstops, describeLastFence, fenceSettings, readLastFence, type RebootBackstop } from "@hb/fence";
@@ -83,4 +84,18 @@ export function hbdFactories(deps: WiringDeps): Pick<DaemonDeps, "makeTarget" | 
     },
     makeFence: (config) => makeFence(config, deps, (target) => mounts.get(target)),
   };
+}
+
+/**
+ * Whether `pid` is a running hbd: its command line runs the same script as this one, or an
+ * `hbd` entry point. A pid file from before a reboot usually names some unrelated process.
+ */
+export function isHbdProcess(pid: number, ownScript: string | undefined): boolean {
+  let args: string[];
+  try {
+    args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return false;
+  }
+  return args.some((arg) => (ownScript !== undefined && arg === ownScript) || /(^|\/)hbd(\.js)?$/.test(arg) || /apps\/daemon\/dist\/main\.js$/.test(arg));
 }

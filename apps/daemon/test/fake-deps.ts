@@ -13,7 +13,7 @@ export function fakeDaemonDeps(overrides: Partial<DaemonDeps> = {}): DaemonDeps 
     log: pino({ level: "silent" }),
     env: {},
     pid: process.pid,
-    isAlive: () => true,
+    isHbd: () => true,
     addressOf: () => undefined,
     makeTarget: (pool) => ({ id: pool.id, attempt: async () => ({ ok: true }) }),
     makeFence: (config) => ({ name: config["kvm.heartbeat.fence.action"], execute: async (d) => ({ action: d.action, outcome: "recorded", acted: false }) }),

@@ -50,7 +50,7 @@ export class DaemonUnderTest {
         log,
         env: {},
         pid: process.pid,
-        isAlive: () => true,
+        isHbd: () => true,
         addressOf: () => undefined,
         ...hbdFactories({ executor, clock, version: "fault-matrix", heldWatchdog: () => daemon.heldWatchdogBackstop() }),
         stderr: (text) => void (this.stderrText += text),
