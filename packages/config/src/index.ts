@@ -5,6 +5,8 @@ export { parseProperties, decodePropertiesBytes, type PropertiesDocument, type P
 export {
   PROPERTY_SPECS,
   PROPERTY_KEYS,
+  TIMER_MAX_MS,
+  MAINTENANCE_TTL_MAX_MS,
   FENCE_ACTIONS,
   FENCE_SCOPES,
   FENCE_VERIFY_MODES,
@@ -23,3 +25,4 @@ export { resolveConfig, type ConfigProblem, type ProblemKind, type ResolvedConfi
 export { deriveTiming, formatSeconds, type Invariant, type TimelineEvent, type TimingModel } from "./timing.js";
 export { setProperty, unsetProperty, escapeKey, escapeValue, type EditResult } from "./edit.js";
 export { readPropertiesFile, writePropertiesFile, DEFAULT_AGENT_PROPERTIES } from "./file.js";
+export { parseStatusListen, statusListenProblem, isLoopbackHost, StatusListenError, type ListenAddress } from "./listen.js";

@@ -1,8 +1,13 @@
+import { statusListenProblem } from "./listen.js";
 import type { PropertiesDocument } from "./properties.js";
 import { PROPERTY_KEYS, PROPERTY_SPECS, isPropertyKey, type HeartbeatConfig, type PropertyKey, type PropertySpec } from "./schema.js";
 
-/** One value that was not taken as written, or that the agent reads differently. */
-export type ProblemKind = "invalid" | "empty" | "duplicate" | "agent-difference" | "unknown-key";
+/**
+ * One value that was not taken as written, or that the agent reads differently. `unusable`: no
+ * part of hb can use it (past its ceiling, a control character); `hb config set` refuses it even
+ * with --force.
+ */
+export type ProblemKind = "invalid" | "unusable" | "empty" | "duplicate" | "agent-difference" | "unknown-key";
 
 export interface ConfigProblem {
   readonly kind: ProblemKind;
@@ -57,6 +62,11 @@ export function resolveConfig(doc: PropertiesDocument | null): ResolvedConfig {
       problem("empty", `empty; using ${describeDefault(spec.defaultValue)}`, spec.defaultValue);
       continue;
     }
+    const unusable = spec.unusable?.(entry.value);
+    if (unusable !== undefined) {
+      problem("unusable", `${unusable}; using ${describeDefault(spec.defaultValue)}`, spec.defaultValue);
+      continue;
+    }
     const parsed = spec.schema.safeParse(entry.value);
     if (!parsed.success) {
       const reason = parsed.error.issues[0]?.message ?? "invalid";
@@ -67,6 +77,17 @@ export function resolveConfig(doc: PropertiesDocument | null): ResolvedConfig {
     sources[key] = { kind: "file", line: entry.line };
     const difference = spec.agentDifference?.(entry.value);
     if (difference !== undefined) problem("agent-difference", `${difference}; hb reads ${String(parsed.data)}`, parsed.data);
+  }
+
+  // hbd refuses a non-loopback status address without leave: the loopback default is used instead.
+  const listen = values["hb.status.listen"] as string;
+  const listenProblem = statusListenProblem(listen, values["hb.status.allow.remote"] as boolean);
+  const listenEntry = doc?.get("hb.status.listen");
+  if (listenProblem !== undefined && listenEntry !== undefined) {
+    const fallback = PROPERTY_SPECS["hb.status.listen"].defaultValue;
+    problems.push({ kind: "invalid", key: "hb.status.listen", line: listenEntry.line, value: listenEntry.value, message: `${listenProblem}; using ${describeDefault(fallback)}`, used: fallback });
+    values["hb.status.listen"] = fallback;
+    sources["hb.status.listen"] = { kind: "default" };
   }
 
   for (const entry of doc?.entries.values() ?? []) {

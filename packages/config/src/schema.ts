@@ -1,6 +1,7 @@
 // zod/mini: the same schemas at a fraction of the start-up cost of classic zod (hb is a CLI the
 // agent starts for every heartbeat).
 import * as z from "zod/mini";
+import { statusListenProblem } from "./listen.js";
 
 /** The fence actions hb knows. `hard-reboot` is read as `reboot` (a later upstream name). */
 export const FENCE_ACTIONS = ["reboot", "graceful-reboot", "restart-agent", "log-only"] as const;
@@ -35,29 +36,88 @@ export interface PropertySpec<T> {
   readonly schema: z.ZodMiniType<T, string>;
   /** Accepted, but read differently by the CloudStack agent: a warning to show. */
   readonly agentDifference?: (raw: string) => string | undefined;
+  /**
+   * Ceiling of a number, in `unit`: the largest value hb takes. For a duration it is never more
+   * than a timer holds (TIMER_MAX_MS). Past it the value is unusable and the default applies.
+   */
+  readonly max?: number;
+  /** Why the ceiling is where it is (documentation, and the problem's message). */
+  readonly maxReason?: string;
+  /**
+   * Why hb cannot use the raw value at all, whatever else it means (past the ceiling, a control
+   * character): such a value is a problem of kind `unusable`, and `hb config set` refuses it even
+   * with --force.
+   */
+  readonly unusable?: (raw: string) => string | undefined;
 }
 
-const JAVA_INT_MAX = 2_147_483_647;
+/**
+ * The longest wait a Node timer holds (2^31−1 ms, about 24.8 days). setTimeout with more fires
+ * after 1 ms, with a warning: a deadline becomes an instant failure, a pause a hot loop.
+ */
+export const TIMER_MAX_MS = 2_147_483_647;
+
+/** The longest `hb maintenance on --ttl` that hbd accepts: fencing is only ever suspended for a bounded time. */
+export const MAINTENANCE_TTL_MAX_MS = 24 * 3_600_000;
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+// Values as they come out of java.util.Properties can hold any character (\u0000, \n, \t...);
+// none of them names a file, a unit, a device or a host (Node refuses a path with NUL outright).
+// A tab is kept in plain strings: hbd reads blanks around each hb.pools entry.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER_OR_TAB = /[\u0000-\u001f\u007f]/;
+
+function controlCharacterIn(raw: string, tabToo: boolean): string | undefined {
+  const match = (tabToo ? CONTROL_CHARACTER_OR_TAB : CONTROL_CHARACTER).exec(raw.trim());
+  if (match === null) return undefined;
+  const code = match[0].charCodeAt(0).toString(16).padStart(4, "0");
+  return `holds a control character (\\u${code}) at position ${match.index + 1}, which no file, device or name can hold`;
+}
+
+function ceilingProblem(raw: string, max: number, unit: Unit, reason: string, javaInt: boolean): string | undefined {
+  const text = raw.trim();
+  if (!/^[+-]?\d+$/.test(text)) return undefined;
+  const value = Number(text);
+  const ms = unit === "s" ? value * 1000 : value;
+  if ((unit === "ms" || unit === "s") && ms > TIMER_MAX_MS) {
+    const limit = unit === "s" ? `${Math.floor(TIMER_MAX_MS / 1000)} s` : `${TIMER_MAX_MS} ms`;
+    return `too large: more than ${limit}, the longest wait a timer can hold${javaInt ? ", and more than the agent (a Java int) can read" : ""}`;
+  }
+  if (value > max) return `too large: at most ${max}${unit === "count" ? "" : ` ${unit}`} (${reason})`;
+  return undefined;
+}
 
 // commons-beanutils' number converters trim and accept an optional sign; anything else
 // (decimals, units, hex) is invalid and falls back to the default.
-const wholeNumber = (javaMax: number, min: number, minMessage: string) =>
+const wholeNumber = (min: number, minMessage: string, ceiling: number) =>
   z.pipe(
     z.pipe(z.string().check(z.trim(), z.regex(/^[+-]?\d+$/, "not a whole number")), z.transform(Number)),
-    z.number().check(
-      z.maximum(javaMax, javaMax === JAVA_INT_MAX ? `larger than ${javaMax}, which the agent (a Java int) cannot read` : "too large"),
-      z.minimum(min, minMessage),
-    ),
+    z.number().check(z.maximum(ceiling, `too large: at most ${ceiling}`), z.minimum(min, minMessage)),
   );
 
-function millis<D extends number | null>(key: string, defaultValue: D, min: number, description: string, javaMax = Number.MAX_SAFE_INTEGER): PropertySpec<number | D> {
+interface Ceiling {
+  readonly max: number;
+  readonly reason: string;
+}
+
+function bounded<T>(unit: Unit, ceiling: Ceiling, javaInt = false): Pick<PropertySpec<T>, "max" | "maxReason" | "unusable"> {
+  return { max: ceiling.max, maxReason: ceiling.reason, unusable: (raw) => ceilingProblem(raw, ceiling.max, unit, ceiling.reason, javaInt) };
+}
+
+function millis<D extends number | null>(key: string, defaultValue: D, min: number, ceiling: Ceiling, description: string, javaInt = false): PropertySpec<number | D> {
   const bound = min === 0 ? "must be 0 or more" : "must be more than 0";
   return {
     key,
     unit: "ms",
     defaultValue,
     description,
-    schema: wholeNumber(javaMax, min, `${bound} milliseconds`),
+    schema: wholeNumber(min, `${bound} milliseconds`, ceiling.max),
+    ...bounded("ms", ceiling, javaInt),
   };
 }
 
@@ -95,6 +155,7 @@ function text<D extends string | null>(key: string, defaultValue: D, unit: "path
       unit === "path"
         ? z.string().check(z.trim(), z.minLength(1), z.refine((path) => path.startsWith("/"), "not an absolute path"))
         : z.string().check(z.trim(), z.minLength(1)),
+    unusable: (raw) => controlCharacterIn(raw, unit === "path"),
   };
 }
 
@@ -120,13 +181,35 @@ const fenceAction: PropertySpec<FenceActionName> = {
   ),
 };
 
-function count(key: string, defaultValue: number, min: number, description: string): PropertySpec<number> {
-  return { key, unit: "count", defaultValue, description, schema: wholeNumber(Number.MAX_SAFE_INTEGER, min, `must be ${min} or more`) };
+// The syntax here; loopback or not depends on hb.status.allow.remote, checked once both are read.
+const statusListen: PropertySpec<string> = {
+  ...text("hb.status.listen", "127.0.0.1:9746", "string", "Address of hbd's read-only status endpoint, HOST:PORT (loopback only unless hb.status.allow.remote)."),
+  schema: z.string().check(
+    z.trim(),
+    z.refine((value) => statusListenProblem(value, true) === undefined, "expected HOST:PORT, e.g. 127.0.0.1:9746"),
+  ),
+};
+
+function count(key: string, defaultValue: number, min: number, ceiling: Ceiling, description: string): PropertySpec<number> {
+  return { key, unit: "count", defaultValue, description, schema: wholeNumber(min, `must be ${min} or more`, ceiling.max), ...bounded("count", ceiling) };
 }
 
-function seconds(key: string, defaultValue: number, description: string): PropertySpec<number> {
-  return { key, unit: "s", defaultValue, description, schema: wholeNumber(Number.MAX_SAFE_INTEGER, 1, "must be more than 0 seconds") };
+function seconds(key: string, defaultValue: number, ceiling: Ceiling, description: string): PropertySpec<number> {
+  return { key, unit: "s", defaultValue, description, schema: wholeNumber(1, "must be more than 0 seconds", ceiling.max), ...bounded("s", ceiling) };
 }
+
+// Ceilings: each far above any setting that makes sense, and low enough that every time the
+// timing model derives (tries × deadlines and pauses, with every value at its ceiling) still fits
+// in a timer.
+const ATTEMPT: Ceiling = { max: HOUR_MS, reason: "a storage operation still running after an hour is hung, not slow" };
+const PAUSE: Ceiling = { max: HOUR_MS, reason: "an hour between heartbeats, or between tries, is no heartbeat" };
+const TRIES: Ceiling = { max: 100, reason: "with every duration at its ceiling, the derived decision time still fits in a timer" };
+const FENCE_STEP: Ceiling = { max: MINUTE_MS, reason: "a hung step holds the fence this long" };
+const FLUSH: Ceiling = { max: 5 * MINUTE_MS, reason: "the reset must follow the flush" };
+const GRACEFUL: Ceiling = { max: HOUR_MS, reason: "the reset must follow a stalled shutdown" };
+const MAX_AGE: Ceiling = { max: DAY_MS, reason: "a heartbeat a day old is dead to any reader" };
+const HA_INTERVAL: Ceiling = { max: 3_600, reason: "keeps the modelled recovery time inside a timer" };
+const HA_ATTEMPTS: Ceiling = { max: 100, reason: "keeps the modelled recovery time inside a timer" };
 
 const ratio = (key: string, defaultValue: number, description: string): PropertySpec<number> => ({
   key,
@@ -145,11 +228,11 @@ const ratio = (key: string, defaultValue: number, description: string): Property
  * host; they enter the timing model as `hb.kvm.ha.*` with CloudStack's defaults.
  */
 export const PROPERTY_SPECS = {
-  "heartbeat.update.timeout": millis("heartbeat.update.timeout", 60_000, 1, "Deadline of one heartbeat attempt, and of the agent's fence script run.", JAVA_INT_MAX),
-  "kvm.heartbeat.update.frequency": millis("kvm.heartbeat.update.frequency", 60_000, 1, "Pause between the end of one heartbeat round and the start of the next; neighbours call a host dead after this age."),
-  "kvm.heartbeat.update.max.tries": count("kvm.heartbeat.update.max.tries", 5, 1, "Attempts per round before the host is declared dead."),
-  "kvm.heartbeat.update.retry.sleep": millis("kvm.heartbeat.update.retry.sleep", 10_000, 0, "Pause between two failed attempts of a round."),
-  "kvm.heartbeat.checker.timeout": millis("kvm.heartbeat.checker.timeout", 360_000, 1, "Deadline of a neighbour's heartbeat check."),
+  "heartbeat.update.timeout": millis("heartbeat.update.timeout", 60_000, 1, ATTEMPT, "Deadline of one heartbeat attempt, and of the agent's fence script run.", true),
+  "kvm.heartbeat.update.frequency": millis("kvm.heartbeat.update.frequency", 60_000, 1, PAUSE, "Pause between the end of one heartbeat round and the start of the next; neighbours call a host dead after this age."),
+  "kvm.heartbeat.update.max.tries": count("kvm.heartbeat.update.max.tries", 5, 1, TRIES, "Attempts per round before the host is declared dead."),
+  "kvm.heartbeat.update.retry.sleep": millis("kvm.heartbeat.update.retry.sleep", 10_000, 0, PAUSE, "Pause between two failed attempts of a round."),
+  "kvm.heartbeat.checker.timeout": millis("kvm.heartbeat.checker.timeout", 360_000, 1, ATTEMPT, "Deadline of a neighbour's heartbeat check."),
   "reboot.host.and.alert.management.on.heartbeat.timeout": bool("reboot.host.and.alert.management.on.heartbeat.timeout", true, "Whether a dead heartbeat leads to the fence action at all."),
   "kvm.heartbeat.fence.action": fenceAction,
   "mount.path": text("mount.path", "/mnt", "path", "Base folder of the agent's NFS mount points (<mount.path>/<pool uuid>)."),
@@ -158,27 +241,27 @@ export const PROPERTY_SPECS = {
   "hb.slow.threshold": ratio("hb.slow.threshold", 0.5, "Fraction of heartbeat.update.timeout above which a successful attempt counts as slow (never fences)."),
   "hb.fence.scope": oneOf("hb.fence.scope", FENCE_SCOPES, "any", "any: one dead target fences the host (upstream); all: only when every target is dead."),
   "hb.fence.dry.run": bool("hb.fence.dry.run", false, "Run the whole decision pipeline and record it, but do not act."),
-  "hb.heartbeat.max.age": millis("hb.heartbeat.max.age", null, 1, "Age at which hb's neighbour check calls a heartbeat dead when longer than the agent's -t (kvm.heartbeat.update.frequency); set it above frequency + heartbeat.update.timeout to end the race of upstream's equal threshold."),
-  "hb.fence.flush.wait": millis("hb.fence.flush.wait", 5_000, 0, "Wait after starting an asynchronous flush, before the reset (upstream: sleep 5)."),
-  "hb.fence.graceful.deadline": millis("hb.fence.graceful.deadline", 120_000, 1, "How long graceful-reboot may take before hb falls back to reboot."),
+  "hb.heartbeat.max.age": millis("hb.heartbeat.max.age", null, 1, MAX_AGE, "Age at which hb's neighbour check calls a heartbeat dead when longer than the agent's -t (kvm.heartbeat.update.frequency); set it above frequency + heartbeat.update.timeout to end the race of upstream's equal threshold."),
+  "hb.fence.flush.wait": millis("hb.fence.flush.wait", 5_000, 0, FLUSH, "Wait after starting an asynchronous flush, before the reset (upstream: sleep 5)."),
+  "hb.fence.graceful.deadline": millis("hb.fence.graceful.deadline", 120_000, 1, GRACEFUL, "How long graceful-reboot may take before hb falls back to reboot."),
   "hb.fence.sysrq.trigger": text("hb.fence.sysrq.trigger", "/proc/sysrq-trigger", "path", "The sysrq trigger the reboot action writes to (s: flush, b: reset)."),
   "hb.fence.agent.service": text("hb.fence.agent.service", "cloudstack-agent", "string", "The unit restart-agent restarts."),
   "hb.fence.kill.affected.vms": bool("hb.fence.kill.affected.vms", false, "Before a non-fencing action, stop the qemu processes whose disks are on the lost pool (split-brain guard)."),
-  "hb.fence.step.timeout": millis("hb.fence.step.timeout", 2_000, 1, "Deadline of each step around a fence action (audit record, syslog line, systemctl request): a hung step never holds the action."),
+  "hb.fence.step.timeout": millis("hb.fence.step.timeout", 2_000, 1, FENCE_STEP, "Deadline of each step around a fence action (audit record, syslog line, systemctl request): a hung step never holds the action."),
   "hb.fence.verify": oneOf("hb.fence.verify", FENCE_VERIFY_MODES, "drbd-quorum", "What -c checks before it fences: drbd-quorum (veto while DRBD quorum holds), none (upstream), storage (also one NFS write)."),
-  "hb.fence.verify.timeout": millis("hb.fence.verify.timeout", null, 1, "Deadline of the -c verification; by default derived so that verification plus the action fit inside heartbeat.update.timeout."),
+  "hb.fence.verify.timeout": millis("hb.fence.verify.timeout", null, 1, ATTEMPT, "Deadline of the -c verification; by default derived so that verification plus the action fit inside heartbeat.update.timeout."),
   "hb.mounts.file": text("hb.mounts.file", "/proc/self/mounts", "path", "The mount table that tells whether a pool is mounted."),
   "hb.host.ip": text("hb.host.ip", null, "string", "This host's id in heartbeat file names; else the IPv4 address of private.network.device."),
   "hb.pools": text("hb.pools", null, "string", "Pools declared explicitly (see hbd's README for the syntax); libvirt discovery adds the others."),
   "hb.drbd.node.name": text("hb.drbd.node.name", null, "string", "This host's DRBD/LINSTOR node name; else the output of hostname, as upstream."),
   "hb.drbd.drbdsetup": text("hb.drbd.drbdsetup", "drbdsetup", "string", "The drbdsetup program (found on PATH unless a path is given)."),
   "hb.linstor.controller": text("hb.linstor.controller", null, "string", "LINSTOR controller URL for the peer check when no resource is shared (e.g. http://10.0.0.2:3370)."),
-  "hb.status.listen": text("hb.status.listen", "127.0.0.1:9746", "string", "Address of hbd's read-only status endpoint (loopback only unless hb.status.allow.remote)."),
+  "hb.status.listen": statusListen,
   "hb.status.allow.remote": bool("hb.status.allow.remote", false, "Allow a non-loopback hb.status.listen."),
   "hb.watchdog": oneOf("hb.watchdog", WATCHDOG_MODES, "none", "Watchdog backstop: none (unprotected), systemd (WATCHDOG=1 keepalives) or device."),
   "hb.watchdog.device": text("hb.watchdog.device", "/dev/watchdog", "path", "The watchdog device for hb.watchdog=device and graceful-reboot's fallback."),
-  "hb.kvm.ha.activity.check.interval": seconds("hb.kvm.ha.activity.check.interval", 60, "Management server's kvm.ha.activity.check.interval, for the timing model."),
-  "hb.kvm.ha.activity.check.max.attempts": count("hb.kvm.ha.activity.check.max.attempts", 10, 1, "Management server's kvm.ha.activity.check.max.attempts, for the timing model."),
+  "hb.kvm.ha.activity.check.interval": seconds("hb.kvm.ha.activity.check.interval", 60, HA_INTERVAL, "Management server's kvm.ha.activity.check.interval, for the timing model."),
+  "hb.kvm.ha.activity.check.max.attempts": count("hb.kvm.ha.activity.check.max.attempts", 10, 1, HA_ATTEMPTS, "Management server's kvm.ha.activity.check.max.attempts, for the timing model."),
   "hb.kvm.ha.activity.check.failure.ratio": ratio("hb.kvm.ha.activity.check.failure.ratio", 0.7, "Management server's kvm.ha.activity.check.failure.ratio, for the timing model."),
 } as const;
 
