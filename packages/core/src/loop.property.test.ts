@@ -63,6 +63,49 @@ describe("the loop, for any configuration", () => {
     );
   });
 
+  it("fences an own fault (hb cannot check) that lasts from any time on exactly at the decision bound, to the millisecond", async () => {
+    await fc.assert(
+      fc.asyncProperty(configArb, fc.integer({ min: 0, max: 50 }), fc.integer({ min: 1, max: 40_000 }), async (c, latencyMs, faultFromMs) => {
+        const props = properties(c);
+        const model = deriveTiming(configOf(props));
+        const scenario: Scenario = {
+          durationMs: faultFromMs + model.decisionLatestMs + c.frequency + c.timeout + 1,
+          properties: props,
+          targets: { pool: [{ fromMs: 0, latencyMs }, { fromMs: faultFromMs, inconclusive: "EMFILE" }] },
+        };
+        const result = await simulate(scenario);
+        const lastGood = attemptsOf(result.log, "pool")
+          .filter((attempt) => attempt.result === "ok")
+          .map((attempt) => attempt.startedAtMs + attempt.latencyMs)
+          .at(-1);
+        expect(result.decisions).toHaveLength(1);
+        expect(result.decisions[0]?.atMs).toBe((lastGood ?? 0) + model.decisionLatestMs);
+        expect(result.decisions[0]).toMatchObject({ isFence: true, reason: expect.stringMatching(/^hb's own fault/) });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("never fences an own fault shorter than the decision bound less one pause between rounds, nor counts it as a failed try", async () => {
+    await fc.assert(
+      fc.asyncProperty(configArb, fc.integer({ min: 1, max: 40_000 }), fc.double({ min: 0, max: 1, noNaN: true }), async (c, faultFromMs, fraction) => {
+        const props = properties(c);
+        const model = deriveTiming(configOf(props));
+        // Blind time stays under the bound: the last good heartbeat is less than one frequency before the fault.
+        const lastsMs = Math.max(1, Math.floor(fraction * (model.decisionLatestMs - c.frequency)));
+        const scenario: Scenario = {
+          durationMs: faultFromMs + lastsMs + model.decisionLatestMs + c.frequency,
+          properties: props,
+          targets: { pool: [{ fromMs: 0, latencyMs: 1 }, { fromMs: faultFromMs, inconclusive: "EMFILE" }, { fromMs: faultFromMs + lastsMs, latencyMs: 1 }] },
+        };
+        const result = await simulate(scenario);
+        expect(result.decisions).toEqual([]);
+        expect(result.events.map((event) => event.to)).not.toContain("failing");
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it("still invokes non-fencing actions, and a disabled reboot flag, with isFence false", async () => {
     const cases = fc.oneof(
       fc.record({ action: fc.constantFrom("restart-agent", "log-only"), rebootFlag: fc.constant("true") }),
@@ -97,6 +140,7 @@ describe("the loop, for any configuration", () => {
       fc.constant({ hang: true as const }),
       fc.record({ error: fc.constant("EIO"), latencyMs: fc.integer({ min: 0, max: 100 }) }),
       fc.record({ noQuorum: fc.constant(true as const), latencyMs: fc.integer({ min: 0, max: 100 }) }),
+      fc.record({ inconclusive: fc.constant("EMFILE"), latencyMs: fc.integer({ min: 0, max: 100 }) }),
     );
     await fc.assert(
       fc.asyncProperty(configArb, fc.array(phaseArb, { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 100 }), async (c, otherPhases, latencyMs) => {

@@ -18,6 +18,14 @@ describe("simulate under upstream's policy, for side-by-side comparisons", () =>
     expect((await simulate(neverWorked, "", "upstream")).decisions).toHaveLength(1);
   });
 
+  it("counts hb's own fault as a failed try, as the agent does with a script that cannot start, where hb does not", async () => {
+    const emfile = parseScenario({ durationMs: 300_000, targets: { pool: [{ fromMs: 0, latencyMs: 5 }, { fromMs: 100_000, inconclusive: "EMFILE" }, { fromMs: 200_000, latencyMs: 5 }] } });
+    const hb = await simulate(emfile);
+    expect(hb.decisions).toEqual([]);
+    expect(hb.events.map((e) => e.to)).toEqual(["healthy", "inconclusive", "healthy"]);
+    expect((await simulate(emfile, "", "upstream")).decisions).toHaveLength(1);
+  });
+
   it("counts a DRBD resync as a failed check (promotion_score:0), where hb sees a degraded, working pool", async () => {
     const resync = parseScenario({ durationMs: 400_000, targets: { linstor: [{ fromMs: 0, latencyMs: 30 }, { fromMs: 50_000, latencyMs: 30, impairment: "resync 12%" }] } });
     const hb = await simulate(resync);

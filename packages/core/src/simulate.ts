@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import { HeartbeatLoop, type LoopEvent } from "./loop.js";
 import type { AttemptOutcome, FenceAction, FenceDecision, HeartbeatTarget, StateChange } from "./ports.js";
 import { SimulatedClock } from "./sim-clock.js";
+import { TARGET_STATES } from "./states.js";
 
 const phase = z.strictObject({
   fromMs: z.number().check(z.int(), z.minimum(0)),
@@ -125,12 +126,15 @@ function phaseOutcome(phase: ScenarioPhase, policy: "hb" | "upstream"): AttemptO
   return { ok: true, impairment: phase.impairment };
 }
 
+const STATE_WIDTH = Math.max(...TARGET_STATES.map((value) => value.length));
+
 /** The operator's timeline of a simulation: one line per state change, withheld decision and decision. */
 export function formatSimulation(result: SimulationResult): string {
   const lines: { atMs: number; text: string }[] = [];
   const at = (ms: number) => `${(ms / 1000).toFixed(3).padStart(10)} s`;
   const name = (target: string) => target.padEnd(12);
-  for (const change of result.events) lines.push({ atMs: change.atMs, text: `${at(change.atMs)}  ${name(change.target)}  ${(change.from ?? "start").padEnd(9)} -> ${change.to.padEnd(9)}  ${change.reason}` });
+  const state = (value: string) => value.padEnd(STATE_WIDTH);
+  for (const change of result.events) lines.push({ atMs: change.atMs, text: `${at(change.atMs)}  ${name(change.target)}  ${state(change.from ?? "start")} -> ${state(change.to)}  ${change.reason}` });
   for (const item of result.withheld) lines.push({ atMs: item.atMs, text: `${at(item.atMs)}  ${name(item.target)}  withheld: ${item.reason}` });
   for (const decision of result.decisions) {
     const kind = decision.isFence ? "fences the host" : decision.mode === "act" ? "not a fence action" : decision.mode === "dry-run" ? "dry run, nothing done" : "suppressed";
