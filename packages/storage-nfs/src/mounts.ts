@@ -12,8 +12,12 @@ export interface MountEntry {
 
 /** The mount table cannot be read: hb cannot tell whether the pool is mounted. */
 export class MountTableError extends HbError {
+  /** The errno name of the failed read (EMFILE, ENOENT…), when there is one. */
+  readonly errno: string | undefined;
   constructor(file: string, reason: string, options?: { cause?: unknown }) {
     super("MOUNT_TABLE", `cannot read the mount table ${file}: ${reason}`, options);
+    const code = (options?.cause as { code?: unknown } | undefined)?.code;
+    this.errno = typeof code === "string" ? code : undefined;
   }
 }
 

@@ -1,10 +1,17 @@
 import type { AttemptContext, AttemptOutcome, Clock, Executor, HeartbeatTarget } from "@hb/core";
-import { findNfsMount, readMountTable } from "./mounts.js";
+import { isOwnFaultCode } from "@hb/core/adapters";
+import { findNfsMount, MountTableError, readMountTable } from "./mounts.js";
 import { validateHostId, validateMountPoint } from "./paths.js";
 import type { RecordFields } from "./worker.js";
 import { writeHeartbeat } from "./write.js";
 
 const BACKSTOP_AFTER_DEADLINE_MS = 1000;
+
+/**
+ * The record is rewritten every this many heartbeats (and whenever its fields change): with it,
+ * a heartbeat averages no more storage operations than upstream's script (README: operations).
+ */
+export const DEFAULT_RECORD_EVERY = 5;
 
 export interface NfsTargetOptions {
   /** The target's id in the loop (e.g. the pool's uuid). */
@@ -17,9 +24,11 @@ export interface NfsTargetOptions {
   readonly clock: Clock;
   /**
    * Write the richer record `hbx-<host>.json` too: this boot's id, plus whatever the caller
-   * reports on each attempt (frequency, thresholds, state, maintenance).
+   * reports (frequency, thresholds, state, maintenance). It is rewritten on the first attempt,
+   * whenever those fields change, after a failed record write, and otherwise every `every`
+   * successful heartbeats (default DEFAULT_RECORD_EVERY).
    */
-  readonly record?: { readonly bootId: string; readonly fields?: () => RecordFields };
+  readonly record?: { readonly bootId: string; readonly fields?: () => RecordFields; readonly every?: number };
   readonly nodePath?: string;
   /**
    * The mount table (`hb.mounts.file`). When given, every attempt first checks that the pool is
@@ -39,6 +48,10 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
   private readonly hostId: string;
   // The first attempt sweeps leftovers of an earlier process; later ones after a failure.
   private needsSweep = true;
+  // The record's sequence, read from storage by the first record write and kept here after it.
+  private recordSeq: number | undefined;
+  private recordFieldsWritten: string | undefined;
+  private heartbeatsSinceRecord = 0;
 
   constructor(private readonly options: NfsTargetOptions) {
     this.id = options.id;
@@ -53,12 +66,15 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
       try {
         mounted = findNfsMount(await readMountTable(mountsFile), this.mountPoint) !== undefined;
       } catch (error) {
+        const code = error instanceof MountTableError ? error.errno : undefined;
+        // Out of descriptors or memory: hb could not look, which says nothing about the pool.
+        if (isOwnFaultCode(code)) return { ok: false, reason: "inconclusive", message: (error as Error).message, evidence: { code: code ?? "" } };
         return { ok: false, reason: "error", message: (error as Error).message };
       }
       if (!mounted) return { ok: false, reason: "error", message: `${this.mountPoint} is not an NFS mount (per ${mountsFile}): not written, it would land on the local disk` };
     }
     const wallMs = this.options.clock.wallMs();
-    const record = this.options.record;
+    const record = this.recordDue();
     const result = await writeHeartbeat({
       executor: this.options.executor,
       mountPoint: this.mountPoint,
@@ -69,16 +85,44 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
       deadlineMs: context.deadlineMs + BACKSTOP_AFTER_DEADLINE_MS,
       signal: context.signal,
       sweep: this.needsSweep,
-      ...(record === undefined ? {} : { record: { host: this.hostId, bootId: record.bootId, writtenAtMs: wallMs, attempt: context.seq, ...record.fields?.() } }),
+      // Stuck workers are capped per pool by the executor: past the cap, an attempt fails at once.
+      group: this.mountPoint,
+      ...(record === undefined ? {} : { record: { host: this.hostId, bootId: record.bootId, writtenAtMs: wallMs, attempt: context.seq, ...record.fields } }),
+      ...(record === undefined || this.recordSeq === undefined ? {} : { recordSeq: this.recordSeq + 1 }),
       ...(this.options.nodePath === undefined ? {} : { nodePath: this.options.nodePath }),
     });
     if (!result.ok) {
+      const evidence = { failure: result.failure, code: result.code, ...(result.refused === undefined ? {} : { refused: result.refused }) };
+      // hb's own fault (a worker it could not start, descriptors, memory): not a failed try.
+      if (result.failure === "spawn" || isOwnFaultCode(result.code)) {
+        return { ok: false, reason: "inconclusive", message: `${result.file}: ${result.message}`, evidence };
+      }
       this.needsSweep = true;
-      return { ok: false, reason: "error", message: `${result.file}: ${result.message}`, evidence: { failure: result.failure, code: result.code } };
+      return { ok: false, reason: "error", message: `${result.file}: ${result.message}`, evidence };
     }
     // A leftover whose killed process still exists (blocked in the kernel) is swept next time.
     if (result.sweepSkipped === 0 && result.sweepError === undefined) this.needsSweep = false;
-    const evidence = { readback: result.readback, swept: result.swept, ...(result.seq === undefined ? {} : { seq: result.seq }) };
+    if (record !== undefined) {
+      if (result.seq !== undefined && result.recordError === undefined) {
+        this.recordSeq = result.seq;
+        this.recordFieldsWritten = record.key;
+        this.heartbeatsSinceRecord = 0;
+      }
+    } else {
+      this.heartbeatsSinceRecord++;
+    }
+    const evidence = { mode: result.mode, readback: result.readback, swept: result.swept, ...(result.seq === undefined ? {} : { seq: result.seq }) };
     return result.recordError === undefined ? { ok: true, evidence } : { ok: true, impairment: `heartbeat written, record not: ${result.recordError}`, evidence };
+  }
+
+  /** The record to write with this heartbeat, or undefined when it is not due. */
+  private recordDue(): { readonly bootId: string; readonly fields: RecordFields; readonly key: string } | undefined {
+    const record = this.options.record;
+    if (record === undefined) return undefined;
+    const fields = record.fields?.() ?? {};
+    const key = JSON.stringify(fields);
+    const every = Math.max(1, record.every ?? DEFAULT_RECORD_EVERY);
+    const due = this.recordSeq === undefined || key !== this.recordFieldsWritten || this.heartbeatsSinceRecord + 1 >= every;
+    return due ? { bootId: record.bootId, fields, key } : undefined;
   }
 }

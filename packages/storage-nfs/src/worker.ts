@@ -1,5 +1,6 @@
 import type * as NodeFs from "node:fs";
 import type * as NodePath from "node:path";
+import { dirname } from "node:path";
 import type { Executor, ExecResult } from "@hb/core";
 
 /**
@@ -21,11 +22,18 @@ export interface WriteRequest {
   readonly op: "write";
   readonly folder: string;
   readonly host: string;
+  /** The heartbeat, at the fixed size every later write keeps (see write.ts). */
   readonly content: string;
-  /** Write `hbx-<host>.json` too; its `seq` is the previous record's plus one. */
+  /** The pool's mount point: the heartbeat must be on its filesystem. Default: the folder's parent. */
+  readonly mountPoint?: string;
+  /** Write `hbx-<host>.json` too, in place; its `seq` is `recordSeq`, or the previous record's plus one. */
   readonly record: RecordFields | null;
+  /** The record's sequence number, when the caller keeps it; else it is read from the record. */
+  readonly recordSeq?: number;
   /** Remove temporary files that killed attempts left behind. */
   readonly sweep: boolean;
+  /** Read the heartbeat back with O_DIRECT after the fsync (one more round trip; off by default). */
+  readonly readBack?: boolean;
 }
 
 export interface ScanRequest {
@@ -49,16 +57,25 @@ export interface QemuRequest {
 
 export type WorkerRequest = WriteRequest | ScanRequest | ActivityRequest | QemuRequest;
 
-/** Where a write stopped: the first failing step. */
-export type WriteStep = "mkdir" | "create" | "write" | "fsync" | "close" | "rename" | "fsync-folder" | "readback";
+/**
+ * Where a write stopped: the first failing step. `open`: the existing heartbeat could not be
+ * opened for its in-place rewrite; `check`: it is not a regular file, or not on the pool's own
+ * filesystem; `truncate`: an older, longer content could not be cut to the fixed size.
+ */
+export type WriteStep = "open" | "check" | "mkdir" | "create" | "write" | "truncate" | "fsync" | "close" | "rename" | "fsync-folder" | "readback";
 
 export interface WriteReply {
   readonly ok: boolean;
   readonly step?: WriteStep;
   readonly code?: string;
   readonly message?: string;
-  /** "verified": read back through O_DIRECT and equal; "unavailable": the fsync is the proof. */
-  readonly readback?: "verified" | "unavailable";
+  /** "in-place": the existing file rewritten; "created": first write, by temporary file and rename. */
+  readonly mode?: "in-place" | "created";
+  /**
+   * "verified": read back through O_DIRECT and equal; "unavailable": asked, but the filesystem
+   * refuses O_DIRECT; "skipped": not asked. Without "verified", the fsync is the proof.
+   */
+  readonly readback?: "verified" | "unavailable" | "skipped";
   readonly seq?: number;
   readonly recordError?: string;
   readonly swept?: number;
@@ -91,6 +108,9 @@ export interface ActivityReply {
   /** The ac file before this check; null when it did not exist. */
   readonly previous?: string | null;
   readonly writeError?: string;
+  /** Leftover `.ac-*.tmp` files of killed checks (any host's) removed, ten minutes after they were written. */
+  readonly swept?: number;
+  readonly sweepError?: string;
   readonly code?: string;
   readonly message?: string;
 }
@@ -159,92 +179,214 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
     return { swept, skipped };
   };
 
+  // A check lasts seconds; ten minutes leaves room for the clocks of the hosts that wrote them.
+  const STALE_AC_TEMPORARY_MS = 10 * 60_000;
+
   const unique = () => `${pid}.${Math.floor(Math.random() * 0xffffffff).toString(16)}.tmp`;
+
+  const named = (message: string, code: string) => Object.assign(new Error(message), { code });
+
+  // What a planted non-file is, in words, for the message that names it.
+  const kindOf = (stat: NodeFs.Stats) =>
+    stat.isFIFO() ? "a FIFO" : stat.isCharacterDevice() ? "a character device" : stat.isBlockDevice() ? "a block device" : stat.isSocket() ? "a socket" : stat.isDirectory() ? "a directory" : "not a regular file";
+
+  // The mount point's device, from /proc/self/mountinfo (procfs: no round trip to the storage);
+  // a stat of the mount point where it is not a mount of its own (a plain folder in tests).
+  // Numbers as glibc's makedev encodes them, which is what Node's stat reports.
+  const statDevice = (mountPoint: string) => fs.statSync(mountPoint).dev;
+  const mountDevice = (mountPoint: string): number => {
+    let table: string;
+    try {
+      table = fs.readFileSync("/proc/self/mountinfo", "latin1");
+    } catch {
+      return statDevice(mountPoint);
+    }
+    let device: number | null = null;
+    for (const line of table.split("\n")) {
+      const fields = line.split(" ");
+      const where = (fields[4] ?? "").replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+      if (where !== mountPoint) continue;
+      const [major, minor] = (fields[2] ?? "").split(":").map(Number);
+      if (major === undefined || minor === undefined || !Number.isSafeInteger(major) || !Number.isSafeInteger(minor)) continue;
+      device = (minor & 0xff) + (major & 0xfff) * 0x100 + Math.floor(minor / 0x100) * 0x100000 + Math.floor(major / 0x1000) * 0x100000000;
+    }
+    return device ?? statDevice(mountPoint);
+  };
+
+  // A heartbeat lands only on the pool's own filesystem: KVMHA (or the file) must not lead off
+  // the mount. Fails naming what leads where; the extra lookups happen only on this failure.
+  const checkPlace = (stat: NodeFs.Stats, file: string, mountPoint: string, folder: string, expected: number) => {
+    if (stat.dev === expected) return;
+    // mountinfo's number can differ from what stat reports (btrfs subvolumes): ask the mount point itself.
+    if (stat.dev === statDevice(mountPoint)) return;
+    let leads = `${file} is on another filesystem than the mount point ${mountPoint}`;
+    try {
+      if (fs.lstatSync(folder).isSymbolicLink()) leads = `${folder} is a symbolic link to ${fs.readlinkSync(folder)}, off the mount point ${mountPoint}`;
+    } catch {
+      // The message above says enough.
+    }
+    throw named(`${leads} (device ${stat.dev}, the mount point's ${expected}): not written there`, "EXDEV");
+  };
+
+  const writeAll = (fd: number, text: string) => {
+    const written = fs.writeSync(fd, text, 0, "latin1");
+    if (written !== Buffer.byteLength(text, "latin1")) throw named(`short write: ${written} of ${text.length} bytes`, "EIO");
+  };
 
   if (request.op === "write") {
     const steps: Record<string, number> = {};
-    let step = "mkdir";
+    let step = "open";
     const mark = (name: string) => {
       steps[step] = Math.round(performance.now() - started);
       step = name;
     };
+    const mountPoint = request.mountPoint ?? path.dirname(request.folder);
     const target = path.join(request.folder, `hb-${request.host}`);
     const temporary = path.join(request.folder, `.hb-${request.host}.${unique()}`);
-    let readback: "verified" | "unavailable";
+    // O_NOFOLLOW: a planted symbolic link is refused; O_NONBLOCK: a planted FIFO cannot hold the open.
+    const openFlags = fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+    let mode: "in-place" | "created" = "in-place";
+    let expected: number | undefined;
+    let readback: "verified" | "unavailable" | "skipped" = "skipped";
     try {
+      let fd: number | null = null;
       try {
-        fs.mkdirSync(request.folder);
+        fd = fs.openSync(target, openFlags);
       } catch (error) {
-        if ((error as { code?: string }).code !== "EEXIST") throw error;
+        const code = (error as { code?: string }).code;
+        if (code === "ELOOP") throw named(`${target} is a symbolic link: not followed`, "ELOOP");
+        if (code === "ENXIO") throw named(`${target} is a FIFO or a device, not a regular file`, "EFTYPE");
+        if (code !== "ENOENT") throw error;
       }
-      mark("create");
-      const fd = fs.openSync(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
-      try {
-        mark("write");
-        fs.writeSync(fd, request.content);
-        mark("fsync");
-        fs.fsyncSync(fd);
-        mark("close");
-      } finally {
-        fs.closeSync(fd);
+      if (fd !== null) {
+        // Once the file exists, rewrite it in place at the same size: no new block, no new inode,
+        // so a pool with no free space or a read-only KVMHA keeps its heartbeat, as upstream's does.
+        try {
+          mark("check");
+          const stat = fs.fstatSync(fd);
+          if (!stat.isFile()) throw named(`${target} is ${kindOf(stat)}, not a regular file`, "EFTYPE");
+          checkPlace(stat, target, mountPoint, request.folder, mountDevice(mountPoint));
+          expected = stat.dev;
+          mark("write");
+          writeAll(fd, request.content);
+          if (stat.size > request.content.length) {
+            // An older, longer content (another writer's): cutting it frees blocks, never needs one.
+            mark("truncate");
+            fs.ftruncateSync(fd, request.content.length);
+          }
+          mark("fsync");
+          fs.fsyncSync(fd);
+        } finally {
+          const closing = step;
+          step = "close";
+          fs.closeSync(fd);
+          step = closing;
+        }
+      } else {
+        // First write: a temporary file beside it, fsync, rename, fsync of the folder, so that no
+        // reader ever sees an empty or partial first heartbeat.
+        mode = "created";
+        step = "mkdir";
+        try {
+          fs.mkdirSync(request.folder);
+        } catch (error) {
+          if ((error as { code?: string }).code !== "EEXIST") throw error;
+        }
+        mark("create");
+        const created = fs.openSync(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
+        try {
+          const stat = fs.fstatSync(created);
+          checkPlace(stat, target, mountPoint, request.folder, mountDevice(mountPoint));
+          expected = stat.dev;
+          mark("write");
+          writeAll(created, request.content);
+          mark("fsync");
+          fs.fsyncSync(created);
+          mark("close");
+        } finally {
+          fs.closeSync(created);
+        }
+        mark("rename");
+        fs.renameSync(temporary, target);
+        mark("fsync-folder");
+        const folderFd = fs.openSync(request.folder, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+        try {
+          fs.fsyncSync(folderFd);
+        } catch (error) {
+          // Some filesystems cannot fsync a directory; the rename is then as durable as they make it.
+          if ((error as { code?: string }).code !== "EINVAL") throw error;
+        } finally {
+          fs.closeSync(folderFd);
+        }
       }
-      mark("rename");
-      fs.renameSync(temporary, target);
-      mark("fsync-folder");
-      const folderFd = fs.openSync(request.folder, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-      try {
-        fs.fsyncSync(folderFd);
-      } catch (error) {
-        // Some filesystems cannot fsync a directory; the rename is then as durable as they make it.
-        if ((error as { code?: string }).code !== "EINVAL") throw error;
-      } finally {
-        fs.closeSync(folderFd);
+      if (request.readBack === true) {
+        mark("readback");
+        const seen = readDirect(target);
+        if (seen !== null && seen !== request.content) {
+          throw named(`read back ${JSON.stringify(seen)}, wrote ${JSON.stringify(request.content)}`, "EMISMATCH");
+        }
+        readback = seen === null ? "unavailable" : "verified";
       }
-      mark("readback");
-      const seen = readDirect(target);
-      if (seen !== null && seen !== request.content) {
-        throw Object.assign(new Error(`read back ${JSON.stringify(seen)}, wrote ${JSON.stringify(request.content)}`), { code: "EMISMATCH" });
-      }
-      readback = seen === null ? "unavailable" : "verified";
       mark("done");
     } catch (error) {
-      try {
-        fs.unlinkSync(temporary);
-      } catch {
-        // Not created, or already renamed.
+      if (mode === "created") {
+        try {
+          fs.unlinkSync(temporary);
+        } catch {
+          // Not created, or already renamed.
+        }
       }
       return { ok: false, step, ...fail(error), stepsMs: steps };
     }
 
-    const reply: Record<string, unknown> = { ok: true, readback, stepsMs: steps };
+    const reply: Record<string, unknown> = { ok: true, mode, readback, stepsMs: steps };
     if (request.record !== null) {
+      // The record is advisory: rewritten in place without fsync, never a reason to fail the
+      // heartbeat. Anything but a regular file planted there is skipped, with the reason.
       const recordFile = path.join(request.folder, `hbx-${request.host}.json`);
-      const recordTemporary = path.join(request.folder, `.hbx-${request.host}.${unique()}`);
+      const knowsSeq = request.recordSeq !== undefined;
+      let fd: number | null = null;
       try {
-        let previous = 0;
-        try {
-          const old = JSON.parse(fs.readFileSync(recordFile, "utf8")) as { seq?: unknown };
-          if (typeof old.seq === "number" && Number.isSafeInteger(old.seq)) previous = old.seq;
-        } catch {
-          // No record yet, or an unreadable one: the sequence starts again.
+        fd = fs.openSync(recordFile, (knowsSeq ? fs.constants.O_WRONLY : fs.constants.O_RDWR) | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK, 0o644);
+        const stat = fs.fstatSync(fd);
+        if (!stat.isFile()) throw named(`${recordFile} is ${kindOf(stat)}, not a regular file: skipped`, "EFTYPE");
+        if (stat.dev !== expected) throw named(`${recordFile} is on another filesystem than the heartbeat: skipped`, "EXDEV");
+        let seq = request.recordSeq ?? 1;
+        if (!knowsSeq && stat.size > 0) {
+          const buffer = Buffer.alloc(Math.min(stat.size, 4096));
+          const length = fs.readSync(fd, buffer, 0, buffer.length, 0);
+          try {
+            const old = JSON.parse(buffer.subarray(0, length).toString("utf8")) as { seq?: unknown };
+            if (typeof old.seq === "number" && Number.isSafeInteger(old.seq)) seq = old.seq + 1;
+          } catch {
+            // An unreadable record: the sequence starts again.
+          }
         }
-        const seq = previous + 1;
-        const fd = fs.openSync(recordTemporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
-        try {
-          fs.writeSync(fd, `${JSON.stringify({ ...request.record, seq })}\n`);
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-        fs.renameSync(recordTemporary, recordFile);
+        let text = `${JSON.stringify({ ...request.record, seq })}\n`;
+        // Padded with blanks (valid JSON) to the size already there, so that it keeps its blocks.
+        if (stat.size > text.length && stat.size <= 4096) text = `${text.slice(0, -1)}${" ".repeat(stat.size - text.length)}\n`;
+        const written = fs.writeSync(fd, text, 0, "utf8");
+        if (written !== Buffer.byteLength(text)) throw named(`short write: ${written} of ${Buffer.byteLength(text)} bytes`, "EIO");
+        if (stat.size > written) fs.ftruncateSync(fd, written);
         reply.seq = seq;
       } catch (error) {
-        try {
-          fs.unlinkSync(recordTemporary);
-        } catch {
-          // Not created, or already renamed.
+        const { code, message } = fail(error);
+        reply.recordError =
+          code === "ELOOP"
+            ? `${recordFile} is a symbolic link: skipped`
+            : code === "ENXIO"
+              ? `${recordFile} is a FIFO or a device, not a regular file: skipped`
+              : code === "EFTYPE" || code === "EXDEV"
+                ? message
+                : `${code || "error"}: ${message}`;
+      } finally {
+        if (fd !== null) {
+          try {
+            fs.closeSync(fd);
+          } catch (error) {
+            reply.recordError ??= `${fail(error).code || "error"}: ${fail(error).message}`;
+          }
         }
-        reply.recordError = `${fail(error).code || "error"}: ${fail(error).message}`;
       }
     }
     if (request.sweep) {
@@ -328,6 +470,28 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
         // Not created.
       }
       reply.writeError = `${fail(error).code || "error"}: ${fail(error).message}`;
+      return reply;
+    }
+    // Leftovers of killed checks. Any neighbour may have written them, so their pid says nothing
+    // here: age does, measured on the storage's own clock (the ac file just written).
+    try {
+      const folder = path.dirname(request.acFile);
+      const serverNowMs = fs.lstatSync(request.acFile).mtimeMs;
+      let swept = 0;
+      for (const name of fs.readdirSync(folder)) {
+        if (!/^\.ac-.+\.\d+\.[0-9a-f]+\.tmp$/.test(name)) continue;
+        try {
+          const leftover = path.join(folder, name);
+          if (serverNowMs - fs.lstatSync(leftover).mtimeMs < STALE_AC_TEMPORARY_MS) continue;
+          fs.unlinkSync(leftover);
+          swept++;
+        } catch {
+          // Gone already: another neighbour's sweep got there first.
+        }
+      }
+      reply.swept = swept;
+    } catch (error) {
+      reply.sweepError = fail(error).message;
     }
     return reply;
   }
@@ -382,15 +546,37 @@ export interface StorageCallOptions {
   readonly signal?: AbortSignal;
   /** The node binary that runs the worker; default: the running one. */
   readonly nodePath?: string;
+  /**
+   * The executor's group for this run, under which stuck children are capped. Default: the
+   * pool's mount point for write, scan and activity (a hung pool holds at most the executor's
+   * cap of stuck workers); none for qemu discovery.
+   */
+  readonly group?: string;
+}
+
+/** The pool a request touches: its mount point, the executor's group for stuck workers. */
+export function poolOf(request: WorkerRequest): string | undefined {
+  switch (request.op) {
+    case "write":
+      return request.mountPoint ?? dirname(request.folder);
+    case "scan":
+      return dirname(request.folder);
+    case "activity":
+      return dirname(dirname(request.acFile));
+    case "qemu":
+      return undefined;
+  }
 }
 
 export async function runWorker<R>(request: WorkerRequest, options: StorageCallOptions): Promise<WorkerRun<R>> {
+  const group = options.group ?? poolOf(request);
   const exec = await options.executor.run({
     file: options.nodePath ?? process.execPath,
     args: ["--no-warnings", "-e", WORKER_SOURCE],
     input: JSON.stringify(request),
     deadlineMs: options.deadlineMs,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(group === undefined ? {} : { group }),
   });
   if (exec.timedOut || exec.exitCode !== 0) return { reply: null, exec };
   try {
@@ -402,6 +588,8 @@ export async function runWorker<R>(request: WorkerRequest, options: StorageCallO
 
 /** Why a worker run gave no reply, in words. */
 export function describeNoReply(exec: ExecResult, deadlineMs: number, signal?: AbortSignal): string {
+  if (exec.refused === "stuck-cap") return `not started, counted as a timeout: ${exec.stderr.replace(/^[^:]*: not started: /, "")}`;
+  if (exec.spawnError !== undefined) return `the storage worker could not be started (${exec.spawnError})`;
   if (exec.timedOut && signal?.aborted) return `abandoned by the caller after ${Math.round(exec.durationMs)} ms (storage hung or too slow)`;
   if (exec.timedOut) return `no answer within ${deadlineMs} ms (storage hung or too slow)`;
   const detail = exec.stderr.trim().split("\n").at(-1) ?? "";

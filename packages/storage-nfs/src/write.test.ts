@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { ProcessExecutor, type ExecRequest, type Executor } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { failedToCreate, writeHeartbeat } from "./index.js";
+import { failedToCreate, parseRecord, writeHeartbeat } from "./index.js";
 
 const NOW = 1_764_000_000;
 const HOST = "10.0.0.5";
@@ -19,19 +19,34 @@ describe("writing a heartbeat", () => {
   });
   afterEach(() => pool.remove());
 
-  it("creates KVMHA and writes epoch seconds and a newline, verified by an O_DIRECT read-back", async () => {
+  it("creates KVMHA and writes the first heartbeat, epoch seconds and a newline, by temporary file and rename", async () => {
     const result = await write();
-    expect(result).toMatchObject({ ok: true, file: pool.file(`KVMHA/hb-${HOST}`), readback: "verified" });
+    expect(result).toMatchObject({ ok: true, file: pool.file(`KVMHA/hb-${HOST}`), mode: "created", readback: "skipped" });
     expect(await readFile(pool.file(`KVMHA/hb-${HOST}`), "utf8")).toBe("1764000000\n");
     expect(await readdir(pool.file("KVMHA"))).toEqual([`hb-${HOST}`]);
+    expect(await write({ readBack: true })).toMatchObject({ ok: true, readback: "verified" });
   });
 
-  it("replaces the previous heartbeat by rename: the file is another inode, never truncated in place", async () => {
+  it("rewrites an existing heartbeat in place: same inode, same size, no temporary file", async () => {
     await write({ nowEpochSeconds: NOW - 60 });
-    const { ino: before } = await stat(pool.file(`KVMHA/hb-${HOST}`));
-    await write();
-    const { ino: after } = await stat(pool.file(`KVMHA/hb-${HOST}`));
-    expect(after).not.toBe(before);
+    const before = await stat(pool.file(`KVMHA/hb-${HOST}`));
+    const result = await write();
+    const after = await stat(pool.file(`KVMHA/hb-${HOST}`));
+    expect(result).toMatchObject({ ok: true, mode: "in-place" });
+    expect(after.ino).toBe(before.ino);
+    expect(after.size).toBe(11);
+    expect(await readdir(pool.file("KVMHA"))).toEqual([`hb-${HOST}`]);
+    expect(await readFile(pool.file(`KVMHA/hb-${HOST}`), "utf8")).toBe("1764000000\n");
+  });
+
+  it("keeps the size fixed: a small epoch is zero-padded, a longer older content is cut, both read as upstream reads them", async () => {
+    expect(await write({ nowEpochSeconds: 42 })).toMatchObject({ ok: true });
+    expect(await readFile(pool.file(`KVMHA/hb-${HOST}`), "utf8")).toBe("0000000042\n");
+    // What upstream's reader computes: expr now - $(cat file).
+    const upstream = spawnSync("bash", ["-c", 'expr 100 - $(cat "$1")', "reader", pool.file(`KVMHA/hb-${HOST}`)], { encoding: "utf8" });
+    expect(upstream.stdout).toBe("58\n");
+    await writeFile(pool.file(`KVMHA/hb-${HOST}`), "1764000000 and a long tail written by someone else\n");
+    expect(await write()).toMatchObject({ ok: true, mode: "in-place" });
     expect(await readFile(pool.file(`KVMHA/hb-${HOST}`), "utf8")).toBe("1764000000\n");
   });
 
@@ -41,6 +56,49 @@ describe("writing a heartbeat", () => {
     expect(JSON.parse(await readFile(pool.file(`KVMHA/hbx-${HOST}.json`), "utf8"))).toEqual({ bootId: "b1", state: "healthy", seq: 2 });
     await writeFile(pool.file(`KVMHA/hbx-${HOST}.json`), "{torn");
     expect(await write({ record: { bootId: "b1" } })).toMatchObject({ ok: true, seq: 1 });
+  });
+
+  it("rewrites the record in place too, with the sequence the caller keeps, without reading it back", async () => {
+    expect(await write({ record: { bootId: "b1", state: "a much longer state than the next one" } })).toMatchObject({ ok: true, seq: 1 });
+    const { ino } = await stat(pool.file(`KVMHA/hbx-${HOST}.json`));
+    await writeFile(pool.file(`KVMHA/hbx-${HOST}.json`), `${JSON.stringify({ bootId: "b1", seq: 40, state: "a much longer state than the next one" })}\n`);
+    expect(await write({ record: { bootId: "b1", state: "ok" }, recordSeq: 3 })).toMatchObject({ ok: true, seq: 3 });
+    expect((await stat(pool.file(`KVMHA/hbx-${HOST}.json`))).ino).toBe(ino);
+    expect(parseRecord(await readFile(pool.file(`KVMHA/hbx-${HOST}.json`), "utf8"))).toEqual({ bootId: "b1", state: "ok", seq: 3 });
+  });
+
+  it("skips a FIFO or a symbolic link planted as the record with a warning, and writes the heartbeat", async () => {
+    await write();
+    const record = pool.file(`KVMHA/hbx-${HOST}.json`);
+    expect(spawnSync("mkfifo", [record]).status).toBe(0);
+    // Blocking opens of a FIFO without a reader would hold the worker until its deadline.
+    for (const recordSeq of [undefined, 2]) {
+      const result = await write({ record: { bootId: "b1" }, ...(recordSeq === undefined ? {} : { recordSeq }) });
+      expect(result).toMatchObject({ ok: true, mode: "in-place", recordError: expect.stringMatching(/hbx-10\.0\.0\.5\.json is a FIFO.*skipped/) });
+    }
+    await rm(record);
+    await symlink(pool.file("elsewhere.json"), record);
+    expect(await write({ record: { bootId: "b1" } })).toMatchObject({ ok: true, recordError: expect.stringMatching(/hbx-10\.0\.0\.5\.json is a symbolic link: skipped/) });
+    await expect(access(pool.file("elsewhere.json"))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await readFile(pool.file(`KVMHA/hb-${HOST}`), "utf8")).toBe("1764000000\n");
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("skips a device planted as the record (root: mknod in the temp folder)", async () => {
+    await write();
+    const record = pool.file(`KVMHA/hbx-${HOST}.json`);
+    expect(spawnSync("mknod", [record, "c", "1", "3"]).status).toBe(0);
+    expect(await write({ record: { bootId: "b1" } })).toMatchObject({ ok: true, recordError: expect.stringMatching(/is a character device, not a regular file: skipped/) });
+  });
+
+  it("refuses a heartbeat file that is a symbolic link or a FIFO, naming it, and writes nothing through it", async () => {
+    await mkdir(pool.file("KVMHA"));
+    await writeFile(pool.file("target"), "untouched\n");
+    await symlink(pool.file("target"), pool.file(`KVMHA/hb-${HOST}`));
+    expect(await write()).toMatchObject({ ok: false, failure: "open", code: "ELOOP", message: expect.stringContaining(`KVMHA/hb-${HOST} is a symbolic link`) });
+    expect(await readFile(pool.file("target"), "utf8")).toBe("untouched\n");
+    await rm(pool.file(`KVMHA/hb-${HOST}`));
+    expect(spawnSync("mkfifo", [pool.file(`KVMHA/hb-${HOST}`)]).status).toBe(0);
+    expect(await write()).toMatchObject({ ok: false, failure: "open", message: expect.stringContaining("is a FIFO or a device") });
   });
 
   it("sweeps leftovers of killed attempts whose process is gone, and keeps those of live ones and of other hosts", async () => {

@@ -1,5 +1,5 @@
 import { formatHeartbeat } from "./heartbeat.js";
-import { heartbeatFilePath, heartbeatFolder, validateHostId } from "./paths.js";
+import { heartbeatFilePath, heartbeatFolder, validateHostId, validateMountPoint } from "./paths.js";
 import { describeNoReply, runWorker, type RecordFields, type StorageCallOptions, type WriteReply, type WriteStep } from "./worker.js";
 
 export interface WriteHeartbeatOptions extends StorageCallOptions {
@@ -7,21 +7,31 @@ export interface WriteHeartbeatOptions extends StorageCallOptions {
   readonly hostId: string;
   /** The heartbeat's content: this host's wall clock, epoch seconds (upstream: `date +%s`). */
   readonly nowEpochSeconds: number;
-  /** Also write `hbx-<host>.json` with these fields (its `seq` is kept on storage). */
+  /** Also write `hbx-<host>.json` with these fields, in place (advisory: it never fails the heartbeat). */
   readonly record?: RecordFields;
+  /** The record's `seq` when the caller keeps it; else the previous record's plus one, read from it. */
+  readonly recordSeq?: number;
   /** Remove temporary files of earlier attempts whose process is gone (default true). */
   readonly sweep?: boolean;
+  /**
+   * Read the heartbeat back through O_DIRECT after the fsync (default false). One more round
+   * trip: on NFS the fsync (COMMIT) is the proof, and every extra operation is time taken from
+   * the deadline on slow storage.
+   */
+  readonly readBack?: boolean;
 }
 
 export type WriteResult =
   | {
       readonly ok: true;
       readonly file: string;
-      /** verified: read back with O_DIRECT, bypassing this host's cache; unavailable: the fsync is the proof. */
-      readonly readback: "verified" | "unavailable";
+      /** in-place: the existing file rewritten at its fixed size; created: the first write (temporary file and rename). */
+      readonly mode: "in-place" | "created";
+      /** verified: read back with O_DIRECT, bypassing this host's cache; unavailable: asked, refused by the filesystem; skipped: not asked. Else the fsync is the proof. */
+      readonly readback: "verified" | "unavailable" | "skipped";
       readonly durationMs: number;
       readonly seq?: number;
-      /** Why the richer record was not written (the heartbeat itself was). */
+      /** Why the richer record was not written (the heartbeat itself was): an error, or a planted FIFO, device or link skipped. */
       readonly recordError?: string;
       readonly swept: number;
       /** Leftovers kept because their process still exists (a killed attempt blocked in the kernel). */
@@ -34,13 +44,29 @@ export type WriteResult =
   | {
       readonly ok: false;
       readonly file: string;
-      /** timeout: no answer by the deadline; else the step that failed. */
-      readonly failure: "timeout" | WriteStep | "worker";
-      /** errno name where there is one (EIO, ENOSPC, EMISMATCH…). */
+      /**
+       * timeout: no answer by the deadline, or not started because the pool already holds the
+       * executor's cap of stuck workers (`refused`); spawn: the worker could not be started;
+       * worker: it answered nonsense; else the step that failed.
+       */
+      readonly failure: "timeout" | "spawn" | "worker" | WriteStep;
+      /** errno name where there is one (EIO, ENOSPC, EXDEV, EMISMATCH, EMFILE…). */
       readonly code: string;
       readonly message: string;
       readonly durationMs: number;
+      readonly refused?: "stuck-cap";
     };
+
+/**
+ * Epoch seconds and a newline at a fixed size: 10 digits (zero-padded, which upstream's `expr`
+ * and hb's readers read as decimal) until the year 2286. The in-place rewrite then never
+ * changes the file's size.
+ */
+export const HEARTBEAT_DIGITS = 10;
+
+export function fixedSizeHeartbeat(epochSeconds: number): string {
+  return formatHeartbeat(epochSeconds).padStart(HEARTBEAT_DIGITS + 1, "0");
+}
 
 /** Steps that fail before anything exists: upstream reports these as "Failed to create" (exit 2). */
 export function failedToCreate(result: WriteResult): boolean {
@@ -48,10 +74,14 @@ export function failedToCreate(result: WriteResult): boolean {
 }
 
 /**
- * One heartbeat write of `<mount>/KVMHA/hb-<host>`: a temporary file beside it, fsync, rename
- * over the target, fsync the folder, then a read-back where O_DIRECT can bypass this host's
- * cache. All of it in a child process: the call returns at the deadline, whatever the storage
- * does. Leftovers of earlier killed attempts are removed after a success.
+ * One heartbeat write of `<mount>/KVMHA/hb-<host>`. Once the file exists it is rewritten in
+ * place at its fixed size and fsync'ed: no new block, no new inode, so a full pool, or a
+ * `KVMHA` this host cannot create files in, keeps the heartbeat, as upstream's in-place write
+ * does. The first write goes through a temporary file, fsync, rename and an fsync of the
+ * folder, so that no reader ever sees an empty first heartbeat. The file must be a regular file
+ * on the mount point's own filesystem. All of it in a child process: the call returns at the
+ * deadline, whatever the storage does. Leftovers of earlier killed attempts are removed after a
+ * success.
  */
 export async function writeHeartbeat(options: WriteHeartbeatOptions): Promise<WriteResult> {
   const file = heartbeatFilePath(options.mountPoint, options.hostId);
@@ -59,16 +89,22 @@ export async function writeHeartbeat(options: WriteHeartbeatOptions): Promise<Wr
     {
       op: "write",
       folder: heartbeatFolder(options.mountPoint),
+      mountPoint: validateMountPoint(options.mountPoint),
       host: validateHostId(options.hostId),
-      content: formatHeartbeat(options.nowEpochSeconds),
+      content: fixedSizeHeartbeat(options.nowEpochSeconds),
       record: options.record ?? null,
+      ...(options.recordSeq === undefined ? {} : { recordSeq: options.recordSeq }),
       sweep: options.sweep ?? true,
+      ...(options.readBack === true ? { readBack: true } : {}),
     },
     options,
   );
   const durationMs = exec.durationMs;
   if (reply === null) {
-    return { ok: false, file, failure: exec.timedOut ? "timeout" : "worker", code: exec.timedOut ? "ETIMEDOUT" : "EWORKER", message: describeNoReply(exec, options.deadlineMs, options.signal), durationMs };
+    const message = describeNoReply(exec, options.deadlineMs, options.signal);
+    if (exec.spawnError !== undefined) return { ok: false, file, failure: "spawn", code: exec.spawnError, message, durationMs };
+    if (exec.timedOut) return { ok: false, file, failure: "timeout", code: "ETIMEDOUT", message, durationMs, ...(exec.refused === undefined ? {} : { refused: exec.refused }) };
+    return { ok: false, file, failure: "worker", code: "EWORKER", message, durationMs };
   }
   if (!reply.ok) {
     const step = reply.step ?? "worker";
@@ -77,7 +113,8 @@ export async function writeHeartbeat(options: WriteHeartbeatOptions): Promise<Wr
   return {
     ok: true,
     file,
-    readback: reply.readback ?? "unavailable",
+    mode: reply.mode ?? "in-place",
+    readback: reply.readback ?? "skipped",
     durationMs,
     ...(reply.seq === undefined ? {} : { seq: reply.seq }),
     ...(reply.recordError === undefined ? {} : { recordError: reply.recordError }),
