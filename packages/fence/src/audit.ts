@@ -1,6 +1,6 @@
 import type { FenceActionName, TimingModel } from "@hb/config";
-import type { AttemptRecord, Clock, DecisionMode, StateChange } from "@hb/core";
-import { mkdir, open } from "node:fs/promises";
+import type { AttemptRecord, Clock, DecisionMode, ExecResult, Executor, StateChange } from "@hb/core";
+import type * as NodeFs from "node:fs";
 import { errorText, withinDeadline } from "./deadline.js";
 import { auditLogPath } from "./settings.js";
 
@@ -77,8 +77,10 @@ export interface AppendOutcome {
 }
 
 /**
- * Appends records to fence.jsonl, each fsync'd, each bounded by a deadline. A state folder that
- * fails (read-only, full) or hangs never holds the action: the caller moves on at the deadline.
+ * Appends records to fence.jsonl, each fsync'd, each bounded by a deadline. The write runs in a
+ * child process (DESIGN rule 1): a hung state folder blocks its writer in the kernel, and inside
+ * this process it would pin a libuv pool thread, which keeps the process from ever exiting. So a
+ * fence never waits on the record past the deadline, and the process that fenced still ends.
  * After a write hung, later writes are not attempted (they would queue behind the same disk).
  */
 export class AuditLog {
@@ -89,6 +91,7 @@ export class AuditLog {
     readonly stateDir: string,
     private readonly clock: Clock,
     private readonly deadlineMs: number,
+    private readonly executor: Executor,
   ) {
     this.path = auditLogPath(stateDir);
   }
@@ -96,50 +99,94 @@ export class AuditLog {
   async append(line: AuditLine): Promise<AppendOutcome> {
     if (this.hung) return { ok: false, detail: `not written: an earlier write to ${this.path} is still hanging` };
     const text = `${JSON.stringify(line)}\n`;
-    const write = appendDurably(this.stateDir, this.path, text);
-    write.catch(() => undefined);
-    try {
-      const settled = await withinDeadline(this.clock, this.deadlineMs, write);
-      if (settled.done) return { ok: true, detail: `${this.path} (${text.length} bytes, fsync'd)` };
+    // The executor's own deadline ends the child; this timer only guards a misbehaving executor.
+    const write = this.executor.run({
+      file: process.execPath,
+      args: ["--no-warnings", "-e", APPEND_SOURCE],
+      input: JSON.stringify({ stateDir: this.stateDir, path: this.path, text }),
+      deadlineMs: this.deadlineMs,
+    });
+    const settled = await withinDeadline(this.clock, this.deadlineMs + 100, write).catch((error: unknown) => ({ done: true as const, value: errorResult(error) }));
+    const result = settled.done ? settled.value : undefined;
+    if (result === undefined || result.timedOut) {
       this.hung = true;
       return { ok: false, detail: `not confirmed: ${this.path} did not answer within ${this.deadlineMs} ms` };
-    } catch (error) {
-      return { ok: false, detail: `not written to ${this.path}: ${errorText(error)}` };
     }
+    if (result.spawnError !== undefined) return { ok: false, detail: `not written to ${this.path}: cannot start its writer (${result.spawnError})` };
+    let reply: { ok?: unknown; message?: unknown } | undefined;
+    try {
+      reply = JSON.parse(result.stdout) as typeof reply;
+    } catch {
+      reply = undefined;
+    }
+    if (result.exitCode === 0 && reply?.ok === true) return { ok: true, detail: `${this.path} (${text.length} bytes, fsync'd)` };
+    const why = typeof reply?.message === "string" ? reply.message : `writer exited with ${result.exitCode ?? result.signal ?? "?"}${result.stderr.trim() === "" ? "" : `: ${result.stderr.trim().split("\n").at(-1)}`}`;
+    return { ok: false, detail: `not written to ${this.path}: ${why}` };
   }
 }
 
-async function appendDurably(stateDir: string, path: string, text: string): Promise<void> {
-  await mkdir(stateDir, { recursive: true, mode: 0o750 }).catch(async (error: NodeJS.ErrnoException) => {
+function errorResult(error: unknown): ExecResult {
+  return { exitCode: null, signal: null, stdout: "", stderr: errorText(error), timedOut: false, durationMs: 0 };
+}
+
+interface AppendRequest {
+  readonly stateDir: string;
+  readonly path: string;
+  readonly text: string;
+}
+
+/**
+ * The child's work, serialized with Function#toString: it may use only its parameters and what
+ * it declares inside. Creates the folder (0750), appends (0640), closes a line torn by an
+ * earlier reset first, fsyncs the file (and the folder when the file is new). A FIFO, device or
+ * symlink planted as fence.jsonl is refused: opening or writing it could block for ever.
+ */
+function appendRecord(fs: typeof NodeFs, request: AppendRequest): { ok: true } {
+  const { constants } = fs;
+  try {
+    fs.mkdirSync(request.stateDir, { recursive: true, mode: 0o750 });
+  } catch (error) {
     // A recursive mkdir reports ENOENT for any failure below an existing folder; the plain one
     // names the real cause (EROFS, EACCES).
-    if (error.code !== "ENOENT") throw error;
-    await mkdir(stateDir, { mode: 0o750 });
-  });
-  const handle = await open(path, "a+", 0o640);
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    fs.mkdirSync(request.stateDir, { mode: 0o750 });
+  }
+  let created = false;
+  const fd = fs.openSync(request.path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOFOLLOW, 0o640);
   try {
-    const { size } = await handle.stat();
-    // A line torn by an earlier reset is closed first, so this record stays a line of its own.
+    const info = fs.fstatSync(fd);
+    if (!info.isFile()) throw new Error("not a regular file: refused");
+    const size = info.size;
+    created = size === 0;
     let prefix = "";
     if (size > 0) {
       const last = Buffer.alloc(1);
-      await handle.read(last, 0, 1, size - 1);
+      fs.readSync(fd, last, 0, 1, size - 1);
       if (last[0] !== 0x0a) prefix = "\n";
     }
-    await handle.write(prefix + text);
-    await handle.sync();
-    // A new file is durable only once its folder entry is.
-    if (size === 0) await syncFolder(stateDir);
+    fs.writeSync(fd, prefix + request.text);
+    fs.fsyncSync(fd);
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
+  // A new file is durable only once its folder entry is.
+  if (created) {
+    const folder = fs.openSync(request.stateDir, "r");
+    try {
+      fs.fsyncSync(folder);
+    } finally {
+      fs.closeSync(folder);
+    }
+  }
+  return { ok: true };
 }
 
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+const APPEND_SOURCE = [
+  '"use strict";',
+  // What `ps` shows for a writer left in D state on a hung state folder.
+  'process.title = "hb-audit-writer";',
+  "let reply;",
+  `try { reply = (${appendRecord.toString()})(require("node:fs"), JSON.parse(require("node:fs").readFileSync(0, "utf8"))); }`,
+  'catch (error) { reply = { ok: false, message: (error && error.code && !String(error.message).includes(error.code) ? error.code + ": " : "") + String(error && error.message || error) }; }',
+  "process.stdout.write(JSON.stringify(reply));",
+].join("\n");

@@ -1,7 +1,7 @@
 import { SystemClock, ProcessExecutor } from "@hb/core";
 import { mkdir, readFile, readlink, readdir, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts, type FakeHost } from "../test/fakes.js";
+import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts, type FakeHost, STEP_MS } from "../test/fakes.js";
 import { closeHeldDevice, GracefulRebootAction, JOB_TIMEOUT_DROP_IN, systemdJobTimeoutBackstop, watchdogBackstop, type FenceActionReport } from "./index.js";
 
 const { host, cleanups } = useFakeHosts();
@@ -55,7 +55,7 @@ describe("graceful-reboot", () => {
     expect(await readFile(outside.device, "utf8")).toBe("");
 
     expect(step(report, "wait for the shutdown").startedAtMs + step(report, "wait for the shutdown").durationMs).toBeGreaterThanOrEqual(1500);
-    expect(step(report, "sysrq b").startedAtMs).toBeLessThan(1500 + 200 + 2 * 300 + 1500);
+    expect(step(report, "sysrq b").startedAtMs).toBeLessThan(1500 + 200 + 2 * STEP_MS + 1500);
     expect(report).toMatchObject({ acted: true, exitStatus: 0 });
     expect(exits).toEqual([0]);
 
@@ -95,7 +95,7 @@ describe("graceful-reboot", () => {
     expect(step(report, "systemctl reboot")).toMatchObject({ ok: false, detail: expect.stringContaining("gave no answer") });
     expect((await fake.eventNames()).slice(-3)).toEqual(["s", "sync", "b"]);
     expect(step(report, "sysrq b").startedAtMs).toBeGreaterThanOrEqual(1500);
-    expect(step(report, "sysrq b").startedAtMs).toBeLessThan(1500 + 200 + 2 * 300 + 1500);
+    expect(step(report, "sysrq b").startedAtMs).toBeLessThan(1500 + 200 + 2 * STEP_MS + 1500);
     expect(exits).toEqual([1]);
     expect((await fake.records())[1]).toMatchObject({ kind: "fallback", why: expect.stringContaining("gave no answer") });
   });
@@ -109,7 +109,7 @@ describe("graceful-reboot", () => {
     // The logger hung once: the fallback line is not attempted, the reset is not delayed again.
     expect(events.slice(1)).toEqual(["systemctl --no-block reboot", "s", "sync", "b"]);
     expect(step(report, "record").ok).toBe(false);
-    expect(step(report, "sysrq b").startedAtMs).toBeLessThan(1500 + 200 + 2 * 300 + 1500);
+    expect(step(report, "sysrq b").startedAtMs).toBeLessThan(1500 + 200 + 2 * STEP_MS + 1500);
   });
 
   it("in a dry run, arms nothing, asks for nothing and records what it would have done", async () => {

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts } from "../test/fakes.js";
+import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts, STEP_MS } from "../test/fakes.js";
 import { exited, startVm, started } from "../test/processes.js";
 import { LogOnlyAction } from "./index.js";
 
@@ -35,7 +35,7 @@ describe("log-only", () => {
       ["syslog", false],
     ]);
     const last = report.steps.at(-1);
-    expect((last?.startedAtMs ?? 0) + (last?.durationMs ?? 0)).toBeLessThan(2 * 300 + 1500);
+    expect((last?.startedAtMs ?? 0) + (last?.durationMs ?? 0)).toBeLessThan(2 * STEP_MS + 1500);
   });
 
   it("with the split-brain guard on, stops the affected VMs and reports them", async () => {

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { BOOT_ID, contextFor, decisionFor, expectCompleteRecord, useFakeHosts } from "../test/fakes.js";
+import { BOOT_ID, contextFor, decisionFor, expectCompleteRecord, useFakeHosts, STEP_MS } from "../test/fakes.js";
 import { hangingMount, readOnlyMount } from "../test/storage.js";
 import { RebootAction, upstreamRebootLine, type FenceActionReport } from "./index.js";
 
@@ -49,7 +49,7 @@ describe("reboot", () => {
       mode: "act",
       dryRun: false,
       hbVersion: "9.9.9",
-      timing: { flushWaitMs: 200, stepTimeoutMs: 300, decisionAtMs: 400_000 },
+      timing: { flushWaitMs: 200, stepTimeoutMs: STEP_MS, decisionAtMs: 400_000 },
     });
     expect(record?.history).toHaveLength(2);
     expect(record?.lastAttempts).toHaveLength(2);
@@ -59,8 +59,8 @@ describe("reboot", () => {
     const fake = await host({ logger: "hang" });
     const report = await new RebootAction(contextFor(fake)).execute(decisionFor());
     expect(await fake.eventNames()).toEqual([`logger -t heartbeat -- ${LINE}`, "s", "sync", "b"]);
-    expect(step(report, "syslog")).toMatchObject({ ok: false, detail: expect.stringContaining("no answer within 300 ms") });
-    expectResetOnTime(report, 300, 200);
+    expect(step(report, "syslog")).toMatchObject({ ok: false, detail: expect.stringContaining(`no answer within ${STEP_MS} ms`) });
+    expectResetOnTime(report, STEP_MS, 200);
   });
 
   it("never waits for sync: b follows the flush wait while sync is still running", async () => {
@@ -92,7 +92,7 @@ describe("reboot", () => {
     const report = await new RebootAction(contextFor(fake, { settings: { stateDir: `${mount.path}/hb` } })).execute(decisionFor());
     expect(step(report, "record")).toMatchObject({ ok: false, detail: expect.stringContaining("EROFS") });
     expect((await fake.eventNames()).slice(-3)).toEqual(["s", "sync", "b"]);
-    expectResetOnTime(report, 300, 200);
+    expectResetOnTime(report, STEP_MS, 200);
   });
 
   it("resets on time when the state folder hangs in the kernel", async (context) => {
@@ -101,9 +101,9 @@ describe("reboot", () => {
     if (typeof mount === "string") return context.skip(mount);
     cleanups.push(() => mount.release());
     const report = await new RebootAction(contextFor(fake, { settings: { stateDir: `${mount.path}/hb` } })).execute(decisionFor());
-    expect(step(report, "record")).toMatchObject({ ok: false, detail: expect.stringContaining("did not answer within 300 ms") });
+    expect(step(report, "record")).toMatchObject({ ok: false, detail: expect.stringContaining(`did not answer within ${STEP_MS} ms`) });
     expect(await fake.eventNames()).toEqual([`logger -t heartbeat -- ${LINE}`, expect.stringContaining("fence record not confirmed"), "s", "sync", "b"]);
-    expectResetOnTime(report, 300, 200);
+    expectResetOnTime(report, STEP_MS, 200);
   });
 
   it("resets on time when everything around it hangs at once", async () => {
@@ -111,7 +111,7 @@ describe("reboot", () => {
     await writeFile(fake.temp.file("file"), "");
     const report = await new RebootAction(contextFor(fake, { settings: { stateDir: fake.temp.file("file") } })).execute(decisionFor());
     expect((await fake.eventNames()).slice(-3)).toEqual(["s", "sync", "b"]);
-    expectResetOnTime(report, 300, 200);
+    expectResetOnTime(report, STEP_MS, 200);
   });
 
   it("in a dry run, runs and records the whole path but writes nothing to the trigger", async () => {

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts } from "../test/fakes.js";
+import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts, STEP_MS } from "../test/fakes.js";
 import { exited, startVm, started } from "../test/processes.js";
 import { RestartAgentAction, type FenceActionReport } from "./index.js";
 
@@ -37,11 +37,11 @@ describe("restart-agent", () => {
   it("with a systemctl that hangs, gives up at the step deadline and reports the failure", async () => {
     const fake = await host({ systemctl: "hang" });
     const report = await new RestartAgentAction(contextFor(fake)).execute(decision);
-    expect(step(report, "systemctl restart")).toMatchObject({ ok: false, detail: expect.stringContaining("gave no answer within 300 ms") });
+    expect(step(report, "systemctl restart")).toMatchObject({ ok: false, detail: expect.stringContaining(`gave no answer within ${STEP_MS} ms`) });
     expect(report).toMatchObject({ acted: false, exitStatus: 1 });
-    // Record, syslog and the request: three steps of at most 300 ms each.
+    // Record, syslog and the request: three steps of at most STEP_MS each.
     const last = report.steps.at(-1);
-    expect((last?.startedAtMs ?? 0) + (last?.durationMs ?? 0)).toBeLessThan(3 * 300 + 1500);
+    expect((last?.startedAtMs ?? 0) + (last?.durationMs ?? 0)).toBeLessThan(3 * STEP_MS + 1500);
   });
 
   it("with a logger that hangs and a state folder that fails, still restarts the agent", async () => {

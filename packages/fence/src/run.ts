@@ -39,7 +39,7 @@ export class FenceRun {
     readonly action: FenceActionName,
   ) {
     this.startMs = ctx.clock.monoMs();
-    this.audit = new AuditLog(ctx.settings.stateDir, ctx.clock, ctx.settings.stepTimeoutMs);
+    this.audit = new AuditLog(ctx.settings.stateDir, ctx.clock, ctx.settings.stepTimeoutMs, ctx.executor);
     this.sysrq = ctx.sysrq ?? fileSysrqTrigger(ctx.settings.sysrqTrigger);
   }
 

@@ -88,11 +88,17 @@ export async function fakeHost(behaviours: Partial<Record<string, Behaviour>> = 
   return host;
 }
 
+/**
+ * The fakes' step deadline. The record is written by a child process (a hung state folder must
+ * not pin this process), and a Node start on a loaded test machine can take a few hundred ms.
+ */
+export const STEP_MS = 1000;
+
 export function fenceSettingsFor(host: FakeHost, overrides: Partial<FenceSettings> = {}): FenceSettings {
   return {
     flushWaitMs: 200,
     gracefulDeadlineMs: 1500,
-    stepTimeoutMs: 300,
+    stepTimeoutMs: STEP_MS,
     sysrqTrigger: host.eventsFile,
     agentService: "cloudstack-agent",
     killAffectedVms: false,
