@@ -94,10 +94,14 @@ export async function configSet(key: string, value: string, file: string | undef
   const path = propertiesPath(file, deps);
   const text = (await readPropertiesFile(path)).text;
   const edit = setProperty(text, key, value);
-  const problems = problemsOf(key, edit.text);
+  const problems = problemsOf(key, text, edit.text);
   // A value hb would not take as written is refused: writing it would leave a silent fallback.
-  if (problems.length > 0 && !force) {
-    throw new RefusedError(`${key}=${value} refused: ${problems.map((p) => p.message).join("; ")} (--force writes it anyway)`);
+  // One that no part of hb can use (past a timer's limit, a control character) is refused even
+  // with --force: the agent or an older hb would read it and misbehave.
+  const unusable = problems.some((problem) => problem.kind === "unusable");
+  if (problems.length > 0 && (!force || unusable)) {
+    const reasons = problems.map((p) => (p.key === key ? p.message : `${p.key}: ${p.message}`)).join("; ");
+    throw new RefusedError(`${key}=${printable(value)} refused: ${reasons}${unusable ? "" : " (--force writes it anyway)"}`);
   }
   if (edit.changed) await writePropertiesFile(path, edit.text);
   const line = resolveLine(key, edit.text);
@@ -116,8 +120,18 @@ export async function configUnset(key: string, file: string | undefined, deps: R
   return 0;
 }
 
-function problemsOf(key: string, text: string): ConfigProblem[] {
-  return resolveConfig(parseProperties(text)).problems.filter((problem) => problem.key === key && problem.kind !== "duplicate");
+/** The problems of the edited key, and those the edit gives other keys (hb.status.allow.remote off under a remote hb.status.listen). */
+function problemsOf(key: string, before: string, after: string): ConfigProblem[] {
+  const existing = new Set(resolveConfig(parseProperties(before)).problems.map((problem) => `${problem.key}\n${problem.message}`));
+  return resolveConfig(parseProperties(after)).problems.filter(
+    (problem) => problem.kind !== "duplicate" && (problem.key === key || !existing.has(`${problem.key}\n${problem.message}`)),
+  );
+}
+
+// One line per message: a value with a newline or an escape sequence is shown quoted.
+function printable(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(value) ? JSON.stringify(value) : value;
 }
 
 function resolveLine(key: string, text: string): number {
