@@ -151,7 +151,7 @@ function appendRecord(fs: typeof NodeFs, request: AppendRequest): { ok: true } {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     fs.mkdirSync(request.stateDir, { mode: 0o750 });
   }
-  let created = false;
+  let created: boolean;
   const fd = fs.openSync(request.path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOFOLLOW, 0o640);
   try {
     const info = fs.fstatSync(fd);
