@@ -214,19 +214,23 @@ describe("HeartbeatLoop", () => {
     expect(attempts.filter((a) => a.result === "inconclusive").every((a) => a.try === 1)).toBe(true);
   });
 
-  it("lets own faults neither postpone a fence for dead storage past the bound, nor bring it earlier", async () => {
+  it("lets own faults postpone a fence for hung storage by at most one attempt past the bound, and never bring it earlier", async () => {
     const config = configOf(FAST);
     const bound = deriveTiming(config).decisionLatestMs;
     const clock = new SimulatedClock();
+    const events: LoopEvent[] = [];
     const { fence, decisions } = recordingFence(config);
-    // Storage failing, with an own fault between every two failed tries.
-    const loop = new HeartbeatLoop({ config, clock, targets: [sequenced(clock, ["ok", "eio", "emfile", "eio", "emfile", "emfile", "emfile", "emfile", "eio"])], fence });
+    // Good until 1 ms; then hb's own fault until just before the bound; then the storage hangs.
+    const emfile: AttemptOutcome = { ok: false, reason: "inconclusive", message: "EMFILE" };
+    const target = scripted("pool", clock, (now) => (now < 1 ? { afterMs: 1, outcome: { ok: true } } : now < bound - 500 ? { afterMs: 1, outcome: emfile } : "hang"));
+    const loop = new HeartbeatLoop({ config, clock, targets: [target], fence, onEvent: (e) => events.push(e) });
     loop.start();
     await clock.runUntil(30_000);
     await loop.stop();
+    // Counting tries alone would decide only after three more timeouts (at 10.001 s).
     expect(decisions).toHaveLength(1);
-    expect(decisions[0]?.atMs).toBeLessThanOrEqual(1 + bound + 1);
-    expect(decisions[0]).toMatchObject({ isFence: true, ownFault: true });
+    expect(decisions[0]).toMatchObject({ atMs: 1 + bound + config["heartbeat.update.timeout"], isFence: true, ownFault: true, reason: expect.stringMatching(/^hb's own fault, not only the storage's: no good heartbeat for 7 s/) });
+    expect(statesOf(events)).toEqual(["healthy", "inconclusive", "dead"]);
   });
 
   it("never fences an unarmed target that hb cannot check (start-up grace), and a success returns it to the normal states", async () => {

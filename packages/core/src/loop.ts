@@ -111,7 +111,8 @@ export class HeartbeatLoop {
       neighbourThresholdMs: this.timing.neighbourDeadAfterMs - 1000,
       historySize: this.options.historySize ?? 64,
       armedFromStart: this.options.policy === "upstream",
-      decisionBoundMs: this.timing.decisionLatestMs,
+      // Upstream's agent has no own faults, so no bound on them.
+      ...(this.options.policy === "upstream" ? {} : { decisionBoundMs: this.timing.decisionLatestMs }),
     };
   }
 
@@ -192,30 +193,33 @@ export class HeartbeatLoop {
       if (fold.enteredDead) {
         if (upstream) await clock.sleep(config["kvm.heartbeat.update.retry.sleep"], signal);
         await this.decide(running, fold.ownFault === true);
+        return;
       }
       if (outcome?.ok) return;
       if (outcome?.ok === false && outcome.reason === "inconclusive") {
-        // Dead already (past the bound, or by failed tries before): the next round probes again.
+        // Dead already, by an earlier decision: the next round probes again.
         if (running.tracker.state === "dead") return;
-        await clock.sleep(this.inconclusivePauseMs(running), signal);
+        await clock.sleep(this.retryPauseMs(running, true), signal);
         continue;
       }
       // No sleep after the last try: hb decides at once (upstream sleeps once more).
-      if (attempt < tries) await clock.sleep(config["kvm.heartbeat.update.retry.sleep"], signal);
+      if (attempt < tries) await clock.sleep(this.retryPauseMs(running, false), signal);
       attempt++;
     }
   }
 
   /**
-   * retry.sleep (at least MIN_INCONCLUSIVE_PAUSE_MS), but never past the decision bound: the attempt that can end the blind time
-   * starts when the bound is reached, so an own-fault decision comes at the bound plus that
-   * attempt's own time, not up to a whole pause later.
+   * retry.sleep (at least MIN_INCONCLUSIVE_PAUSE_MS after an inconclusive attempt), but never
+   * past the decision bound: the attempt that can end the blind time starts when the bound is
+   * reached, so an own-fault decision comes at the bound plus that attempt's own time, not up to
+   * a whole pause later. Failed tries alone never reach the bound, so for them it changes nothing.
    */
-  private inconclusivePauseMs(running: Running): number {
-    const pause = Math.max(this.options.config["kvm.heartbeat.update.retry.sleep"], MIN_INCONCLUSIVE_PAUSE_MS);
-    const lastGood = running.tracker.lastSuccessAtMs;
-    if (!running.tracker.armed || lastGood === undefined) return pause;
-    return Math.min(pause, Math.max(0, lastGood + this.timing.decisionLatestMs - this.options.clock.monoMs()));
+  private retryPauseMs(running: Running, inconclusive: boolean): number {
+    const retrySleep = this.options.config["kvm.heartbeat.update.retry.sleep"];
+    const pause = inconclusive ? Math.max(retrySleep, MIN_INCONCLUSIVE_PAUSE_MS) : retrySleep;
+    const { tracker } = running;
+    if (this.options.policy === "upstream" || !tracker.armed || tracker.state === "dead" || tracker.lastSuccessAtMs === undefined) return pause;
+    return Math.min(pause, Math.max(0, tracker.lastSuccessAtMs + this.timing.decisionLatestMs - this.options.clock.monoMs()));
   }
 
   /** The attempt, raced against our own timer: at the deadline it is failed, never awaited. */

@@ -49,6 +49,8 @@ export class TargetTracker {
   /** Armed once an attempt succeeded: before that, a failing target never fences (issue 11586). */
   armed = false;
   lastSuccessAtMs: number | undefined;
+  /** An inconclusive attempt came since the last success: hb's own fault has held the tries back. */
+  private inconclusiveSinceSuccess = false;
   private readonly attempts: AttemptRecord[] = [];
   private readonly changes: StateChange[] = [];
 
@@ -84,6 +86,7 @@ export class TargetTracker {
       const gap = this.lastSuccessAtMs === undefined ? 0 : Math.round(result.endedAtMs - this.lastSuccessAtMs);
       this.lastSuccessAtMs = result.endedAtMs;
       this.armed = true;
+      this.inconclusiveSinceSuccess = false;
       const seenDead =
         gap > settings.neighbourThresholdMs
           ? `; neighbours may have seen this host as DEAD: the heartbeat was ${gap} ms old, over their ${settings.neighbourThresholdMs} ms`
@@ -101,6 +104,13 @@ export class TargetTracker {
 
     const what = attemptResult === "timeout" ? `timed out after ${ms} ms` : attemptResult === "no-quorum" ? `no quorum: ${message}` : `failed: ${message}`;
     const lastTry = result.try >= settings.tries;
+    // Failed tries alone run out within the bound; past it, own faults held them back.
+    if (!lastTry && this.inconclusiveSinceSuccess && this.pastBound(result.endedAtMs)) {
+      const reason =
+        `hb's own fault, not only the storage's: no good heartbeat for ${this.blindFor(result.endedAtMs)}, ` +
+        `and inconclusive attempts kept the tries from running out (last: ${what}); neighbours read a heartbeat that old as DEAD, so the host fences as configured`;
+      return { change: this.moveTo("dead", result.endedAtMs, reason), enteredDead: true, ownFault: true };
+    }
     if (!lastTry) {
       const to: TargetState = this.state === "dead" ? "dead" : attemptResult === "no-quorum" ? "no-quorum" : "failing";
       return { change: this.moveTo(to, result.endedAtMs, `try ${result.try} of ${settings.tries} ${what}`), enteredDead: false };
@@ -120,17 +130,28 @@ export class TargetTracker {
    * heartbeat as DEAD whatever the cause (docs/design.md, "When hb cannot check").
    */
   private foldInconclusive(endedAtMs: number, message: string): FoldResult {
+    this.inconclusiveSinceSuccess = true;
     // Dead stays dead until a success, as with failed tries: one decision per entry.
     if (this.state === "dead") return { change: undefined, enteredDead: false };
-    const bound = this.settings.decisionBoundMs;
-    const lastGood = this.lastSuccessAtMs;
-    if (this.armed && bound !== undefined && lastGood !== undefined && endedAtMs - lastGood >= bound) {
+    if (this.pastBound(endedAtMs)) {
       const reason =
-        `hb's own fault, not the storage's: hb could not check for ${formatSeconds(endedAtMs - lastGood)} since the last good heartbeat, ` +
-        `at least the decision bound of ${formatSeconds(bound)} (last: ${message}); neighbours read a heartbeat that old as DEAD, so the host fences as configured`;
+        `hb's own fault, not the storage's: hb could not check for ${this.blindFor(endedAtMs)} (last: ${message}); ` +
+        `neighbours read a heartbeat that old as DEAD, so the host fences as configured`;
       return { change: this.moveTo("dead", endedAtMs, reason), enteredDead: true, ownFault: true };
     }
     return { change: this.moveTo("inconclusive", endedAtMs, message), enteredDead: false };
+  }
+
+  /** An armed target, not dead yet, without a good heartbeat for at least the decision bound. */
+  private pastBound(atMs: number): boolean {
+    const bound = this.settings.decisionBoundMs;
+    const lastGood = this.lastSuccessAtMs;
+    return this.armed && this.state !== "dead" && bound !== undefined && lastGood !== undefined && atMs - lastGood >= bound;
+  }
+
+  private blindFor(atMs: number): string {
+    const bound = this.settings.decisionBoundMs ?? 0;
+    return `${formatSeconds(atMs - (this.lastSuccessAtMs ?? atMs))} since the last good heartbeat, at least the decision bound of ${formatSeconds(bound)}`;
   }
 
   /** A timed-out attempt that completed later: recorded, never undoes the failure. */
