@@ -24,6 +24,7 @@ describe("hb config validate: what hb and hbd cannot use", () => {
     ["hb.state.dir=var/lib/hb", /hb\.state\.dir: not an absolute path/],
     ["hb.fence.sysrq.trigger=/proc/sysrq-trigger\\u0000", /hb\.fence\.sysrq\.trigger: holds a control character \(\\u0000\)/],
     ["hb.state.dir=/var/lib\\nhb", /hb\.state\.dir: holds a control character \(\\u000a\)/],
+    ["hb.pools=nfs:/mnt/a;nfs:mnt/b", /hb\.pools: nfs:mnt\/b: the mount point must be an absolute path without \.\.; hbd skips it \(pools kept: a\)/],
   ])("%s is a problem: exit 1, FILE:LINE: KEY: why", async (line, message) => {
     const file = await fileWith(`# hb\n${line}\n`);
     const { code, stdout, stderr } = await runHb(["config", "validate", "--file", file]);

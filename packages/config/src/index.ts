@@ -26,3 +26,4 @@ export { deriveTiming, formatSeconds, type Invariant, type TimelineEvent, type T
 export { setProperty, unsetProperty, escapeKey, escapeValue, type EditResult } from "./edit.js";
 export { readPropertiesFile, writePropertiesFile, DEFAULT_AGENT_PROPERTIES } from "./file.js";
 export { parseStatusListen, statusListenProblem, isLoopbackHost, StatusListenError, type ListenAddress } from "./listen.js";
+export { parseDeclaredPools, poolIdOf, type PoolSpec, type PoolProblem } from "./pools.js";

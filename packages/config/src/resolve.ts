@@ -1,4 +1,5 @@
 import { statusListenProblem } from "./listen.js";
+import { parseDeclaredPools } from "./pools.js";
 import type { PropertiesDocument } from "./properties.js";
 import { PROPERTY_KEYS, PROPERTY_SPECS, isPropertyKey, type HeartbeatConfig, type PropertyKey, type PropertySpec } from "./schema.js";
 
@@ -88,6 +89,16 @@ export function resolveConfig(doc: PropertiesDocument | null): ResolvedConfig {
     problems.push({ kind: "invalid", key: "hb.status.listen", line: listenEntry.line, value: listenEntry.value, message: `${listenProblem}; using ${describeDefault(fallback)}`, used: fallback });
     values["hb.status.listen"] = fallback;
     sources["hb.status.listen"] = { kind: "default" };
+  }
+
+  // hbd skips each hb.pools entry it cannot read and monitors the others.
+  const poolsEntry = doc?.get("hb.pools");
+  if (poolsEntry !== undefined && sources["hb.pools"]?.kind === "file") {
+    const declared = parseDeclaredPools(values["hb.pools"] as string);
+    const kept = declared.pools.map((pool) => pool.id).join(", ") || "none";
+    for (const skipped of declared.problems) {
+      problems.push({ kind: "invalid", key: "hb.pools", line: poolsEntry.line, value: poolsEntry.value, message: `${skipped.entry}: ${skipped.message}; hbd skips it (pools kept: ${kept})`, used: values["hb.pools"] });
+    }
   }
 
   for (const entry of doc?.entries.values() ?? []) {
