@@ -76,7 +76,7 @@ const unavailable = faultFsUnavailableReason();
 if (unavailable !== null) console.warn(`SKIPPED: entry points on hung storage: ${unavailable}`);
 
 describe.skipIf(unavailable !== null)("the built entry points on hung storage (a real FUSE mount)", () => {
-  it("answer by themselves before the agent's timeout: kvmvmactivity (3.6 s) and kvmheartbeat -r say ALIVE on their own terms, a write fails", async () => {
+  it("answer by themselves before the agent's timeout: kvmvmactivity (3.6 s) and kvmheartbeat -r cannot judge (no DEAD in the first line), a write fails", async () => {
     const faultFs = await mountFaultFs({ files: { [`KVMHA/hb-${HOST}`]: `${now() - 600}\n`, "vol-1": "disk" } });
     const dir = await makeTempDir("hb-compat-hung-");
     try {
@@ -89,15 +89,36 @@ describe.skipIf(unavailable !== null)("the built entry points on hung storage (a
       const activity = await asAgent(["compat", "kvmvmactivity", "-i", SERVER, "-m", faultFs.mountPoint, "-h", HOST, "-u", "vol-1", "-t", String(now()), "-d", String(now() - 300)], env, 3_600);
       expect(activity.killedByAgent).toBe(false);
       expect(activity.code).toBe(0);
-      expect(activity.stdout).toMatch(/^=====> ALIVE <=====\nhb: not judged: .*ALIVE is what the agent concludes from a check that times out\n$/);
+      expect(activity.stdout).toMatch(/^=====> CANNOT JUDGE: the heartbeat file could not be read within \d+ ms <=====\nhb: cannot judge: .*\(the agent reads this as ALIVE\)\n$/);
 
       const read = await asAgent(["compat", "kvmheartbeat", "-i", SERVER, "-p", EXPORT, "-m", faultFs.mountPoint, "-h", HOST, "-r", "-t", "60"], env, 2_500);
       expect(read).toMatchObject({ killedByAgent: false, code: 0 });
-      expect(read.stdout).toMatch(/^=====> ALIVE <=====\nhb: not judged: the heartbeat file could not be read within \d+ ms/);
+      expect(read.stdout).toMatch(/^=====> CANNOT JUDGE: the heartbeat file could not be read within \d+ ms <=====\nhb: cannot judge: /);
 
       const write = await asAgent(["compat", "kvmheartbeat", "-i", SERVER, "-p", EXPORT, "-m", faultFs.mountPoint, "-h", HOST], env, 2_500);
       expect(write).toMatchObject({ killedByAgent: false, code: 1 });
       expect(write.stdout).toMatch(/^Failed to write .*\/KVMHA\/\/hb-10\.0\.0\.5: no answer within \d+ ms/);
+    } finally {
+      await faultFs.unmount();
+      await dir.remove();
+    }
+  });
+
+  it("kvmheartbeat -r and kvmvmactivity facing EIO on a stale heartbeat: the agent's merged first line has no DEAD", async () => {
+    const faultFs = await mountFaultFs({ files: { [`KVMHA/hb-${HOST}`]: `${now() - 600}\n`, "vol-1": "disk" } });
+    const dir = await makeTempDir("hb-compat-eio-");
+    try {
+      await writeFile(dir.file("mounts"), `${SERVER}:${EXPORT} ${faultFs.mountPoint} nfs4 rw 0 0\n`);
+      await writeFile(dir.file("agent.properties"), `hb.mounts.file=${dir.file("mounts")}\n`);
+      const env = { ...process.env, AGENT_PROPS: dir.file("agent.properties") };
+      await faultFs.setFault({ errno: 5, ops: ["read"] });
+      const read = await asAgent(["compat", "kvmheartbeat", "-i", SERVER, "-p", EXPORT, "-m", faultFs.mountPoint, "-h", HOST, "-r", "-t", "60"], env, 60_000);
+      expect(read).toMatchObject({ killedByAgent: false, code: 0 });
+      expect(read.stdout).toMatch(/^=====> CANNOT JUDGE: the heartbeat file cannot be read \(Input\/output error\) <=====\nhb: cannot judge: /);
+      // No volume written since the suspect time: only the unreadable heartbeat stands between this and DEAD.
+      const activity = await asAgent(["compat", "kvmvmactivity", "-i", SERVER, "-m", faultFs.mountPoint, "-h", HOST, "-u", "vol-1", "-t", String(now()), "-d", String(now() + 60)], env, 3_600);
+      expect(activity).toMatchObject({ killedByAgent: false, code: 0 });
+      expect(activity.stdout).toMatch(/^=====> CANNOT JUDGE: the heartbeat file cannot be read \(Input\/output error\) <=====\n/);
     } finally {
       await faultFs.unmount();
       await dir.remove();

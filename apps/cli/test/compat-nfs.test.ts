@@ -230,14 +230,35 @@ describe("hb compat kvmheartbeat (write and -r), against kvmheartbeat.sh", () =>
     });
 
     it.each([
-      ["missing", null, "does not exist"],
-      ["empty", "", "is empty"],
-      ["not a number", "yesterday\n", "does not hold a timestamp"],
-    ])("calls a %s heartbeat file DEAD (upstream: ALIVE)", async (_what, content, words) => {
+      ["missing", null, "the heartbeat file does not exist"],
+      ["empty", "", "the heartbeat file is empty"],
+      ["not a number", "yesterday\n", 'the heartbeat file does not hold epoch seconds ("yesterday")'],
+    ])("cannot judge a %s heartbeat file: a first line without DEAD, exit 0, the reason after it (upstream: an error first, read as ALIVE)", async (_what, content, reason) => {
       if (content !== null) await writeFile(pool.hbFile(), content);
       const result = await read();
       expect(result.code).toBe(0);
-      expect(firstLine(result.stdout)).toBe(`=====> Considering host as DEAD because heartbeat file [${file()}] ${words} <======`);
+      expect(result.stdout).toBe(`=====> CANNOT JUDGE: ${reason} <=====\n`);
+      expect(result.stderr).toContain(`hb: cannot judge: ${file()}: ${reason}; no evidence the host is down, so not DEAD`);
+    });
+
+    it("cannot judge a pool without KVMHA/ or a heartbeat file that says DEAD", async () => {
+      await writeFile(pool.hbFile(), "=====> Considering host as DEAD <======\n");
+      expect((await read()).stdout).toBe("=====> CANNOT JUDGE <=====\n");
+      await rm(`${pool.mount}/KVMHA`, { recursive: true });
+      expect((await read()).stdout).toBe("=====> CANNOT JUDGE: the heartbeat file does not exist <=====\n");
+    });
+
+    it("mixed cluster: an upstream writer killed between its truncate and its write leaves an empty file, and that host is not called DEAD", async () => {
+      await writeFile(pool.hbFile(), `${now() - 5}\n`);
+      // kvmheartbeat.sh's `echo $timestamp > $hbFile`: the shell truncates the file, then is killed before echo runs.
+      const writer = spawn("/bin/sh", ["-c", 'timestamp=$(date +%s); { kill -9 $$; echo "$timestamp"; } > "$1"', "kvmheartbeat.sh", pool.hbFile()], { stdio: "ignore" });
+      const [, signal] = await new Promise<[number | null, string | null]>((resolve) => writer.once("exit", (code, sig) => resolve([code, sig])));
+      expect(signal).toBe("SIGKILL");
+      expect(await readFile(pool.hbFile(), "utf8")).toBe("");
+      const result = await read();
+      expect(result.code).toBe(0);
+      expect(firstLine(result.stdout)).not.toMatch(/DEAD/);
+      expect(firstLine(result.stdout)).toBe("=====> CANNOT JUDGE: the heartbeat file is empty <=====");
     });
 
     it("without -t takes the agent's own threshold (kvm.heartbeat.update.frequency)", async () => {
@@ -341,12 +362,37 @@ describe("hb compat kvmvmactivity, against kvmvmactivity.sh", () => {
     );
   });
 
-  it("does not judge a pool that is not mounted: ALIVE (as the agent reads a timeout), with the reason after it", async () => {
+  it("does not judge a pool that is not mounted: a first line without DEAD, with the reason after it", async () => {
     await writeFile(pool.mounts, "");
     const result = await activity();
-    expect(result).toMatchObject({ code: 0, stdout: "=====> ALIVE <=====\n" });
-    expect(result.stderr).toMatch(/not judged: .* is not an NFS mount/);
+    expect(result).toMatchObject({ code: 0, stdout: `=====> CANNOT JUDGE: ${pool.mount} is not an NFS mount (per ${pool.mounts}) <=====\n` });
+    expect(result.stderr).toMatch(/cannot judge: .* is not an NFS mount/);
     await expect(readFile(acFile())).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it.each([
+    ["the heartbeat file is missing", async (pool: Pool) => rm(pool.hbFile())],
+    ["the heartbeat file is empty", async (pool: Pool) => writeFile(pool.hbFile(), "")],
+    ["the heartbeat file is garbage", async (pool: Pool) => writeFile(pool.hbFile(), "DEAD\n")],
+    ["KVMHA/ is missing", async (pool: Pool) => rm(`${pool.mount}/KVMHA`, { recursive: true })],
+    ["the mount point is missing", async (pool: Pool) => rm(pool.mount, { recursive: true })],
+  ])("cannot judge when %s, though no volume was written: no DEAD in the first line, exit 0 (upstream: cat's error first)", async (_what, prepare) => {
+    await prepare(pool);
+    for (const volumes of ["vol-1,vol-2", ""]) {
+      const result = await activity([], volumes);
+      expect(result.code).toBe(0);
+      expect(firstLine(result.stdout)).toMatch(/^=====> CANNOT JUDGE(: the heartbeat file (does not exist|is empty))? <=====$/);
+      expect(result.stderr).toMatch(/^hb: cannot judge: /);
+    }
+  });
+
+  it("cannot judge from a garbage ac file when no volume changed after the suspect time (upstream: expr's error first)", async () => {
+    for (const garbage of ["", "yesterday\n", "a:b:c\n"]) {
+      await writeFile(acFile(), garbage);
+      const result = await activity();
+      expect(result.code).toBe(0);
+      expect(firstLine(result.stdout)).toMatch(/^=====> CANNOT JUDGE: the ac file does not hold suspect:update:time \(.*\) and no volume changed after the suspect time <=====$/);
+    }
   });
 
   it("refuses bad input with exit 2 and no verdict line", async () => {

@@ -106,18 +106,21 @@ describe("hb nfs", () => {
       expect(await check("--max-age", "20")).toMatchObject({ code: 1, stdout: expect.stringMatching(/DEAD \(stale\)/) });
     });
 
-    it("reports missing, empty and non-numeric files as DEAD with their reason", async () => {
-      expect(await check()).toMatchObject({ code: 1, stdout: expect.stringMatching(/DEAD \(missing\)/) });
+    it("cannot judge missing, empty and non-numeric files or a missing KVMHA/: exit 2 with the reason, never DEAD", async () => {
+      expect(await check()).toEqual({ code: 2, stdout: "10.0.0.5: CANNOT JUDGE (missing): the heartbeat file does not exist\n", stderr: "" });
       await writeFile(pool.file(`hb-${HOST}`), "");
-      expect(await check()).toMatchObject({ code: 1, stdout: expect.stringMatching(/DEAD \(empty\)/) });
+      expect(await check()).toEqual({ code: 2, stdout: "10.0.0.5: CANNOT JUDGE (empty): the heartbeat file is empty\n", stderr: "" });
       await writeFile(pool.file(`hb-${HOST}`), "later\n");
-      expect(await check()).toMatchObject({ code: 1, stdout: expect.stringMatching(/DEAD \(not-a-timestamp\)/) });
+      expect(await check()).toMatchObject({ code: 2, stdout: '10.0.0.5: CANNOT JUDGE (not-a-timestamp): the heartbeat file does not hold epoch seconds ("later")\n' });
+      expect(JSON.parse((await check("--json")).stdout)).toMatchObject({ verdict: "undecided", reason: "not-a-timestamp" });
+      await rm(pool.file(""), { recursive: true });
+      expect(await check()).toMatchObject({ code: 2, stdout: expect.stringMatching(/CANNOT JUDGE \(missing\)/) });
     });
 
     it("exits 2 when it cannot decide: the pool is not mounted", async () => {
       await writeFile(pool.file(`hb-${HOST}`), `${now()}\n`);
       await writeFile(pool.mounts, "");
-      expect(await check()).toMatchObject({ code: 2, stdout: expect.stringMatching(/UNDECIDED \(not-mounted\)/) });
+      expect(await check()).toMatchObject({ code: 2, stdout: expect.stringMatching(/CANNOT JUDGE \(not-mounted\)/) });
     });
 
     it("--json gives the verdict, the age and the richer record", async () => {
@@ -133,6 +136,7 @@ describe("hb nfs", () => {
     const activity = (...extra: string[]) => hb(pool, ["activity", "--mount", pool.mount, "--host", HOST, "--volumes", "vol-1", "--suspect-time", String(SUSPECT), ...extra]);
 
     it("exits 0 with activity after the suspect time, 1 without, with upstream's reason", async () => {
+      await writeFile(pool.file(`hb-${HOST}`), `${SUSPECT - 10}\n`);
       await writeFile(`${pool.mount}/vol-1`, "disk");
       await utimes(`${pool.mount}/vol-1`, SUSPECT - 10, SUSPECT - 10);
       expect(await activity()).toMatchObject({ code: 1, stdout: expect.stringMatching(/NO ACTIVITY \(no-ac-file\)/) });
@@ -140,6 +144,17 @@ describe("hb nfs", () => {
       const json = await activity("--json");
       expect(json.code).toBe(0);
       expect(JSON.parse(json.stdout)).toMatchObject({ decided: true, verdict: "alive", reason: "activity-since-last-check", latestUpdate: SUSPECT + 10 });
+    });
+
+    it("exits 2, cannot judge, without a readable heartbeat or with an ac file it does not understand, though no volume was written", async () => {
+      await writeFile(`${pool.mount}/vol-1`, "disk");
+      await utimes(`${pool.mount}/vol-1`, SUSPECT - 10, SUSPECT - 10);
+      expect(await activity()).toMatchObject({ code: 2, stdout: "10.0.0.5: CANNOT JUDGE (heartbeat-missing): the heartbeat file does not exist\n" });
+      await writeFile(pool.file(`hb-${HOST}`), "");
+      expect(JSON.parse((await activity("--json")).stdout)).toMatchObject({ decided: false, cause: "heartbeat-empty" });
+      await writeFile(pool.file(`hb-${HOST}`), `${SUSPECT - 10}\n`);
+      await writeFile(pool.file(`ac-${HOST}`), "garbage\n");
+      expect(await activity()).toMatchObject({ code: 2, stdout: expect.stringMatching(/^10\.0\.0\.5: CANNOT JUDGE \(ac-not-understood\): /) });
     });
 
     it("refuses a volume outside the pool", async () => {
@@ -164,6 +179,20 @@ describe("hb nfs", () => {
       expect(json).toMatchObject({ hosts: 2, dead: 0, maxAgeSeconds: 1000 });
     });
 
+    it("cannot judge a host whose file is empty or garbage: exit 2 when no host is DEAD, 1 when one is", async () => {
+      await writeFile(pool.file("hb-10.0.0.1"), `${now() - 5}\n`);
+      await writeFile(pool.file("hb-10.0.0.3"), "");
+      await writeFile(pool.file("hb-10.0.0.4"), "junk\n");
+      const table = await hb(pool, ["scan", "--mount", pool.mount]);
+      expect(table.code).toBe(2);
+      expect(table.stdout).toMatch(/^10\.0\.0\.3\s+CANNOT JUDGE\s+-\s+empty$/m);
+      expect(table.stdout).toMatch(/^10\.0\.0\.4\s+CANNOT JUDGE\s+-\s+not-a-timestamp$/m);
+      expect(table.stdout).toMatch(/3 host\(s\), 0 DEAD, 2 cannot be judged \(max age 60 s\)/);
+      expect(JSON.parse((await hb(pool, ["scan", "--mount", pool.mount, "--json"])).stdout)).toMatchObject({ hosts: 3, dead: 0, cannotJudge: 2 });
+      await writeFile(pool.file("hb-10.0.0.2"), `${now() - 500}\n`);
+      expect((await hb(pool, ["scan", "--mount", pool.mount])).code).toBe(1);
+    });
+
     it("exits 2 when the pool has no heartbeat folder", async () => {
       await rm(pool.file(""), { recursive: true });
       expect(await hb(pool, ["scan", "--mount", pool.mount])).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot scan the heartbeat folder/) });
@@ -175,6 +204,21 @@ const unavailable = faultFsUnavailableReason();
 if (unavailable !== null) console.warn(`SKIPPED: hb nfs FUSE tests: ${unavailable}`);
 
 describe.skipIf(unavailable !== null)("hb nfs on hung storage (a real FUSE mount)", () => {
+  it("check cannot judge a heartbeat it fails to read with EIO: exit 2, not DEAD", async () => {
+    const faultFs = await mountFaultFs({ files: { [`KVMHA/hb-${HOST}`]: `${now() - 600}\n` } });
+    const dir = await makeTempDir("hb-nfs-fuse-");
+    try {
+      await writeFile(dir.file("mounts"), `10.0.0.2:/export ${faultFs.mountPoint} nfs rw 0 0\n`);
+      await writeFile(dir.file("agent.properties"), `hb.mounts.file=${dir.file("mounts")}\n`);
+      await faultFs.setFault({ errno: 5, ops: ["read"] });
+      const check = await runHb(["nfs", "check", "--mount", faultFs.mountPoint, "--host", HOST, "--timeout", "5000", "--file", dir.file("agent.properties")]);
+      expect(check).toMatchObject({ code: 2, stdout: "10.0.0.5: CANNOT JUDGE (unreadable): the heartbeat file cannot be read (Input/output error)\n" });
+    } finally {
+      await faultFs.unmount();
+      await dir.remove();
+    }
+  });
+
   it("check gives up at --timeout with exit 2 (could not decide), write with exit 1", async () => {
     const faultFs = await mountFaultFs({ files: { [`KVMHA/hb-${HOST}`]: `${now()}\n` } });
     const dir = await makeTempDir("hb-nfs-fuse-");
@@ -184,7 +228,7 @@ describe.skipIf(unavailable !== null)("hb nfs on hung storage (a real FUSE mount
       await faultFs.setFault({ hang: true, ops: ["open", "read", "write"] });
       const run = (argv: string[]) => runHb(["nfs", ...argv, "--file", dir.file("agent.properties")]);
       const check = await run(["check", "--mount", faultFs.mountPoint, "--host", HOST, "--timeout", "500"]);
-      expect(check).toMatchObject({ code: 2, stdout: expect.stringMatching(/UNDECIDED \(timeout\): the heartbeat file could not be read within 500 ms/) });
+      expect(check).toMatchObject({ code: 2, stdout: expect.stringMatching(/CANNOT JUDGE \(timeout\): the heartbeat file could not be read within 500 ms/) });
       const write = await run(["write", "--mount", faultFs.mountPoint, "--host", HOST, "--timeout", "500"]);
       expect(write).toMatchObject({ code: 1, stderr: expect.stringMatching(/no answer within \d+ ms \(storage hung or too slow\)/) });
     } finally {

@@ -1,21 +1,21 @@
-import { mkdir, readFile, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { ProcessExecutor } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkVmActivity, decideDiskActivity, heartbeatShowsLife, parseVolumeList, resolveVolume } from "./index.js";
+import { checkVmActivity, decideDiskActivity, judgeActivityHeartbeat, parseVolumeList, resolveVolume } from "./index.js";
 
 const AC = "/mnt/p/KVMHA/ac-10.0.0.5";
 const SUSPECT = 1_764_000_000;
 const decide = (latestUpdate: number | null, previousAc: string | null) => decideDiskActivity({ suspectTime: SUSPECT, latestUpdate, previousAc, acFileForMessages: AC });
 
 describe("kvmvmactivity.sh's decision, step by step", () => {
-  it("step 1: a heartbeat younger than 61 s is ALIVE (hard-coded, not -t)", () => {
+  it("step 1: a heartbeat younger than 61 s is ALIVE (hard-coded, not -t); only an older readable one lets the volumes decide", () => {
     const now = SUSPECT + 100;
-    expect(heartbeatShowsLife({ kind: "content", text: `${now - 60}\n` }, now)).toEqual({ alive: true, ageSeconds: 60 });
-    expect(heartbeatShowsLife({ kind: "content", text: `${now - 61}\n` }, now)).toEqual({ alive: false, ageSeconds: 61 });
-    expect(heartbeatShowsLife({ kind: "content", text: `${now + 5}\n` }, now).alive).toBe(true);
-    expect(heartbeatShowsLife({ kind: "missing" }, now).alive).toBe(false);
-    expect(heartbeatShowsLife({ kind: "content", text: "" }, now).alive).toBe(false);
+    expect(judgeActivityHeartbeat({ kind: "content", text: `${now - 60}\n` }, now)).toMatchObject({ verdict: "alive", ageSeconds: 60 });
+    expect(judgeActivityHeartbeat({ kind: "content", text: `${now - 61}\n` }, now)).toMatchObject({ verdict: "dead", reason: "stale", ageSeconds: 61 });
+    expect(judgeActivityHeartbeat({ kind: "content", text: `${now + 5}\n` }, now).verdict).toBe("alive");
+    expect(judgeActivityHeartbeat({ kind: "missing" }, now)).toMatchObject({ verdict: "undecided", reason: "missing" });
+    expect(judgeActivityHeartbeat({ kind: "content", text: "" }, now)).toMatchObject({ verdict: "undecided", reason: "empty" });
   });
 
   it("no ac file: ALIVE iff a volume changed after the suspect time", () => {
@@ -51,11 +51,23 @@ describe("kvmvmactivity.sh's decision, step by step", () => {
     expect(decide(null, null)).toMatchObject({ verdict: "dead", reason: "no-ac-file" });
   });
 
-  it("an ac file without an update time compares with the previous check's time; an unreadable one counts as absent", () => {
+  it("an ac file without an update time compares with the previous check's time", () => {
     expect(decide(SUSPECT + 61, `${SUSPECT}::${SUSPECT + 60}`)).toMatchObject({ verdict: "alive", comparedWith: SUSPECT + 60 });
     expect(decide(SUSPECT + 59, `${SUSPECT}::${SUSPECT + 60}`)).toMatchObject({ verdict: "dead", reason: "no-new-activity" });
-    expect(decide(SUSPECT + 1, "garbage")).toMatchObject({ verdict: "alive", reason: "activity-after-suspect" });
-    expect(decide(SUSPECT, "")).toMatchObject({ verdict: "dead", reason: "no-ac-file" });
+  });
+
+  it("cannot judge from an ac file it does not understand, unless a volume changed after the suspect time (upstream: expr's error first, read as ALIVE)", () => {
+    expect(decide(SUSPECT + 1, "garbage")).toMatchObject({ decided: true, verdict: "alive", reason: "activity-after-suspect" });
+    for (const ac of ["garbage", "", "\n", `${SUSPECT}`, `${SUSPECT}:abc:${SUSPECT}`, `DEAD:${SUSPECT}:${SUSPECT}`, `${SUSPECT}:${SUSPECT}:${SUSPECT}:${SUSPECT}`]) {
+      expect(decide(SUSPECT, ac)).toMatchObject({ decided: false, cause: "ac-not-understood" });
+    }
+  });
+
+  it("cannot judge 'no activity' when a volume could not be stat'ed; activity seen on another is still ALIVE", () => {
+    const unstated = (latestUpdate: number | null, previousAc: string | null) => decideDiskActivity({ suspectTime: SUSPECT, latestUpdate, previousAc, acFileForMessages: AC, unstatedVolumes: 1 });
+    expect(unstated(SUSPECT - 5, null)).toMatchObject({ decided: false, cause: "volumes-unreadable" });
+    expect(unstated(null, `${SUSPECT}:${SUSPECT - 5}:${SUSPECT}`)).toMatchObject({ decided: false, cause: "volumes-unreadable" });
+    expect(unstated(SUSPECT + 5, null)).toMatchObject({ decided: true, verdict: "alive" });
   });
 });
 
@@ -120,6 +132,38 @@ describe("checkVmActivity on real files", () => {
   });
 
   it("is DEAD for an empty volume list once the heartbeat is old", async () => {
+    await writeFile(pool.file("KVMHA/hb-10.0.0.5"), `${NOW - 200}\n`);
     expect(await checkVmActivity(options([]))).toMatchObject({ verdict: "dead", reason: "empty-volume-list", line: "=====> Considering host as DEAD due to empty UUIDList <======" });
+  });
+
+  it.each([
+    ["the heartbeat file is missing", null, "heartbeat-missing"],
+    ["the heartbeat file is empty (an upstream writer killed mid-write)", "", "heartbeat-empty"],
+    ["the heartbeat file is garbage", "DEAD\n", "heartbeat-not-a-timestamp"],
+  ])("cannot judge when %s, even with no volume written and an empty list; the ac file is left alone", async (_what, content, cause) => {
+    if (content !== null) await writeFile(pool.file("KVMHA/hb-10.0.0.5"), content);
+    for (const volumes of [["vol-1"], []]) {
+      expect(await checkVmActivity(options(volumes))).toMatchObject({ decided: false, cause });
+    }
+    await expect(readFile(pool.file("KVMHA/ac-10.0.0.5"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("cannot judge a pool without KVMHA/ or without its mount point", async () => {
+    await rm(pool.file("KVMHA"), { recursive: true });
+    expect(await checkVmActivity(options(["vol-1"]))).toMatchObject({ decided: false, cause: "heartbeat-missing" });
+    expect(await checkVmActivity({ ...options(["vol-1"]), mountPoint: pool.file("absent") })).toMatchObject({ decided: false, cause: "heartbeat-missing" });
+  });
+
+  it("cannot judge 'no activity' when a volume cannot be stat'ed (here ELOOP): it might have been written", async () => {
+    await writeFile(pool.file("KVMHA/hb-10.0.0.5"), `${NOW - 200}\n`);
+    await symlink("loop", pool.file("loop"));
+    expect(await checkVmActivity(options(["vol-1", "loop/disk"]))).toMatchObject({ decided: false, cause: "volumes-unreadable" });
+    expect(await checkVmActivity(options(["vol-2", "loop/disk"]))).toMatchObject({ decided: true, verdict: "alive" });
+  });
+
+  it("cannot judge from a garbage ac file when no volume changed after the suspect time", async () => {
+    await writeFile(pool.file("KVMHA/hb-10.0.0.5"), `${NOW - 200}\n`);
+    await writeFile(pool.file("KVMHA/ac-10.0.0.5"), "not:an:ac:file\n");
+    expect(await checkVmActivity(options(["vol-1"]))).toMatchObject({ decided: false, cause: "ac-not-understood" });
   });
 });

@@ -1,6 +1,6 @@
 import { isAbsolute, relative, resolve } from "node:path";
 import { HbError } from "@hb/config";
-import { parseHeartbeat, type HeartbeatRead } from "./heartbeat.js";
+import { judgeHeartbeat, type HeartbeatRead, type NeighbourReason, type NeighbourVerdict } from "./heartbeat.js";
 import { activityFilePath, upstreamPaths, validateHostId, validateMountPoint } from "./paths.js";
 import { readHeartbeat } from "./read.js";
 import { ALIVE_LINE } from "./upstream.js";
@@ -39,6 +39,19 @@ export type ActivityReason =
   | "earlier-suspect"
   | "no-new-activity";
 
+/** Why a check cannot judge: no evidence either way, so never DEAD (DESIGN rule 10). */
+export type ActivityCannotJudge =
+  | "heartbeat-missing"
+  | "heartbeat-empty"
+  | "heartbeat-not-a-timestamp"
+  | "heartbeat-unreadable"
+  | "timeout"
+  | "ac-unreadable"
+  | "ac-not-understood"
+  | "volumes-unreadable"
+  | "storage-error"
+  | "not-mounted";
+
 export interface ActivityVerdict {
   readonly verdict: "alive" | "dead";
   readonly reason: ActivityReason;
@@ -50,67 +63,105 @@ export interface ActivityVerdict {
   readonly comparedWith: number | null;
 }
 
-/** Step 1 of kvmvmactivity.sh: a heartbeat younger than 61 s ends the check (ALIVE). */
-export function heartbeatShowsLife(read: HeartbeatRead, nowEpochSeconds: number): { readonly alive: boolean; readonly ageSeconds: number | null } {
-  if (read.kind !== "content") return { alive: false, ageSeconds: null };
-  const parsed = parseHeartbeat(read.text);
-  if (parsed.kind !== "timestamp") return { alive: false, ageSeconds: null };
-  const ageSeconds = nowEpochSeconds - parsed.epochSeconds;
-  return { alive: ageSeconds < ACTIVITY_HEARTBEAT_THRESHOLD_SECONDS, ageSeconds };
+export interface ActivityNotJudged {
+  readonly decided: false;
+  readonly cause: ActivityCannotJudge;
+  /** One line for people. */
+  readonly reason: string;
+  readonly heartbeatAgeSeconds: number | null;
 }
 
-const wholeNumber = (text: string | undefined): number | null => (text !== undefined && /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : null);
+export type ActivityCheckResult = ({ readonly decided: true } & ActivityVerdict) | ActivityNotJudged;
+
+/** decideDiskActivity's answer: a check result before the heartbeat's age is added. */
+export type DiskActivityDecision = ({ readonly decided: true } & Omit<ActivityVerdict, "heartbeatAgeSeconds">) | Omit<ActivityNotJudged, "heartbeatAgeSeconds">;
+
+/**
+ * Step 1 of kvmvmactivity.sh: a heartbeat younger than 61 s ends the check (ALIVE); an older
+ * readable one lets the volumes decide; anything else (missing, empty, garbage, unreadable,
+ * late) is no evidence, where upstream's first line would be `cat`'s or `expr`'s error.
+ */
+export function judgeActivityHeartbeat(read: HeartbeatRead, nowEpochSeconds: number): NeighbourVerdict {
+  return judgeHeartbeat(read, { nowEpochSeconds, maxAgeSeconds: ACTIVITY_HEARTBEAT_THRESHOLD_SECONDS - 1 });
+}
+
+const HEARTBEAT_CAUSES: Partial<Record<NeighbourReason, ActivityCannotJudge>> = {
+  missing: "heartbeat-missing",
+  empty: "heartbeat-empty",
+  "not-a-timestamp": "heartbeat-not-a-timestamp",
+  unreadable: "heartbeat-unreadable",
+  timeout: "timeout",
+};
+
+const wholeNumber = (text: string): number | null => (/^\d{1,15}$/.test(text) ? Number(text) : null);
+
+/** The ac file as upstream and hb write it: `suspect:latest:checkTime`, latest empty when no volume could be stat'ed. */
+const AC_FORMAT = /^(\d{1,15}):(\d{0,15}):(\d{0,15})$/;
 
 /**
  * Steps 3–5 of kvmvmactivity.sh, from the facts the storage gave: the newest volume mtime and
- * the previous `ac-<host>` (`suspect:latest:checkTime`). An `ac` file whose suspect time is
- * unreadable counts as absent; a missing update time (no volume could be stat'ed last time)
- * is read as the previous check's time, which is what upstream's word splitting ends up doing.
- * No volume to stat now means no activity (upstream: an empty number is 0).
+ * the previous `ac-<host>` (`suspect:latest:checkTime`). A missing update time (no volume could
+ * be stat'ed last time) is read as the previous check's time, which is what upstream's word
+ * splitting ends up doing. No volume to stat now means no activity (upstream: an empty number is
+ * 0). Activity is evidence of life whatever else is wrong; no activity is evidence of death only
+ * when every volume could be stat'ed and the ac file is one hb or upstream wrote (upstream's
+ * `expr` fails on anything else and its first line is the error).
  */
 export function decideDiskActivity(input: {
   readonly suspectTime: number;
   readonly latestUpdate: number | null;
   readonly previousAc: string | null;
   readonly acFileForMessages: string;
-}): Omit<ActivityVerdict, "heartbeatAgeSeconds"> {
+  /** Volumes that could not be stat'ed: each might have been written. */
+  readonly unstatedVolumes?: number;
+}): DiskActivityDecision {
   const latest = input.latestUpdate ?? 0;
   const acFile = input.acFileForMessages;
-  const fields = input.previousAc?.trim().split(":");
-  const lastSuspect = wholeNumber(fields?.[0]);
-  const base = { latestUpdate: input.latestUpdate };
-  if (input.previousAc === null || lastSuspect === null) {
-    return latest > input.suspectTime
-      ? { ...base, verdict: "alive", reason: "activity-after-suspect", line: ALIVE_LINE, comparedWith: input.suspectTime }
-      : {
-          ...base,
-          verdict: "dead",
-          reason: "no-ac-file",
-          comparedWith: input.suspectTime,
-          line: `=====> Considering host as DEAD due to file [${acFile}] does not exists and condition [latestUpdateTime -gt SuspectTime] has not been satisfied. <======`,
-        };
-  }
-  if (input.suspectTime - lastSuspect < 0) {
-    return latest > input.suspectTime
-      ? { ...base, verdict: "alive", reason: "activity-after-suspect", line: ALIVE_LINE, comparedWith: input.suspectTime }
-      : {
-          ...base,
-          verdict: "dead",
-          reason: "earlier-suspect",
-          comparedWith: input.suspectTime,
-          line: `=====> Considering host as DEAD due to file [${acFile}] exist, condition [suspectTimeDiff -lt 0] was satisfied and [latestUpdateTime -gt SuspectTime] has not been satisfied. <======`,
-        };
-  }
-  const lastUpdate = wholeNumber(fields?.[1]) ?? wholeNumber(fields?.[2]) ?? input.suspectTime;
-  return latest > lastUpdate
-    ? { ...base, verdict: "alive", reason: "activity-since-last-check", line: ALIVE_LINE, comparedWith: lastUpdate }
-    : {
+  const base = { decided: true, latestUpdate: input.latestUpdate } as const;
+  const ac = input.previousAc === null ? null : AC_FORMAT.exec(input.previousAc.trim());
+  const notJudged = (): Omit<ActivityNotJudged, "heartbeatAgeSeconds"> | null => {
+    if (input.previousAc !== null && ac === null) {
+      const text = input.previousAc.trim();
+      return { decided: false, cause: "ac-not-understood", reason: `the ac file does not hold suspect:update:time (${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}) and no volume changed after the suspect time` };
+    }
+    if ((input.unstatedVolumes ?? 0) > 0) return { decided: false, cause: "volumes-unreadable", reason: `${input.unstatedVolumes} volume(s) could not be stat'ed and the others show no new activity` };
+    return null;
+  };
+  if (ac === null) {
+    if (latest > input.suspectTime) return { ...base, verdict: "alive", reason: "activity-after-suspect", line: ALIVE_LINE, comparedWith: input.suspectTime };
+    return (
+      notJudged() ?? {
         ...base,
         verdict: "dead",
-        reason: "no-new-activity",
-        comparedWith: lastUpdate,
-        line: `=====> Considering host as DEAD due to file [${acFile}] exist and conditions [suspectTimeDiff -lt 0] and [latestUpdateTime -gt SuspectTime] have not been satisfied. <======`,
-      };
+        reason: "no-ac-file",
+        comparedWith: input.suspectTime,
+        line: `=====> Considering host as DEAD due to file [${acFile}] does not exists and condition [latestUpdateTime -gt SuspectTime] has not been satisfied. <======`,
+      }
+    );
+  }
+  if (input.suspectTime - Number(ac[1]) < 0) {
+    if (latest > input.suspectTime) return { ...base, verdict: "alive", reason: "activity-after-suspect", line: ALIVE_LINE, comparedWith: input.suspectTime };
+    return (
+      notJudged() ?? {
+        ...base,
+        verdict: "dead",
+        reason: "earlier-suspect",
+        comparedWith: input.suspectTime,
+        line: `=====> Considering host as DEAD due to file [${acFile}] exist, condition [suspectTimeDiff -lt 0] was satisfied and [latestUpdateTime -gt SuspectTime] has not been satisfied. <======`,
+      }
+    );
+  }
+  const lastUpdate = wholeNumber(ac[2] ?? "") ?? wholeNumber(ac[3] ?? "") ?? input.suspectTime;
+  if (latest > lastUpdate) return { ...base, verdict: "alive", reason: "activity-since-last-check", line: ALIVE_LINE, comparedWith: lastUpdate };
+  return (
+    notJudged() ?? {
+      ...base,
+      verdict: "dead",
+      reason: "no-new-activity",
+      comparedWith: lastUpdate,
+      line: `=====> Considering host as DEAD due to file [${acFile}] exist and conditions [suspectTimeDiff -lt 0] and [latestUpdateTime -gt SuspectTime] have not been satisfied. <======`,
+    }
+  );
 }
 
 export interface ActivityCheckOptions extends StorageCallOptions {
@@ -123,10 +174,6 @@ export interface ActivityCheckOptions extends StorageCallOptions {
   readonly checkTime: string;
   readonly nowEpochSeconds: number;
 }
-
-export type ActivityCheckResult =
-  | ({ readonly decided: true } & ActivityVerdict)
-  | { readonly decided: false; readonly reason: string; readonly heartbeatAgeSeconds: number | null };
 
 /**
  * kvmvmactivity.sh with upstream's semantics, every storage access in a child process under the
@@ -142,11 +189,13 @@ export async function checkVmActivity(options: ActivityCheckOptions): Promise<Ac
   const call = { executor: options.executor, ...(options.signal === undefined ? {} : { signal: options.signal }), ...(options.nodePath === undefined ? {} : { nodePath: options.nodePath }) };
 
   const read = await readHeartbeat(mountPoint, host, { ...call, deadlineMs: remaining() });
-  const heartbeat = heartbeatShowsLife(read, options.nowEpochSeconds);
-  if (heartbeat.alive) {
+  const heartbeat = judgeActivityHeartbeat(read, options.nowEpochSeconds);
+  if (heartbeat.verdict === "alive") {
     return { decided: true, verdict: "alive", reason: "heartbeat", line: ALIVE_LINE, heartbeatAgeSeconds: heartbeat.ageSeconds, latestUpdate: null, comparedWith: null };
   }
-  if (read.kind === "timeout") return { decided: false, reason: `the heartbeat file could not be read within ${read.afterMs} ms`, heartbeatAgeSeconds: null };
+  if (heartbeat.verdict === "undecided") {
+    return { decided: false, cause: HEARTBEAT_CAUSES[heartbeat.reason] ?? "heartbeat-unreadable", reason: heartbeat.message, heartbeatAgeSeconds: null };
+  }
   if (volumes.length === 0) {
     return {
       decided: true,
@@ -169,13 +218,14 @@ export async function checkVmActivity(options: ActivityCheckOptions): Promise<Ac
     },
     { ...call, deadlineMs },
   );
-  if (reply === null) return { decided: false, reason: describeNoReply(exec, deadlineMs, options.signal), heartbeatAgeSeconds: heartbeat.ageSeconds };
-  if (!reply.ok) return { decided: false, reason: `cannot read the ac file: ${reply.code ?? ""} ${reply.message ?? ""}`.trim(), heartbeatAgeSeconds: heartbeat.ageSeconds };
+  if (reply === null) return { decided: false, cause: exec.timedOut ? "timeout" : "storage-error", reason: describeNoReply(exec, deadlineMs, options.signal), heartbeatAgeSeconds: heartbeat.ageSeconds };
+  if (!reply.ok) return { decided: false, cause: "ac-unreadable", reason: `cannot read the ac file: ${reply.code ?? ""} ${reply.message ?? ""}`.trim(), heartbeatAgeSeconds: heartbeat.ageSeconds };
   const decision = decideDiskActivity({
     suspectTime: options.suspectTime,
     latestUpdate: reply.latest ?? null,
     previousAc: reply.previous ?? null,
     acFileForMessages: upstreamPaths.activity(options.mountPoint, host),
+    unstatedVolumes: reply.statErrors ?? 0,
   });
-  return { decided: true, ...decision, heartbeatAgeSeconds: heartbeat.ageSeconds };
+  return { ...decision, heartbeatAgeSeconds: heartbeat.ageSeconds };
 }

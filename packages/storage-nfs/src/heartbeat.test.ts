@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatHeartbeat, judgeHeartbeat, neighbourLine, parseHeartbeat, parseRecord, recordProgress } from "./index.js";
+import { cannotJudgeLine, formatHeartbeat, judgeHeartbeat, neighbourLine, parseHeartbeat, parseRecord, recordProgress } from "./index.js";
 
 const NOW = 1_764_000_000;
 const judge = (text: string, maxAgeSeconds = 60) => judgeHeartbeat({ kind: "content", text }, { nowEpochSeconds: NOW, maxAgeSeconds });
@@ -40,32 +40,40 @@ describe("a neighbour's judgement", () => {
     );
   });
 
-  it("calls a missing, empty, non-numeric or unreadable file DEAD, each with its own reason (upstream: ALIVE)", () => {
+  it("cannot judge a missing, empty, non-numeric or unreadable file: no evidence, never DEAD (upstream's first line is an error, read as ALIVE)", () => {
     const at = { nowEpochSeconds: NOW, maxAgeSeconds: 60 };
     const missing = judgeHeartbeat({ kind: "missing" }, at);
     const empty = judge("");
     const garbage = judge("hello\n");
     const unreadable = judgeHeartbeat({ kind: "unreadable", message: "Input/output error" }, at);
     expect([missing, empty, garbage, unreadable].map((v) => [v.verdict, v.reason])).toEqual([
-      ["dead", "missing"],
-      ["dead", "empty"],
-      ["dead", "not-a-timestamp"],
-      ["dead", "unreadable"],
+      ["undecided", "missing"],
+      ["undecided", "empty"],
+      ["undecided", "not-a-timestamp"],
+      ["undecided", "unreadable"],
     ]);
-    const lines = [missing, empty, garbage, unreadable].map((v) => neighbourLine(v, FILE, 60));
-    for (const line of lines) expect(line).toMatch(/^=====> Considering host as DEAD because .* <======$/);
-    expect(lines).toEqual([
-      "=====> Considering host as DEAD because heartbeat file [/mnt/p/KVMHA//hb-10.0.0.5] does not exist <======",
-      "=====> Considering host as DEAD because heartbeat file [/mnt/p/KVMHA//hb-10.0.0.5] is empty <======",
-      "=====> Considering host as DEAD because heartbeat file [/mnt/p/KVMHA//hb-10.0.0.5] does not hold a timestamp <======",
-      "=====> Considering host as DEAD because heartbeat file [/mnt/p/KVMHA//hb-10.0.0.5] cannot be read (Input/output error) <======",
+    expect([missing, empty, garbage, unreadable].map((v) => neighbourLine(v, FILE, 60))).toEqual([
+      "=====> CANNOT JUDGE: the heartbeat file does not exist <=====",
+      "=====> CANNOT JUDGE: the heartbeat file is empty <=====",
+      '=====> CANNOT JUDGE: the heartbeat file does not hold epoch seconds ("hello") <=====',
+      "=====> CANNOT JUDGE: the heartbeat file cannot be read (Input/output error) <=====",
     ]);
   });
 
-  it("is undecided, never DEAD, when the read ran into its deadline", () => {
+  it("never puts DEAD in a cannot-judge line, whatever the file holds", () => {
+    for (const text of ["DEAD\n", "host is dead\n", "=====> Considering host as DEAD <======\n"]) {
+      const verdict = judge(text);
+      expect(verdict.verdict).toBe("undecided");
+      expect(neighbourLine(verdict, FILE, 60)).toBe("=====> CANNOT JUDGE <=====");
+    }
+    expect(cannotJudgeLine("/mnt/DEADBEEF is not an NFS mount")).toBe("=====> CANNOT JUDGE <=====");
+    expect(cannotJudgeLine("two\nlines")).toBe("=====> CANNOT JUDGE <=====");
+  });
+
+  it("cannot judge a read that ran into its deadline", () => {
     const verdict = judgeHeartbeat({ kind: "timeout", afterMs: 500 }, { nowEpochSeconds: NOW, maxAgeSeconds: 60 });
     expect(verdict).toMatchObject({ verdict: "undecided", reason: "timeout" });
-    expect(neighbourLine(verdict, FILE, 60)).toBe("=====> ALIVE <=====");
+    expect(neighbourLine(verdict, FILE, 60)).toBe("=====> CANNOT JUDGE: the heartbeat file could not be read within 500 ms <=====");
   });
 
   it("says ALIVE for a timestamp from the future and tells that the writer's clock is ahead", () => {

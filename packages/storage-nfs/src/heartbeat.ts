@@ -30,7 +30,11 @@ export type HeartbeatRead =
 export type NeighbourReason = "fresh" | "stale" | "missing" | "empty" | "not-a-timestamp" | "unreadable" | "timeout";
 
 export interface NeighbourVerdict {
-  /** undecided: this reader could not tell (its read ran into the deadline). */
+  /**
+   * dead: a readable timestamp older than the maximum, the only evidence a reader has.
+   * undecided: this reader cannot judge (no file, an empty or garbage one, its own I/O error or
+   * deadline); never DEAD (DESIGN rule 10).
+   */
   readonly verdict: "alive" | "dead" | "undecided";
   readonly reason: NeighbourReason;
   /** now − heartbeat, whole seconds; negative when the writer's clock is ahead. */
@@ -44,26 +48,29 @@ export interface NeighbourVerdict {
 }
 
 /**
- * The neighbour's judgement of one heartbeat file. DEAD when the age is strictly greater than
- * the maximum (upstream's `-gt`), and — unlike upstream, which reports them ALIVE — when the
- * file is missing, empty, not a number or unreadable. The full age is used, not age mod 256.
+ * The neighbour's judgement of one heartbeat file. DEAD only when it holds a timestamp whose age
+ * is strictly greater than the maximum (upstream's `-gt`), the full age, not age mod 256. A
+ * missing, empty, non-numeric or unreadable file, or a read that ran into its deadline, is no
+ * evidence: undecided. A wrong DEAD starts a live host's VMs a second time elsewhere; a wrong
+ * ALIVE only delays HA. (An upstream writer killed between its truncate and its write leaves an
+ * empty file behind.)
  */
 export function judgeHeartbeat(read: HeartbeatRead, options: { readonly nowEpochSeconds: number; readonly maxAgeSeconds: number }): NeighbourVerdict {
-  const base = { maxAgeSeconds: options.maxAgeSeconds, ageSeconds: null, heartbeatEpochSeconds: null, detail: null };
+  const base = { maxAgeSeconds: options.maxAgeSeconds, ageSeconds: null, heartbeatEpochSeconds: null, detail: null, verdict: "undecided" } as const;
   switch (read.kind) {
     case "missing":
-      return { ...base, verdict: "dead", reason: "missing", message: "the heartbeat file does not exist" };
+      return { ...base, reason: "missing", message: "the heartbeat file does not exist" };
     case "unreadable":
-      return { ...base, verdict: "dead", reason: "unreadable", detail: read.message, message: `the heartbeat file cannot be read (${read.message})` };
+      return { ...base, reason: "unreadable", detail: read.message, message: `the heartbeat file cannot be read (${read.message})` };
     case "timeout":
-      return { ...base, verdict: "undecided", reason: "timeout", message: `the heartbeat file could not be read within ${read.afterMs} ms` };
+      return { ...base, reason: "timeout", message: `the heartbeat file could not be read within ${read.afterMs} ms` };
     case "content":
       break;
   }
   const parsed = parseHeartbeat(read.text);
-  if (parsed.kind === "empty") return { ...base, verdict: "dead", reason: "empty", message: "the heartbeat file is empty" };
+  if (parsed.kind === "empty") return { ...base, reason: "empty", message: "the heartbeat file is empty" };
   if (parsed.kind === "not-a-timestamp") {
-    return { ...base, verdict: "dead", reason: "not-a-timestamp", detail: parsed.text, message: `the heartbeat file does not hold epoch seconds (${JSON.stringify(parsed.text)})` };
+    return { ...base, reason: "not-a-timestamp", detail: parsed.text, message: `the heartbeat file does not hold epoch seconds (${JSON.stringify(parsed.text)})` };
   }
   const ageSeconds = options.nowEpochSeconds - parsed.epochSeconds;
   const stale = ageSeconds > options.maxAgeSeconds;

@@ -50,16 +50,19 @@ export {
   ACTIVITY_HEARTBEAT_THRESHOLD_SECONDS,
   checkVmActivity,
   decideDiskActivity,
-  heartbeatShowsLife,
+  judgeActivityHeartbeat,
   parseVolumeList,
   resolveVolume,
   InvalidVolumeError,
   type ActivityCheckOptions,
+  type ActivityCannotJudge,
   type ActivityCheckResult,
+  type ActivityNotJudged,
   type ActivityReason,
   type ActivityVerdict,
+  type DiskActivityDecision,
 } from "./activity.js";
 export { scanHeartbeats, ScanError, type ScanOptions, type ScanResult, type ScannedHeartbeat } from "./scan.js";
 export { NfsHeartbeatTarget, type NfsTargetOptions } from "./target.js";
-export { ALIVE_LINE, neighbourLine, remountFailedLine, failedToCreateLine } from "./upstream.js";
+export { ALIVE_LINE, cannotJudgeLine, neighbourLine, remountFailedLine, failedToCreateLine } from "./upstream.js";
 export type { RecordFields, StorageCallOptions, WriteStep } from "./worker.js";

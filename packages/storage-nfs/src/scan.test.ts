@@ -14,7 +14,7 @@ describe("scanning a pool's heartbeats", () => {
   });
   afterEach(() => pool.remove());
 
-  it("reports every host with age, verdict and reason, and ignores what is not a heartbeat", async () => {
+  it("reports every host with age, verdict and reason; an empty or garbage file cannot be judged, never DEAD; ignores what is not a heartbeat", async () => {
     await mkdir(pool.file("KVMHA"));
     const files: Record<string, string> = {
       "hb-10.0.0.1": `${NOW - 5}\n`,
@@ -33,8 +33,8 @@ describe("scanning a pool's heartbeats", () => {
     expect(result.heartbeats.map((h) => [h.host, h.verdict, h.reason, h.ageSeconds])).toEqual([
       ["10.0.0.1", "alive", "fresh", 5],
       ["10.0.0.2", "dead", "stale", 400],
-      ["10.0.0.3", "dead", "empty", null],
-      ["10.0.0.4", "dead", "not-a-timestamp", null],
+      ["10.0.0.3", "undecided", "empty", null],
+      ["10.0.0.4", "undecided", "not-a-timestamp", null],
     ]);
     expect(result.heartbeats[0]).toMatchObject({ record: { seq: 7, bootId: "b" }, mtimeEpochSeconds: NOW - 8, writerClockOffsetSeconds: 3 });
     expect(result.ignored).toEqual(["hb-bad name"]);

@@ -13,22 +13,27 @@ export const remountFailedLine = (server: string, exportPath: string, mountPoint
 export const failedToCreateLine = (file: string) => `Failed to create ${file}`;
 
 /**
- * kvmheartbeat.sh -r: ALIVE, or the DEAD line. A stale file gets upstream's own words with the
- * true age (upstream printed age mod 256); a missing, empty, non-numeric or unreadable file,
- * which upstream reported ALIVE, gets a DEAD line of its own in the same form.
+ * hb's first line when it cannot judge a host: it never contains DEAD, so the agent reads the
+ * check as ALIVE, as it does with upstream, whose first line in these cases is an error message
+ * (`cat: …: No such file or directory`, `expr: syntax error…`). The reason goes on the line only
+ * when it is one plain line without DEAD in any case (a path or a garbage file could hold it).
+ */
+export function cannotJudgeLine(reason: string): string {
+  return /dead|[\r\n]/i.test(reason) || reason === "" ? "=====> CANNOT JUDGE <=====" : `=====> CANNOT JUDGE: ${reason} <=====`;
+}
+
+/**
+ * kvmheartbeat.sh -r: ALIVE, the DEAD line for a stale file (upstream's own words with the true
+ * age; upstream printed age mod 256), or hb's cannot-judge line for a missing, empty,
+ * non-numeric or unreadable file and a read past its deadline.
  */
 export function neighbourLine(verdict: NeighbourVerdict, file: string, intervalSeconds: number): string {
-  if (verdict.verdict !== "dead") return ALIVE_LINE;
-  switch (verdict.reason) {
-    case "stale":
+  switch (verdict.verdict) {
+    case "alive":
+      return ALIVE_LINE;
+    case "dead":
       return `=====> Considering host as DEAD because last write on [${file}] was [${verdict.ageSeconds}] seconds ago, but the max interval is [${intervalSeconds}] <======`;
-    case "missing":
-      return `=====> Considering host as DEAD because heartbeat file [${file}] does not exist <======`;
-    case "empty":
-      return `=====> Considering host as DEAD because heartbeat file [${file}] is empty <======`;
-    case "not-a-timestamp":
-      return `=====> Considering host as DEAD because heartbeat file [${file}] does not hold a timestamp <======`;
-    default:
-      return `=====> Considering host as DEAD because heartbeat file [${file}] cannot be read (${verdict.detail ?? "error"}) <======`;
+    case "undecided":
+      return cannotJudgeLine(verdict.message);
   }
 }

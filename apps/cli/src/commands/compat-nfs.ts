@@ -1,6 +1,6 @@
 import type { HeartbeatConfig } from "@hb/config";
 import {
-  ALIVE_LINE,
+  cannotJudgeLine,
   checkVmActivity,
   ensureMounted,
   failedToCreate,
@@ -25,7 +25,8 @@ import { ACTIVITY_ANSWER_MS, quietConfig, readerThresholdMs, stopQemuOnMount } f
 /*
  * kvmheartbeat.sh (write and -r) and kvmvmactivity.sh as the agent calls them: judged by exit
  * status and the first line of output, with stdout and stderr merged. So the upstream line (or
- * nothing) comes first, and whatever hb adds follows it on lines of its own.
+ * nothing, or hb's cannot-judge line, which never holds DEAD) comes first, and whatever hb adds
+ * follows it on lines of its own.
  */
 
 /**
@@ -129,13 +130,12 @@ async function readHeartbeatMode(options: GetoptsResult, args: ModeArgs & { read
   const maxAgeSeconds = Number((thresholdMs / 1000).toFixed(3));
   const read = await readHeartbeat(mount, host, { executor: deps.executor, deadlineMs: left() });
   const verdict = judgeHeartbeat(read, { nowEpochSeconds: Math.floor(deps.clock.wallMs() / 1000), maxAgeSeconds });
-  if (verdict.verdict === "undecided") {
-    say(deps, ALIVE_LINE, `not judged: ${verdict.message}; ALIVE is what the agent concludes from a check that times out`, ...notes);
-    return 0;
-  }
-  say(deps, neighbourLine(verdict, file, maxAgeSeconds), ...notes);
+  say(deps, neighbourLine(verdict, file, maxAgeSeconds), verdict.verdict === "undecided" ? notJudged(`${file}: ${verdict.message}`) : null, ...notes);
   return 0;
 }
+
+/** The detail line after a cannot-judge first line. */
+const notJudged = (reason: string) => `cannot judge: ${reason}; no evidence the host is down, so not DEAD (the agent reads this as ALIVE)`;
 
 /** kvmvmactivity.sh. */
 export async function kvmvmactivity(options: GetoptsResult, deps: RunDeps): Promise<number> {
@@ -162,19 +162,19 @@ export async function kvmvmactivity(options: GetoptsResult, deps: RunDeps): Prom
     return 2;
   }
   const { config, note } = await quietConfig(deps);
-  const notJudged = (reason: string) => {
-    say(deps, ALIVE_LINE, `not judged: ${reason}; ALIVE is what the agent concludes from a check that times out`, note);
+  const cannotJudge = (reason: string) => {
+    say(deps, cannotJudgeLine(reason), notJudged(reason), note);
     return 0;
   };
   try {
     // Upstream reads whatever is under the mount point; an unmounted pool would look inactive.
-    if (findNfsMount(await readMountTable(config["hb.mounts.file"]), mount) === undefined) return notJudged(`${mount} is not an NFS mount (per ${config["hb.mounts.file"]})`);
+    if (findNfsMount(await readMountTable(config["hb.mounts.file"]), mount) === undefined) return cannotJudge(`${mount} is not an NFS mount (per ${config["hb.mounts.file"]})`);
   } catch (error) {
-    return notJudged((error as Error).message);
+    return cannotJudge((error as Error).message);
   }
   const now = Math.floor(deps.clock.wallMs() / 1000);
   const result = await checkVmActivity({ executor: deps.executor, mountPoint: mount, hostId: host, volumes, suspectTime: Number(suspect), checkTime, nowEpochSeconds: now, deadlineMs: left() });
-  if (!result.decided) return notJudged(result.reason);
+  if (!result.decided) return cannotJudge(result.reason);
   say(deps, result.line, note);
   return 0;
 }

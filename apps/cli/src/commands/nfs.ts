@@ -40,11 +40,14 @@ Usage:
       write this host's heartbeat (tmp file, fsync, rename, fsync folder, O_DIRECT read-back);
       with --server and --export, remount the pool first as upstream does. Exit 0 written, 1 failed.
   ${USAGES.check}
-      a neighbour's view of one host. Exit 0 ALIVE, 1 DEAD, 2 could not decide.
+      a neighbour's view of one host. Exit 0 ALIVE, 1 DEAD (a readable heartbeat older than
+      --max-age), 2 cannot judge (file missing, empty or garbage, I/O error, timeout, not mounted).
   ${USAGES.activity}
-      kvmvmactivity.sh's check (heartbeat < 61 s, or volume activity). Exit 0 active, 1 not, 2 could not decide.
+      kvmvmactivity.sh's check (heartbeat < 61 s, or volume activity). Exit 0 active, 1 not (a stale
+      heartbeat and no volume written since the suspect time), 2 cannot judge.
   ${USAGES.scan}
-      every host's heartbeat in the pool. Exit 0 all ALIVE, 1 some DEAD, 2 could not scan.
+      every host's heartbeat in the pool. Exit 0 all ALIVE, 1 some DEAD, 2 could not scan or
+      some host cannot be judged (and none is DEAD).
 
 Defaults: --timeout from heartbeat.update.timeout (write), kvm.heartbeat.checker.timeout (check, scan)
 or ${ACTIVITY_ANSWER_MS} ms (activity); --max-age is what the agent passes as -t (kvm.heartbeat.update.frequency),
@@ -254,6 +257,8 @@ interface CheckArgs {
 }
 
 const EXIT_FOR_VERDICT = { alive: 0, dead: 1, undecided: 2 } as const;
+/** How a verdict is shown to people: "undecided" is hb's word for a reader that cannot judge. */
+const LABEL = { alive: "ALIVE", dead: "DEAD", undecided: "CANNOT JUDGE" } as const;
 
 async function nfsCheck(args: CheckArgs, deps: RunDeps): Promise<number> {
   const file = `${args.mount}/KVMHA/hb-${args.host}`;
@@ -272,7 +277,7 @@ function report(result: CheckReport, args: CheckArgs, file: string, deps: RunDep
   if (args.json) {
     deps.stdout(`${JSON.stringify({ mount: args.mount, host: args.host, file, maxAgeSeconds: seconds(args.maxAgeMs), ...result }, null, 2)}\n`);
   } else {
-    deps.stdout(`${args.host}: ${result.verdict.toUpperCase()} (${result.reason}): ${result.message}\n`);
+    deps.stdout(`${args.host}: ${LABEL[result.verdict]} (${result.reason}): ${result.message}\n`);
   }
   return EXIT_FOR_VERDICT[result.verdict];
 }
@@ -291,7 +296,7 @@ async function nfsActivity(args: ActivityArgs, deps: RunDeps): Promise<number> {
   const unmounted = await notMounted(args.mount, args.config);
   const now = epochSeconds(deps);
   const result = unmounted
-    ? ({ decided: false, reason: unmounted, heartbeatAgeSeconds: null } as const)
+    ? ({ decided: false, cause: "not-mounted", reason: unmounted, heartbeatAgeSeconds: null } as const)
     : await checkVmActivity({
         executor: deps.executor,
         mountPoint: args.mount,
@@ -307,7 +312,7 @@ async function nfsActivity(args: ActivityArgs, deps: RunDeps): Promise<number> {
   } else if (result.decided) {
     deps.stdout(`${args.host}: ${result.verdict === "alive" ? "ACTIVE" : "NO ACTIVITY"} (${result.reason}): ${result.line}\n`);
   } else {
-    deps.stdout(`${args.host}: UNDECIDED: ${result.reason}\n`);
+    deps.stdout(`${args.host}: CANNOT JUDGE (${result.cause}): ${result.reason}\n`);
   }
   return result.decided ? EXIT_FOR_VERDICT[result.verdict] : 2;
 }
@@ -336,16 +341,21 @@ async function nfsScan(args: ScanArgs, deps: RunDeps): Promise<number> {
     return 2;
   }
   const dead = heartbeats.filter((heartbeat) => heartbeat.verdict === "dead").length;
+  const cannotJudge = heartbeats.filter((heartbeat) => heartbeat.verdict === "undecided").length;
   if (args.json) {
-    deps.stdout(`${JSON.stringify({ mount: args.mount, maxAgeSeconds: seconds(args.maxAgeMs), hosts: heartbeats.length, dead, scanMs: Math.round(durationMs), heartbeats, ignored }, null, 2)}\n`);
+    deps.stdout(`${JSON.stringify({ mount: args.mount, maxAgeSeconds: seconds(args.maxAgeMs), hosts: heartbeats.length, dead, cannotJudge, scanMs: Math.round(durationMs), heartbeats, ignored }, null, 2)}\n`);
   } else {
     const width = Math.max(4, ...heartbeats.map((heartbeat) => heartbeat.host.length));
     const lines = heartbeats.map((h) => {
       const age = h.ageSeconds === null ? "-" : `${h.ageSeconds} s`;
       const skew = h.writerClockOffsetSeconds !== null && Math.abs(h.writerClockOffsetSeconds) > 2 ? `  writer clock ${h.writerClockOffsetSeconds > 0 ? "+" : ""}${h.writerClockOffsetSeconds} s vs server` : "";
-      return `${h.host.padEnd(width)}  ${h.verdict.toUpperCase().padEnd(5)}  ${age.padStart(9)}  ${h.reason}${h.record === null ? "" : `  seq ${h.record.seq}`}${skew}`;
+      return `${h.host.padEnd(width)}  ${LABEL[h.verdict].padEnd(12)}  ${age.padStart(9)}  ${h.reason}${h.record === null ? "" : `  seq ${h.record.seq}`}${skew}`;
     });
-    deps.stdout(`${[`${"host".padEnd(width)}  state        age  reason`, ...lines].join("\n")}\n${heartbeats.length} host(s), ${dead} DEAD (max age ${seconds(args.maxAgeMs)} s), read in ${Math.round(durationMs)} ms${ignored.length > 0 ? `; ignored: ${ignored.join(", ")}` : ""}\n`);
+    const unjudged = cannotJudge > 0 ? `, ${cannotJudge} cannot be judged` : "";
+    deps.stdout(
+      `${[`${"host".padEnd(width)}  ${"state".padEnd(12)}  ${"age".padStart(9)}  reason`, ...lines].join("\n")}\n${heartbeats.length} host(s), ${dead} DEAD${unjudged} (max age ${seconds(args.maxAgeMs)} s), read in ${Math.round(durationMs)} ms${ignored.length > 0 ? `; ignored: ${ignored.join(", ")}` : ""}\n`,
+    );
   }
-  return dead > 0 ? 1 : 0;
+  // DEAD is evidence and comes first; otherwise a host hb cannot judge makes the answer incomplete.
+  return dead > 0 ? 1 : cannotJudge > 0 ? 2 : 0;
 }
