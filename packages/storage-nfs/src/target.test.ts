@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { closeSync, openSync, readdirSync } from "node:fs";
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { ProcessExecutor, SystemClock } from "@hb/core/adapters";
@@ -24,5 +26,52 @@ describe("NfsHeartbeatTarget with a mount table", () => {
     await expect(access(`${pool}/KVMHA/hb-10.0.0.5`)).rejects.toThrow(); // nothing reached the local disk
     await writeFile(mounts, `10.0.0.2:/export ${pool}2 nfs rw 0 0\n`); // a neighbour path is not this pool
     expect(await attempt()).toMatchObject({ ok: false });
+  });
+});
+
+describe("NfsHeartbeatTarget: hb's own faults are inconclusive, never failed tries", () => {
+  it("a storage worker that cannot be started is inconclusive", async () => {
+    const pool = temp.file("pool-spawn");
+    await mkdir(pool);
+    const target = new NfsHeartbeatTarget({ id: "pool", mountPoint: pool, hostId: "10.0.0.5", executor: new ProcessExecutor(), clock: new SystemClock(), nodePath: temp.file("no-such-node") });
+    expect(await target.attempt({ seq: 1, deadlineMs: 10_000, signal: new AbortController().signal })).toMatchObject({
+      ok: false,
+      reason: "inconclusive",
+      message: expect.stringContaining("could not be started (ENOENT)"),
+      evidence: { failure: "spawn", code: "ENOENT" },
+    });
+  });
+
+  it("out of descriptors (real: prlimit on this process, then every descriptor taken), the mount table and the worker are inconclusive; then the heartbeat goes on", async () => {
+    const pool = temp.file("pool-emfile");
+    await mkdir(pool);
+    const mounts = temp.file("mounts-emfile");
+    await writeFile(mounts, `10.0.0.2:/export ${pool} nfs rw 0 0\n`);
+    const filler = temp.file("filler");
+    await writeFile(filler, "");
+    const withTable = new NfsHeartbeatTarget({ id: "pool", mountPoint: pool, hostId: "10.0.0.5", executor: new ProcessExecutor(), clock: new SystemClock(), mountsFile: mounts });
+    const withoutTable = new NfsHeartbeatTarget({ id: "pool", mountPoint: pool, hostId: "10.0.0.5", executor: new ProcessExecutor(), clock: new SystemClock() });
+    const attempt = (target: NfsHeartbeatTarget) => target.attempt({ seq: 1, deadlineMs: 10_000, signal: new AbortController().signal });
+
+    const limits = spawnSync("prlimit", ["--pid", String(process.pid), "--nofile", "--output", "SOFT,HARD", "--noheadings", "--raw"], { encoding: "utf8" }).stdout.trim().split(/\s+/);
+    const open = readdirSync("/proc/self/fd").length;
+    expect(spawnSync("prlimit", ["--pid", String(process.pid), `--nofile=${open + 64}:${limits[1]}`]).status).toBe(0);
+    const taken: number[] = [];
+    try {
+      for (;;) {
+        try {
+          taken.push(openSync(filler, "r"));
+        } catch (error) {
+          expect(error).toMatchObject({ code: "EMFILE" });
+          break;
+        }
+      }
+      expect(await attempt(withTable)).toMatchObject({ ok: false, reason: "inconclusive", message: expect.stringContaining("cannot read the mount table"), evidence: { code: "EMFILE" } });
+      expect(await attempt(withoutTable)).toMatchObject({ ok: false, reason: "inconclusive", evidence: { failure: "spawn", code: "EMFILE" } });
+    } finally {
+      for (const fd of taken) closeSync(fd);
+      spawnSync("prlimit", ["--pid", String(process.pid), `--nofile=${limits[0]}:${limits[1]}`]);
+    }
+    expect(await attempt(withTable)).toMatchObject({ ok: true });
   });
 });

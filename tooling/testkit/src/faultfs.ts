@@ -15,6 +15,8 @@ import { fileURLToPath } from "node:url";
  */
 
 export const FAULTFS_SCRIPT = fileURLToPath(new URL("../faultfs.py", import.meta.url));
+/** Upstream kvmheartbeat.sh's write mode (`upstream-write.sh MOUNT_POINT HOST_IP`), to measure beside hb. */
+export const UPSTREAM_WRITE_SCRIPT = fileURLToPath(new URL("../upstream-write.sh", import.meta.url));
 const PYTHON = "/usr/bin/python3";
 const FUSECTL = "/sys/fs/fuse/connections";
 

@@ -1,6 +1,7 @@
 export { makeTempDir, type TempDir } from "./temp-dir.js";
 export {
   FAULTFS_SCRIPT,
+  UPSTREAM_WRITE_SCRIPT,
   faultFsUnavailableReason,
   fuseDevice,
   mountFaultFs,
