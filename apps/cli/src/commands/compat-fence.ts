@@ -120,7 +120,15 @@ function runDetached(args: readonly string[], deps: RunDeps): Promise<number> {
   return new Promise((resolve) => {
     let settled = false;
     let text = "";
-    const child = spawn(process.execPath, [entry, ...args, "--status-fd", "3"], { detached: true, stdio: ["ignore", "ignore", "ignore", "pipe"] });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(process.execPath, [entry, ...args, "--status-fd", "3"], { detached: true, stdio: ["ignore", "ignore", "ignore", "pipe"] });
+    } catch {
+      // Some spawn failures throw (hb's own EMFILE, EAGAIN): the action still runs, here.
+      settled = true;
+      void inProcess().then(resolve, () => resolve(1));
+      return;
+    }
     const status = child.stdio[3] as Readable | null;
     const finish = (code: number) => {
       if (settled) return;

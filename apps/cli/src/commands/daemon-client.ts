@@ -1,5 +1,8 @@
 import { HbError, resolveConfig } from "@hb/config";
+import type { ExecResult } from "@hb/core";
+import type * as NodeFs from "node:fs";
 import { connect } from "node:net";
+import type * as NodeNet from "node:net";
 import { join } from "node:path";
 import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
 
@@ -53,4 +56,163 @@ export function controlRequest(stateDir: string, request: unknown, deadlineMs: n
     });
     socket.write(`${JSON.stringify(request)}\n`);
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The trusted channel: hbd's control socket, checked for owner and mode, asked from a child.
+
+/** What `<hb.state.dir>/hbd.pid` held, as read next to the socket (null: no such file). */
+export type PidFileRead = { readonly read: true; readonly path: string; readonly text: string | null } | { readonly read: false; readonly path: string; readonly reason: string };
+
+/** Why hbd's control socket gave no answer to rely on. */
+export type ControlFailure =
+  /** The socket or its folder could be changed by someone other than root: its answer proves nothing. */
+  | "untrusted"
+  /** No socket, nobody listening (hbd not running), or permission denied (not root). */
+  | "unreachable"
+  /** hbd answered with an error. */
+  | "refused"
+  /** No answer within the deadline: hbd stopped, or the state folder hangs. */
+  | "timeout"
+  /** hb's own fault (descriptors, memory, a child that could not start): never a reason not to fence. */
+  | "own-fault";
+
+export type ControlAnswer =
+  | { readonly ok: true; readonly socket: string; readonly result: unknown; readonly pidFile: PidFileRead }
+  | { readonly ok: false; readonly socket: string; readonly failure: ControlFailure; readonly reason: string; readonly pidFile: PidFileRead };
+
+interface ControlWorkerRequest {
+  readonly folder: string;
+  readonly socket: string;
+  readonly pidFile: string;
+  readonly line: string;
+  readonly deadlineMs: number;
+}
+
+type ControlWorkerReply =
+  | { readonly ok: true; readonly answer: string; readonly pid: PidFileRead }
+  | { readonly ok: false; readonly failure: ControlFailure; readonly reason: string; readonly pid: PidFileRead };
+
+/**
+ * The child's work, serialized with Function#toString: it may use only its parameters and what
+ * it declares inside. Checks, without following links, that the socket's folder and the socket
+ * belong to root (or to the caller itself, who could do anything to it anyway) and that no one
+ * else may write them; reads hbd.pid beside it; then one request line, one answer line.
+ */
+function controlWorker(fs: typeof NodeFs, net: typeof NodeNet, request: ControlWorkerRequest, euid: number): Promise<ControlWorkerReply> {
+  const OWN_FAULTS = ["EMFILE", "ENFILE", "EAGAIN", "ENOMEM"];
+  const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
+  const owner = (uid: number) => (uid === 0 ? "root" : `uid ${uid}`);
+  const trusted = (uid: number) => uid === 0 || uid === euid;
+  const trustedOwners = euid === 0 ? "root" : `root or uid ${euid}`;
+  const failed = (failure: ControlFailure, reason: string, pid: PidFileRead): Promise<ControlWorkerReply> => Promise.resolve({ ok: false, failure, reason, pid });
+  const codeOf = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code ?? "";
+  const errorFailure = (error: unknown): ControlFailure => (OWN_FAULTS.includes(codeOf(error)) ? "own-fault" : "unreachable");
+  let pid: PidFileRead = { read: false, path: request.pidFile, reason: "not read" };
+
+  let folder: NodeFs.Stats;
+  try {
+    folder = fs.lstatSync(request.folder);
+  } catch (error) {
+    return failed(errorFailure(error), `${request.folder}: ${codeOf(error) || String(error)}`, pid);
+  }
+  try {
+    pid = { read: true, path: request.pidFile, text: fs.readFileSync(request.pidFile, "utf8").slice(0, 64) };
+  } catch (error) {
+    pid = codeOf(error) === "ENOENT" ? { read: true, path: request.pidFile, text: null } : { read: false, path: request.pidFile, reason: codeOf(error) || String(error) };
+  }
+  if (!folder.isDirectory()) return failed("untrusted", `${request.folder} is not a folder (a symbolic link or another file)`, pid);
+  if (!trusted(folder.uid)) return failed("untrusted", `${request.folder} is owned by ${owner(folder.uid)}, not ${trustedOwners}`, pid);
+  if ((folder.mode & 0o022) !== 0) return failed("untrusted", `${request.folder} is writable by its group or others (mode ${octal(folder.mode)})`, pid);
+  let socket: NodeFs.Stats;
+  try {
+    socket = fs.lstatSync(request.socket);
+  } catch (error) {
+    return failed(errorFailure(error), codeOf(error) === "ENOENT" ? `no ${request.socket} (hbd is not running)` : `${request.socket}: ${codeOf(error) || String(error)}`, pid);
+  }
+  if (!socket.isSocket()) return failed("untrusted", `${request.socket} is not a socket`, pid);
+  if (!trusted(socket.uid)) return failed("untrusted", `${request.socket} is owned by ${owner(socket.uid)}, not ${trustedOwners}`, pid);
+  if ((socket.mode & 0o077) !== 0) return failed("untrusted", `${request.socket} is open to its group or others (mode ${octal(socket.mode)}; hbd makes it 0600)`, pid);
+
+  const checked = pid;
+  return new Promise((resolve) => {
+    let data = "";
+    let settled = false;
+    const client = net.connect(request.socket);
+    const finish = (reply: ControlWorkerReply) => {
+      if (settled) return;
+      settled = true;
+      client.destroy();
+      resolve(reply);
+    };
+    client.setTimeout(request.deadlineMs, () => finish({ ok: false, failure: "timeout", reason: `${request.socket}: no answer within ${request.deadlineMs} ms`, pid: checked }));
+    client.setEncoding("utf8");
+    client.on("error", (error) =>
+      finish({
+        ok: false,
+        failure: errorFailure(error),
+        reason: codeOf(error) === "EACCES" ? `${request.socket}: permission denied (only root may ask hbd)` : `${request.socket}: ${codeOf(error) || error.message}`,
+        pid: checked,
+      }),
+    );
+    client.on("data", (chunk: string) => {
+      data += chunk;
+      if (data.length > 1 << 22) finish({ ok: false, failure: "refused", reason: `${request.socket}: answer too long`, pid: checked });
+      else if (data.includes("\n")) finish({ ok: true, answer: data.slice(0, data.indexOf("\n")), pid: checked });
+    });
+    client.on("end", () => finish({ ok: true, answer: data, pid: checked }));
+    client.write(request.line);
+  });
+}
+
+const CONTROL_SOURCE = [
+  '"use strict";',
+  'process.title = "hb-control-client";',
+  'const fs = require("node:fs"), net = require("node:net");',
+  `Promise.resolve().then(() => (${controlWorker.toString()})(fs, net, JSON.parse(fs.readFileSync(0, "utf8")), process.geteuid()))`,
+  '  .catch((error) => ({ ok: false, failure: ["EMFILE", "ENFILE", "EAGAIN", "ENOMEM"].includes(error && error.code) ? "own-fault" : "unreachable", reason: String(error && error.message || error), pid: { read: false, path: "", reason: "not read" } }))',
+  "  .then((reply) => process.stdout.write(JSON.stringify(reply)));",
+].join("\n");
+
+/**
+ * One request to hbd over its control socket, from a child process bounded by deadlineMs: a hung
+ * state folder blocks whoever touches it (even connect(2) resolves the path), and in this
+ * process it would hold the event loop or a pool thread. Before connecting, the child checks the
+ * socket and its folder (owner root, writable by no one else); an answer that fails the check is
+ * no answer. Never throws.
+ */
+export async function askControl(stateDir: string, request: unknown, deps: Pick<RunDeps, "executor">, deadlineMs: number): Promise<ControlAnswer> {
+  const socket = join(stateDir, "hbd.sock");
+  const pidPath = join(stateDir, "hbd.pid");
+  const unknownPid: PidFileRead = { read: false, path: pidPath, reason: "not read" };
+  if (deadlineMs <= 0) return { ok: false, socket, failure: "timeout", reason: "no time left to ask hbd", pidFile: unknownPid };
+  const workerRequest: ControlWorkerRequest = { folder: stateDir, socket, pidFile: pidPath, line: `${JSON.stringify(request)}\n`, deadlineMs };
+  let exec: ExecResult;
+  try {
+    exec = await deps.executor.run({ file: process.execPath, args: ["--no-warnings", "-e", CONTROL_SOURCE], input: JSON.stringify(workerRequest), deadlineMs });
+  } catch (error) {
+    return { ok: false, socket, failure: "own-fault", reason: `cannot ask hbd: ${(error as Error).message}`, pidFile: unknownPid };
+  }
+  if (exec.timedOut) {
+    return { ok: false, socket, failure: "timeout", reason: `${socket}: no answer within ${deadlineMs} ms (hbd stopped, or ${stateDir} hangs)`, pidFile: { read: false, path: pidPath, reason: "no answer" } };
+  }
+  if (exec.spawnError !== undefined) return { ok: false, socket, failure: "own-fault", reason: `cannot start the control client (${exec.spawnError})`, pidFile: unknownPid };
+  let reply: ControlWorkerReply;
+  try {
+    reply = JSON.parse(exec.stdout) as ControlWorkerReply;
+  } catch {
+    const detail = exec.stderr.trim().split("\n").at(-1) ?? "";
+    return { ok: false, socket, failure: "own-fault", reason: `the control client exited with ${exec.exitCode ?? exec.signal ?? "?"}${detail === "" ? "" : `: ${detail}`}`, pidFile: unknownPid };
+  }
+  const pidFile = { ...reply.pid, path: pidPath };
+  if (!reply.ok) return { ok: false, socket, failure: reply.failure, reason: reply.reason, pidFile };
+  let answer: unknown;
+  try {
+    answer = JSON.parse(reply.answer);
+  } catch {
+    return { ok: false, socket, failure: "refused", reason: `${socket}: the answer is not JSON: ${reply.answer.slice(0, 100)}`, pidFile };
+  }
+  const fields = typeof answer === "object" && answer !== null ? (answer as { ok?: unknown; result?: unknown; error?: unknown }) : {};
+  if (fields.ok !== true) return { ok: false, socket, failure: "refused", reason: `hbd refused: ${typeof fields.error === "string" ? fields.error.slice(0, 200) : "no reason"}`, pidFile };
+  return { ok: true, socket, result: fields.result, pidFile };
 }

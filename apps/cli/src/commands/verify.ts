@@ -1,6 +1,9 @@
 // What a -c entry point checks before it acts (hb.fence.verify), and the one-owner rule: when
-// hbd runs, the agent's -c defers to it. Every step is bounded by the verification's deadline,
-// which the timing model derives so that the action still starts before the agent kills -c.
+// hbd runs, the agent's -c defers to it. Only root can keep hb from fencing: hbd's verdict counts
+// only when it comes over hbd's control socket, checked for owner and mode; the TCP status
+// endpoint is information for people and never a reason not to fence. Every step is bounded by
+// the verification's deadline, which the timing model derives so that the action still starts
+// before the agent kills -c.
 import { deriveTiming, formatSeconds, hostIdOf, type FenceVerifyMode, type HeartbeatConfig } from "@hb/config";
 import type { Clock } from "@hb/core";
 import { ipv4AddressOf } from "@hb/core/adapters";
@@ -16,11 +19,10 @@ import {
 } from "@hb/storage-drbd";
 import { findNfsMount, readMountTable, validateHostId, writeHeartbeat } from "@hb/storage-nfs";
 import { randomUUID } from "node:crypto";
-import { access, readFile } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import type { RunDeps } from "../context.js";
-import { controlRequest } from "./daemon-client.js";
+import { askControl, type ControlAnswer, type PidFileRead } from "./daemon-client.js";
 
 /** The storage a -c call is about: an NFS pool by its mount point (kvmheartbeat.sh), or LINSTOR/StorPool (kvmspheartbeat.sh). */
 export type FenceStorage = { readonly kind: "nfs"; readonly mountPoint: string | undefined } | { readonly kind: "shared-block" };
@@ -41,7 +43,7 @@ export type VerifyOutcome =
 // ---------------------------------------------------------------------------------------------
 // hbd: is it running, and what is its verdict for this storage?
 
-/** hbd's /status, as far as -c relies on it. */
+/** hbd's status document, as far as -c relies on it. */
 export interface DaemonTarget {
   readonly id: string;
   readonly kind: string;
@@ -67,7 +69,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** hbd's status document, or null when it is not one (another program on the port). */
+/** hbd's status document, or null when it is not one (another program answering). */
 export function parseDaemonStatus(value: unknown, address: string, healthy: boolean): DaemonView | null {
   if (!isObject(value) || !Array.isArray(value.targets) || typeof value.version !== "string") return null;
   const targets: DaemonTarget[] = [];
@@ -88,10 +90,16 @@ export function parseDaemonStatus(value: unknown, address: string, healthy: bool
   return { address, version: value.version, healthy, maintenance, targets };
 }
 
+/** hbd's own word on its health, in its control answer; missing means not healthy. */
+export function healthyOf(value: unknown): boolean {
+  return isObject(value) && value.healthy === true;
+}
+
 /**
- * Ask hbd over its loopback status endpoint (read-only): /status and /healthz, both within
- * deadlineMs. A stopped hbd still accepts the connection (the kernel does) and never answers:
- * the deadline is what tells.
+ * Ask hbd over its loopback status endpoint: /status and /healthz, both within deadlineMs. For
+ * people only (hb doctor): any local user can listen on that port, so its answer is never a
+ * reason not to fence. A stopped hbd still accepts the connection (the kernel does) and never
+ * answers: the deadline is what tells.
  */
 export async function askDaemon(listen: string, deadlineMs: number): Promise<DaemonAnswer> {
   if (deadlineMs <= 0) return { answered: false, reason: "no time left to ask" };
@@ -133,24 +141,24 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Local files only (the state folder, /etc): bounded anyway, since nothing on the fence path may hang. */
-export async function readModeMarkers(stateDir: string, clock: Clock, deadlineMs: number, unitLinks: readonly string[] = HBD_UNIT_LINKS): Promise<ModeMarkers> {
-  const read = async (): Promise<ModeMarkers> => {
-    const path = join(stateDir, "hbd.pid");
-    const text = await readFile(path, "utf8").catch(() => null);
-    const pid = text === null ? null : Number(text.trim());
-    const validPid = pid !== null && Number.isInteger(pid) && pid > 0 ? pid : null;
-    let enabledUnit: string | null = null;
-    for (const link of unitLinks) {
-      if (await access(link).then(() => true, () => false)) {
-        enabledUnit = link;
-        break;
-      }
-    }
-    return { pidFile: text === null ? null : { path, pid: validPid, alive: validPid !== null && processAlive(validPid) }, enabledUnit };
+function pidFileMarker(pidFile: PidFileRead): ModeMarkers["pidFile"] {
+  if (!pidFile.read || pidFile.text === null) return null;
+  const pid = Number(pidFile.text.trim());
+  const validPid = Number.isInteger(pid) && pid > 0 ? pid : null;
+  return { path: pidFile.path, pid: validPid, alive: validPid !== null && processAlive(validPid) };
+}
+
+/**
+ * The markers of the hbd-owned mode: hbd.pid as read beside the control socket (by the child
+ * that asked hbd: the state folder may hang), and the unit links in /etc (local, bounded anyway).
+ */
+export async function readModeMarkers(pidFile: PidFileRead, clock: Clock, deadlineMs: number, unitLinks: readonly string[] = HBD_UNIT_LINKS): Promise<ModeMarkers> {
+  const read = async (): Promise<string | null> => {
+    for (const link of unitLinks) if (await access(link).then(() => true, () => false)) return link;
+    return null;
   };
-  const markers = await withinDeadline(clock, deadlineMs, read());
-  return markers.done ? markers.value : { pidFile: null, enabledUnit: null };
+  const links = await withinDeadline(clock, Math.max(0, deadlineMs), read()).catch(() => ({ done: false as const }));
+  return { pidFile: pidFileMarker(pidFile), enabledUnit: links.done ? links.value : null };
 }
 
 export function hbdOwned(markers: ModeMarkers): boolean {
@@ -207,7 +215,7 @@ export function judgeDaemon(view: DaemonView, storage: FenceStorage): DaemonVerd
     return { kind: "defer", detail: `hbd is in maintenance until ${view.maintenance.until} (fencing suspended on this host); ${targets.map(describeTarget).join(", ")}`, evidence };
   }
   if (!view.healthy) {
-    return { kind: "not-owned", note: `hbd at ${view.address} answers but reports itself unhealthy (/healthz: event-loop lag or a stalled loop), so it cannot own the decision`, evidence };
+    return { kind: "not-owned", note: `hbd at ${view.address} answers but does not report itself healthy (event-loop lag, a stalled loop, or an hbd too old to say), so it cannot own the decision`, evidence };
   }
   const unarmed = targets.filter((target) => !target.armed);
   if (unarmed.length > 0) {
@@ -218,6 +226,25 @@ export function judgeDaemon(view: DaemonView, storage: FenceStorage): DaemonVerd
     };
   }
   return { kind: "defer", detail: `hbd's verdict: ${targets.map(describeTarget).join(", ")}; hbd owns the fence decision on this host`, evidence };
+}
+
+/** A control answer that is no answer, in words; loud unless hbd is simply not running. */
+function noAnswer(answer: ControlAnswer): { readonly text: string; readonly reason: string; readonly loud: boolean } {
+  if (answer.ok) {
+    const reason = `${answer.socket} answered with something that is not hbd's status`;
+    return { text: `hbd gives no usable answer (${reason})`, reason, loud: true };
+  }
+  switch (answer.failure) {
+    case "untrusted":
+      return { text: `hbd's control socket fails the ownership check, so its answer would prove nothing (${answer.reason})`, reason: answer.reason, loud: true };
+    case "own-fault":
+      return { text: `hb could not ask hbd for its own reasons (${answer.reason})`, reason: answer.reason, loud: true };
+    case "unreachable":
+      return { text: `hbd does not answer (${answer.reason})`, reason: answer.reason, loud: false };
+    case "refused":
+    case "timeout":
+      return { text: `hbd does not answer (${answer.reason})`, reason: answer.reason, loud: true };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,14 +403,14 @@ export async function verifyFence(request: VerifyRequest, deps: RunDeps): Promis
     return { kind: "act", notes, loud, evidence };
   }
 
-  const listen = config["hb.status.listen"];
-  const [answer, markers] = await Promise.all([
-    askDaemon(listen, Math.min(timing.daemonQueryMs, remaining())),
-    readModeMarkers(config["hb.state.dir"], deps.clock, Math.min(timing.daemonQueryMs, remaining())),
-  ]);
+  // hbd's verdict counts only over its control socket (root's); the TCP endpoint is not asked.
+  const queryMs = Math.min(timing.daemonQueryMs, remaining());
+  const answer = await askControl(config["hb.state.dir"], { op: "status" }, deps, queryMs);
+  const markers = await readModeMarkers(answer.pidFile, deps.clock, Math.min(timing.daemonQueryMs, remaining()));
   let hbdDecided = false;
-  if (answer.answered) {
-    const verdict = judgeDaemon(answer.view, request.storage);
+  const view = answer.ok ? parseDaemonStatus(answer.result, answer.socket, healthyOf(answer.result)) : null;
+  if (view !== null) {
+    const verdict = judgeDaemon(view, request.storage);
     switch (verdict.kind) {
       case "defer":
         return { kind: "no-fence", outcome: "deferred", check: "hbd", detail: verdict.detail, evidence: { ...evidence, ...verdict.evidence } };
@@ -401,12 +428,15 @@ export async function verifyFence(request: VerifyRequest, deps: RunDeps): Promis
         if (hbdOwned(markers)) notes.push(verdict.note);
         break;
     }
-  } else if (hbdOwned(markers)) {
-    // hbd is meant to own the decision but is silent: never fail open quietly.
-    const why = `hbd does not answer (${answer.reason}; ${describeMarkers(markers)})`;
-    notes.push(why);
-    loud.push(`${why}: deciding here, as configured (hb.fence.verify=${timing.mode}, action ${config["kvm.heartbeat.fence.action"]})`);
-    evidence.hbd = { answered: false, reason: answer.reason, markers };
+  } else {
+    const silent = noAnswer(answer);
+    // A missing socket is the drop-in mode's normal case; anything else is said, loudly.
+    if (silent.loud || hbdOwned(markers)) {
+      const why = hbdOwned(markers) ? `${silent.text}; ${describeMarkers(markers)}` : silent.text;
+      notes.push(why);
+      loud.push(`${why}: deciding here, as configured (hb.fence.verify=${timing.mode}, action ${config["kvm.heartbeat.fence.action"]})`);
+      evidence.hbd = { answered: false, failure: answer.ok ? "not-hbd" : answer.failure, reason: silent.reason, markers };
+    }
   }
   if (hbdDecided) return { kind: "act", notes, loud, evidence };
 
@@ -509,7 +539,7 @@ export async function recordNoFence(
       ? `${request.source} -c: not fencing (${action}), deferred to hbd: ${outcome.detail}.`
       : `${request.source} -c: not fencing (${action}), vetoed by hb.fence.verify=${outcome.check}: ${outcome.detail}.`;
   // fence.jsonl's line types belong to @hb/fence; this one is read back by `hb fence last` only.
-  const audit = new AuditLog(stateDir, deps.clock, step);
+  const audit = new AuditLog(stateDir, deps.clock, step, deps.executor);
   const report = { op: "fence-veto", outcome: outcome.outcome, check: outcome.check, source: request.source, target: request.target, detail: outcome.detail.slice(0, 300) };
   const [recorded, syslog, reported] = await Promise.all([
     audit.append(record).then((result) => result.detail),
@@ -518,10 +548,7 @@ export async function recordNoFence(
       (error: unknown) => `not sent: ${(error as Error).message}`,
     ),
     // Best effort: hbd counts it when it runs; a missing hbd is the drop-in mode's normal case.
-    controlRequest(stateDir, report, step).then(
-      () => "counted by hbd",
-      (error: unknown) => `not counted by hbd: ${(error as Error).message}`,
-    ),
+    askControl(stateDir, report, deps, step).then((answer) => (answer.ok ? "counted by hbd" : `not counted by hbd: ${answer.reason}`)),
   ]);
   return { record, recorded, syslog, reported };
 }
