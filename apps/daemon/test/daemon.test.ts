@@ -137,4 +137,50 @@ describe("hbd", () => {
       await daemon.stop();
     }
   });
+
+  it("shows libvirt discovery failing for good in its health, keeps the known pools, and retries on reload", async () => {
+    temp = await makeTempDir("hbd-");
+    let broken = false;
+    const { deps, properties } = setup(["hb.pools="]);
+    const discoverPools = async () => {
+      if (broken) throw new Error("virsh could not be started (EMFILE: hb's own fault, not libvirt's)");
+      return [{ kind: "nfs" as const, id: "lv-1", mountPoint: "/mnt/lv-1", source: "libvirt" as const }];
+    };
+    const { daemon } = await start(properties, { ...deps, addressOf: () => "10.0.0.5", discoverPools });
+    await until(() => daemon.status().targets.some((t) => t.id === "lv-1" && t.state === "healthy"));
+    expect(daemon.status()).toMatchObject({ healthy: true, discovery: { state: "ok" } });
+    broken = true;
+    await until(() => daemon.status().discovery.failures >= 3);
+    const status = daemon.status();
+    expect(status.targets.map((t) => t.id)).toEqual(["lv-1"]);
+    expect(status.healthy).toBe(false);
+    expect(status.healthProblems.join("\n")).toMatch(/libvirt pool discovery failing since .*EMFILE/);
+    expect(daemon.healthy()).toBe(true);
+    broken = false;
+    await daemon.reload();
+    expect(daemon.status()).toMatchObject({ healthy: true, discovery: { state: "ok", failures: 0 } });
+  });
+
+  it("shows hb's own faults as inconclusive attempts in status, metrics and the log, never as failures", async () => {
+    temp = await makeTempDir("hbd-");
+    const lines: string[] = [];
+    let own = false;
+    const { deps, properties } = setup();
+    const makeTarget: DaemonDeps["makeTarget"] = (pool) => ({
+      id: pool.id,
+      attempt: async () => (own && pool.id === "pool-a" ? { ok: false, reason: "inconclusive", message: "cannot start the writer: spawn EMFILE" } : { ok: true }),
+    });
+    const { daemon } = await start(properties, { ...deps, makeTarget, log: pino({ level: "warn" }, { write: (line: string) => void lines.push(line) }) });
+    await until(() => daemon.status().targets.every((t) => t.state === "healthy"));
+    own = true;
+    await until(() => lines.some((line) => line.includes('"to":"inconclusive"')));
+    const metrics = await (await fetch(`http://${daemon.statusAddress}/metrics`)).text();
+    const target = daemon.status().targets.find((t) => t.id === "pool-a");
+    // Past the decision bound, hbd's own blindness is a decision of its own (core's rule); before it, the state says inconclusive.
+    if (target?.state === "inconclusive") expect(metrics).toMatch(/hb_target_state\{pool="pool-a",state="inconclusive"\} 1/);
+    expect(target).toMatchObject({ consecutiveFailures: 0, inconclusiveAttempts: expect.any(Number) });
+    expect(target?.inconclusiveAttempts).toBeGreaterThan(0);
+    expect(metrics).toMatch(/hb_inconclusive_attempts_total\{pool="pool-a",code="EMFILE"\} [1-9]/);
+    expect(lines.join("")).toMatch(/inconclusive attempt \(hb's own fault, not the storage's; not a failed try\): cannot start the writer: spawn EMFILE/);
+  });
 });
