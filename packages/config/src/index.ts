@@ -1,6 +1,17 @@
 export { describeZodIssue } from "./zod-issue.js";
 export { hostIdOf } from "./host-id.js";
-export { HbError, ConfigFileError, PropertiesSyntaxError, PropertyEditError, isHbError } from "./errors.js";
+export {
+  HbError,
+  ConfigFileError,
+  PropertiesSyntaxError,
+  PropertyEditError,
+  NotRegularFileError,
+  FileTooLargeError,
+  LocalFileError,
+  isHbError,
+  type FileKind,
+} from "./errors.js";
+export { readLocalFile, readLocalFileSync, writeLocalFile, type ReadLocalFileOptions, type WriteLocalFileOptions } from "./files.js";
 export { parseProperties, decodePropertiesBytes, type PropertiesDocument, type PropertyEntry } from "./properties.js";
 export {
   PROPERTY_SPECS,
@@ -24,6 +35,6 @@ export {
 export { resolveConfig, type ConfigProblem, type ProblemKind, type ResolvedConfig, type ValueSource } from "./resolve.js";
 export { deriveTiming, formatSeconds, type Invariant, type TimelineEvent, type TimingModel } from "./timing.js";
 export { setProperty, unsetProperty, escapeKey, escapeValue, type EditResult } from "./edit.js";
-export { readPropertiesFile, writePropertiesFile, DEFAULT_AGENT_PROPERTIES } from "./file.js";
+export { readPropertiesFile, writePropertiesFile, DEFAULT_AGENT_PROPERTIES, PROPERTIES_MAX_BYTES } from "./file.js";
 export { parseStatusListen, statusListenProblem, isLoopbackHost, StatusListenError, type ListenAddress } from "./listen.js";
 export { parseDeclaredPools, poolIdOf, type PoolSpec, type PoolProblem } from "./pools.js";
