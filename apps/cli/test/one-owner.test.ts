@@ -1,6 +1,6 @@
 // One owner of the fence decision, end to end: a real hbd (apps/daemon/bin/hbd.js) watches a
 // FUSE pool and a LINSTOR target; the agent's -c entry points, run as the agent runs them, defer
-// to it while its verdict is not dead; with hbd stopped (SIGSTOP) they act, loudly; with hbd
+// to it, on its answer over its control socket, while its verdict is not dead; with hbd stopped (SIGSTOP) they act, loudly; with hbd
 // gone they act. hbd counts the deferrals in its status and metrics; `hb fence last` shows them.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -151,7 +151,8 @@ describe("hbd beside the agent: one owner of the fence decision", () => {
     expect((await runHb(["shims", "install", "--dir", shims])).code).toBe(0);
     const doctor = await runHb(["doctor", "--file", host.properties, "--dir", shims]);
     expect(doctor.stdout).toMatch(/^mode: hbd-owned — hbd \S+ runs the loop; the agent's -c defers to it for the 2 pool\(s\) it watches/);
-    expect(doctor.stdout).toContain(`hbd: reachable at ${listen}, healthy; pools: `);
+    expect(doctor.stdout).toContain(`hbd: answers on its control socket ${host.stateDir}/hbd.sock, healthy; pools: `);
+    expect(doctor.stdout).toContain(`status endpoint: answers at ${listen} (read-only, for people and Prometheus: never a reason not to fence)`);
     expect(doctor.stdout).toContain("No problems.");
     expect(doctor.code).toBe(0);
   });
@@ -165,7 +166,7 @@ describe("hbd beside the agent: one owner of the fence decision", () => {
     }
     const events = await newEvents();
     expect(events[0]).toMatch(
-      new RegExp(`^logger -t heartbeat -p user\\.crit -- kvmheartbeat\\.sh -c: hbd does not answer \\(http://${listen.replaceAll(".", "\\.")}: no answer within 1000 ms; hbd runs as pid ${hbd?.pid} .*\\): deciding here, as configured \\(hb\\.fence\\.verify=drbd-quorum, action reboot\\)\\.$`),
+      new RegExp(`^logger -t heartbeat -p user\\.crit -- kvmheartbeat\\.sh -c: hbd does not answer \\(${host.stateDir}/hbd\\.sock: no answer within 1000 ms \\(hbd stopped or hung\\)\\); hbd runs as pid ${hbd?.pid} .*\\): deciding here, as configured \\(hb\\.fence\\.verify=drbd-quorum, action reboot\\)\\.$`),
     );
     expect(events.slice(1)).toEqual(REBOOT("kvmheartbeat.sh"));
     expect((await host.records()).at(-1)).toMatchObject({ kind: "decision", isFence: true, reason: expect.stringContaining("hbd does not answer") });

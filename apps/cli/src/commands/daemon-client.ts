@@ -145,7 +145,9 @@ function controlWorker(fs: typeof NodeFs, net: typeof NodeNet, request: ControlW
       client.destroy();
       resolve(reply);
     };
-    client.setTimeout(request.deadlineMs, () => finish({ ok: false, failure: "timeout", reason: `${request.socket}: no answer within ${request.deadlineMs} ms`, pid: checked }));
+    // Answer before the parent's deadline ends this child, so that what was learnt (hbd.pid) is kept.
+    const budgetMs = Math.max(1, request.deadlineMs - performance.now() - 150);
+    client.setTimeout(budgetMs, () => finish({ ok: false, failure: "timeout", reason: `${request.socket}: no answer within ${request.deadlineMs} ms (hbd stopped or hung)`, pid: checked }));
     client.setEncoding("utf8");
     client.on("error", (error) =>
       finish({

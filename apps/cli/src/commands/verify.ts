@@ -143,7 +143,8 @@ function processAlive(pid: number): boolean {
 
 function pidFileMarker(pidFile: PidFileRead): ModeMarkers["pidFile"] {
   if (!pidFile.read || pidFile.text === null) return null;
-  const pid = Number(pidFile.text.trim());
+  // The pid is the first line (hbd writes its boot id after it).
+  const pid = Number(pidFile.text.split("\n")[0]?.trim());
   const validPid = Number.isInteger(pid) && pid > 0 ? pid : null;
   return { path: pidFile.path, pid: validPid, alive: validPid !== null && processAlive(validPid) };
 }
