@@ -22,6 +22,6 @@ export { HeartbeatLoop, type LoopEvent, type LoopOptions, type TargetStatus } fr
 export { SimulatedClock } from "./sim-clock.js";
 export { simulate, formatSimulation, parseScenario, Scenario, ScenarioError, type ScenarioPhase, type SimulatedDecision, type SimulationResult } from "./simulate.js";
 export { SystemClock } from "./adapters/system-clock.js";
-export { ProcessExecutor, type ProcessExecutorOptions } from "./adapters/process-executor.js";
+export { DEFAULT_MAX_OUTPUT_BYTES, ProcessExecutor, type ProcessExecutorOptions } from "./adapters/process-executor.js";
 export { OWN_FAULT_CODES, isOwnFaultCode, type OwnFaultCode } from "./own-fault.js";
 export { readBootId, ipv4AddressOf, BOOT_ID_FILE } from "./adapters/host.js";

@@ -32,6 +32,11 @@ export interface ExecRequest {
    * at most a fixed number of them, and past that cap a request is refused at once.
    */
   readonly group?: string;
+  /**
+   * Bytes kept per output stream; past it the child is killed and the result has `overflow`.
+   * Default: the executor's own (ProcessExecutor: 16 MiB).
+   */
+  readonly maxOutputBytes?: number;
 }
 
 export interface ExecResult {
@@ -52,6 +57,12 @@ export interface ExecResult {
    * children: returned at once as a timeout (timedOut true), which is what it is.
    */
   readonly refused?: "stuck-cap";
+  /**
+   * The stream that went past the request's `maxOutputBytes`: the child was SIGKILLed then
+   * (exitCode null, signal "SIGKILL", timedOut false), that stream holds its first bytes up to
+   * the cap, and the last line of stderr names the program and the cap.
+   */
+  readonly overflow?: "stdout" | "stderr";
 }
 
 /** Runs programs with argument arrays, never a shell, each under a deadline. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
 import { faultFsUnavailableReason, mountFaultFs } from "@hb/testkit";
 import { describe, expect, it } from "vitest";
-import { isOwnFaultCode, OWN_FAULT_CODES, ProcessExecutor } from "../index.js";
+import { DEFAULT_MAX_OUTPUT_BYTES, isOwnFaultCode, OWN_FAULT_CODES, ProcessExecutor } from "../index.js";
 import * as adapters from "./index.js";
 
 const node = process.execPath;
@@ -94,6 +94,39 @@ describe("ProcessExecutor", () => {
     expect(isOwnFaultCode(result.spawnError)).toBe(true);
     expect(executor.stuck).toBe(0);
     expect(await executor.run({ file: node, args: ["-e", "0"], deadlineMs: 10_000 })).toMatchObject({ exitCode: 0 });
+  });
+
+  // A program that prints without end: before the cap, hb's memory grew until V8 threw an
+  // uncaught RangeError (Invalid string length) and the process died.
+  const flood = (fd: 1 | 2) => ["-e", `const b = Buffer.alloc(65536, 120); for (;;) require("fs").writeSync(${fd}, b)`];
+
+  it("kills a child that prints more than maxOutputBytes on stdout, keeps that much, and names the program", async () => {
+    const executor = new ProcessExecutor();
+    const result = await executor.run({ file: node, args: flood(1), deadlineMs: 120_000, maxOutputBytes: 1_000_000 });
+    expect(result).toMatchObject({ overflow: "stdout", exitCode: null, signal: "SIGKILL", timedOut: false });
+    expect(result.stdout.length).toBe(1_000_000);
+    expect(result.stderr.trim().split("\n").at(-1)).toBe(`${node}: killed: printed more than 1000000 bytes on stdout`);
+  });
+
+  it("caps stderr as well, and every stream by default", async () => {
+    const executor = new ProcessExecutor();
+    const stderr = await executor.run({ file: node, args: flood(2), deadlineMs: 120_000, maxOutputBytes: 100_000 });
+    expect(stderr).toMatchObject({ overflow: "stderr", exitCode: null, timedOut: false });
+    expect(stderr.stderr.startsWith("x".repeat(100_000))).toBe(true);
+    const byDefault = await executor.run({ file: node, args: flood(1), deadlineMs: 120_000 });
+    expect(byDefault).toMatchObject({ overflow: "stdout", timedOut: false });
+    expect(byDefault.stdout.length).toBe(DEFAULT_MAX_OUTPUT_BYTES);
+    const ownDefault = await new ProcessExecutor({ maxOutputBytes: 4096 }).run({ file: node, args: flood(1), deadlineMs: 120_000 });
+    expect(ownDefault).toMatchObject({ overflow: "stdout", stdout: "x".repeat(4096) });
+  });
+
+  it("returns output up to the cap whole, with no overflow, and decodes characters split across chunks", async () => {
+    const executor = new ProcessExecutor();
+    const text = "é".repeat(100_000); // 200 000 bytes, arriving in several chunks
+    const result = await executor.run({ file: node, args: ["-e", `process.stdout.write("é".repeat(100000))`], deadlineMs: 30_000, maxOutputBytes: 200_000 });
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(result.stdout === text).toBe(true);
+    expect(result.overflow).toBeUndefined();
   });
 
   it("feeds input on stdin", async () => {

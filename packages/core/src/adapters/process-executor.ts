@@ -8,9 +8,18 @@ export interface ProcessExecutorOptions {
    * before further requests of that group are refused at once. Default 2.
    */
   readonly maxStuckPerGroup?: number;
+  /** Bytes kept per output stream of a request that sets no `maxOutputBytes`. Default {@link DEFAULT_MAX_OUTPUT_BYTES}. */
+  readonly maxOutputBytes?: number;
 }
 
 const DEFAULT_MAX_STUCK_PER_GROUP = 2;
+
+/**
+ * 16 MiB per stream: far above what drbdsetup prints for hundreds of resources, far below what
+ * a string may hold. A child that prints without end (a broken or hostile program on PATH) would
+ * otherwise grow hb's memory until V8 throws an uncaught RangeError ("Invalid string length").
+ */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Runs a program as a child process under a deadline of our own: an argument array, never a
@@ -23,6 +32,9 @@ const DEFAULT_MAX_STUCK_PER_GROUP = 2;
  * A program that cannot be started (ENOENT, or hb's own EMFILE, EAGAIN…) comes back as a result
  * with `spawnError`, never as a throw or a rejection, whether spawn threw or emitted 'error'.
  *
+ * Output is bounded: past `maxOutputBytes` on one stream the child is SIGKILLed and let go like
+ * a timed-out one, and the result says `overflow` with a last stderr line naming the program.
+ *
  * Plain child_process rather than execa: the agent starts hb for every heartbeat, and loading
  * execa costs about 100 ms of that start-up, while its promise adds nothing once the deadline
  * race is ours.
@@ -31,9 +43,11 @@ export class ProcessExecutor implements Executor {
   /** pid → the group of the request, for children killed at their deadline that have not exited since. */
   private readonly abandoned = new Map<number, string | undefined>();
   private readonly maxStuckPerGroup: number;
+  private readonly maxOutputBytes: number;
 
   constructor(options: ProcessExecutorOptions = {}) {
     this.maxStuckPerGroup = options.maxStuckPerGroup ?? DEFAULT_MAX_STUCK_PER_GROUP;
+    this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   }
 
   /** Children killed at their deadline that have not exited since. */
@@ -65,38 +79,49 @@ export class ProcessExecutor implements Executor {
         });
       }
     }
+    const cap = request.maxOutputBytes ?? this.maxOutputBytes;
     return new Promise<ExecResult>((resolve) => {
       let done = false;
-      let stdout = "";
-      let stderr = "";
+      const out = new Output(cap);
+      const err = new Output(cap);
       const abandoned = this.abandoned;
-      const finish = (result: Omit<ExecResult, "durationMs">) => {
+      const finish = (result: Omit<ExecResult, "durationMs" | "stdout" | "stderr"> & { stdout?: string; stderr?: string }) => {
         if (done) return;
         done = true;
         clearTimeout(deadline);
         request.signal?.removeEventListener("abort", abandon);
-        resolve({ ...result, durationMs: performance.now() - started });
+        resolve({ ...result, stdout: result.stdout ?? out.text(), stderr: result.stderr ?? err.text(), durationMs: performance.now() - started });
       };
       const failedToStart = (error: NodeJS.ErrnoException) => {
         const code = error.code ?? "UNKNOWN";
-        finish({ exitCode: null, signal: null, stdout, stderr: `${request.file}: ${error.code ?? error.message}`, timedOut: false, spawnError: code });
+        finish({ exitCode: null, signal: null, stderr: `${request.file}: ${error.code ?? error.message}`, timedOut: false, spawnError: code });
       };
       let child: ChildProcess | undefined;
+      /** SIGKILL the child and let go of it: it may be blocked in the kernel and never exit. */
+      function kill() {
+        if (child === undefined) return;
+        const pid = child.pid;
+        child.kill("SIGKILL");
+        child.stdin?.destroy();
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        child.unref();
+        if (pid !== undefined && child.exitCode === null && child.signalCode === null) {
+          abandoned.set(pid, group);
+          child.once("exit", () => abandoned.delete(pid));
+        }
+      }
       function abandon() {
         if (done) return;
-        if (child !== undefined) {
-          const pid = child.pid;
-          child.kill("SIGKILL");
-          child.stdin?.destroy();
-          child.stdout?.destroy();
-          child.stderr?.destroy();
-          child.unref();
-          if (pid !== undefined && child.exitCode === null && child.signalCode === null) {
-            abandoned.set(pid, group);
-            child.once("exit", () => abandoned.delete(pid));
-          }
-        }
+        kill();
         finish({ exitCode: null, signal: "SIGKILL", stdout: "", stderr: "", timedOut: true });
+      }
+      function overflowed(stream: "stdout" | "stderr") {
+        if (done) return;
+        kill();
+        const stderr = err.text();
+        const why = `${request.file}: killed: printed more than ${cap} bytes on ${stream}`;
+        finish({ exitCode: null, signal: "SIGKILL", stderr: stderr === "" || stderr.endsWith("\n") ? `${stderr}${why}` : `${stderr}\n${why}`, timedOut: false, overflow: stream });
       }
       const deadline = setTimeout(abandon, request.deadlineMs);
       try {
@@ -109,19 +134,44 @@ export class ProcessExecutor implements Executor {
       request.signal?.addEventListener("abort", abandon, { once: true });
       if (request.signal?.aborted) abandon();
       const spawned = child;
-      child.stdout?.setEncoding("utf8").on("data", (chunk: string) => void (stdout += chunk));
-      child.stderr?.setEncoding("utf8").on("data", (chunk: string) => void (stderr += chunk));
+      child.stdout?.on("data", (chunk: Buffer) => void (out.add(chunk) || overflowed("stdout")));
+      child.stderr?.on("data", (chunk: Buffer) => void (err.add(chunk) || overflowed("stderr")));
       child.once("error", (error: NodeJS.ErrnoException) => {
         // No pid: the program never started (ENOENT, EACCES, or hb's own EMFILE, EAGAIN).
         if (spawned.pid === undefined) failedToStart(error);
-        else finish({ exitCode: null, signal: null, stdout, stderr: `${request.file}: ${error.code ?? error.message}`, timedOut: false });
+        else finish({ exitCode: null, signal: null, stderr: `${request.file}: ${error.code ?? error.message}`, timedOut: false });
       });
       // "close", not "exit": the output pipes are drained by then.
-      child.once("close", (code, signal) => finish({ exitCode: code, signal, stdout, stderr, timedOut: false }));
+      child.once("close", (code, signal) => finish({ exitCode: code, signal, timedOut: false }));
       if (request.input !== undefined) {
         child.stdin?.on("error", () => undefined); // a child that exits without reading its input
         child.stdin?.end(request.input);
       }
     });
+  }
+}
+
+/** One output stream, kept as bytes up to a cap and decoded once (a character may span chunks). */
+class Output {
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly cap: number) {}
+
+  /** Keeps the chunk, up to the cap; false when the stream went past it. */
+  add(chunk: Buffer): boolean {
+    const room = this.cap - this.bytes;
+    if (chunk.length > room) {
+      if (room > 0) this.chunks.push(chunk.subarray(0, room));
+      this.bytes = this.cap;
+      return false;
+    }
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    return true;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString("utf8");
   }
 }
