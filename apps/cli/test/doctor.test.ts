@@ -1,15 +1,17 @@
 // hb doctor: the deployment mode, the shims, and hbd, on real folders and sockets. The mode with a
 // real hbd running is covered end to end in one-owner.test.ts.
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { fakeControlSocket, statusDocument, type FakeControlSocket } from "./fake-hbd.js";
 import { runHb } from "./harness.js";
 
 let temp: TempDir;
 let scripts: string;
 let server: Server | undefined;
+let control: FakeControlSocket | undefined;
 
 async function closedPort(): Promise<number> {
   const probe = createServer();
@@ -43,6 +45,8 @@ beforeEach(async () => {
   await mkdir(scripts);
 });
 afterEach(async () => {
+  await control?.close();
+  control = undefined;
   server?.closeAllConnections();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   server = undefined;
@@ -56,7 +60,8 @@ describe("hb doctor", () => {
     const { code, stdout } = await doctor(file);
     expect(stdout).toMatch(/^mode: drop-in — the agent's monitor drives; hb's shims correct and execute its -c\n/);
     expect(stdout).toContain(`shims: in place and running this hb in ${scripts}\n  kvmheartbeat.sh: hb's shim, runs this hb\n`);
-    expect(stdout).toMatch(/hbd: not reachable \(http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\)/);
+    expect(stdout).toContain(`hbd: no answer on its control socket (no ${temp.file("state")} (hbd has not run here))`);
+    expect(stdout).toMatch(/status endpoint: no answer \(http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\)/);
     expect(stdout).toMatch(/-c verification: hb\.fence\.verify=drbd-quorum, within 48 s \(the agent kills -c at 60 s; the action answers within 11 s\)/);
     expect(stdout).toMatch(/No problems\.\n$/);
     expect(code).toBe(0);
@@ -88,18 +93,20 @@ describe("hb doctor", () => {
     // A pid that is not running: hbd did not stop cleanly.
     await writeFile(temp.file("state/hbd.pid"), "2147483646\n");
     const { code, stdout } = await doctor(await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`]));
-    expect(stdout).toMatch(/^mode: hbd-owned — but hbd does not answer, so the agent's -c decides on its own\n/);
+    expect(stdout).toMatch(/^mode: hbd-owned — but hbd does not answer on its control socket, so the agent's -c decides on its own\n/);
     expect(stdout).toContain(`hbd.pid (pid 2147483646, gone)`);
-    expect(stdout).toMatch(/ {2}- hbd is meant to run here but does not answer \(.*ECONNREFUSED\): the agent's -c decides on its own, and says so in syslog/);
+    expect(stdout).toContain(`  - hbd is meant to run here but does not answer on its control socket (no ${temp.file("state")}/hbd.sock (hbd is not running)): the agent's -c decides on its own, and says so in syslog`);
     expect(code).toBe(1);
   });
 
   it("hbd-owned with upstream's scripts in place: two owners of the decision", async () => {
     await writeFile(`${scripts}/kvmheartbeat.sh`, "#!/bin/bash\n# upstream\n");
-    const listen = await statusEndpoint([{ id: "pool-a", kind: "nfs", mountPoint: "/mnt/pool-a", state: "healthy", armed: true }]);
+    const pool = { id: "pool-a", kind: "nfs", mountPoint: "/mnt/pool-a", state: "healthy", armed: true };
+    const listen = await statusEndpoint([pool]);
+    control = await fakeControlSocket(temp.file("state"), () => statusDocument([pool]));
     const { code, stdout } = await doctor(await properties([`hb.status.listen=${listen}`]));
     expect(stdout).toMatch(/^mode: hbd-owned — hbd 0\.1\.0 runs the loop; the agent's -c defers to it for the 1 pool\(s\) it watches while their verdict is not dead\n/);
-    expect(stdout).toContain(`hbd: reachable at ${listen}, healthy; pools: pool-a nfs healthy`);
+    expect(stdout).toContain(`hbd: answers on its control socket ${temp.file("state")}/hbd.sock, healthy; pools: pool-a nfs healthy`);
     expect(stdout).toContain("  - kvmheartbeat.sh is not hb's shim: the agent runs upstream's script, which fences on its own beside hbd (two owners of the decision)");
     expect(code).toBe(1);
   });
@@ -117,6 +124,40 @@ describe("hb doctor", () => {
   it("says where the script folder is missing", async () => {
     const { code, stdout } = await runHb(["doctor", "--file", await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`]), "--dir", temp.file("nope")]);
     expect(stdout).toContain(`shims: ${temp.file("nope")} is not a folder (pass --dir: the agent's script folder)`);
+    expect(code).toBe(1);
+  });
+
+  // hb.status.listen is any local user's to take: doctor never tells that -c defers on its answer.
+  it("something answering as hbd on the status port only: no deferral is promised, and doctor says what -c relies on; exit 1", async () => {
+    expect((await runHb(["shims", "install", "--dir", scripts])).code).toBe(0);
+    const listen = await statusEndpoint([{ id: "pool-a", kind: "nfs", mountPoint: "/mnt/pool-a", state: "healthy", armed: true }]);
+    const { code, stdout } = await doctor(await properties([`hb.status.listen=${listen}`]));
+    expect(stdout).toMatch(/^mode: hbd-owned — but hbd does not answer on its control socket, so the agent's -c decides on its own\n/);
+    expect(stdout).not.toContain("defers to it");
+    expect(stdout).toContain(`status endpoint: answers at ${listen} (read-only, for people and Prometheus: never a reason not to fence)`);
+    expect(stdout).toContain("  - hbd is meant to run here but does not answer on its control socket");
+    expect(code).toBe(1);
+  });
+
+  it("a control socket that fails the ownership check, an unbound status endpoint and a stale configuration are problems", async (context) => {
+    if (process.getuid?.() !== 0) return context.skip("the ownership check is root's");
+    expect((await runHb(["shims", "install", "--dir", scripts])).code).toBe(0);
+    const pool = { id: "pool-a", kind: "nfs", mountPoint: "/mnt/pool-a", state: "healthy", armed: true };
+    const more = {
+      statusEndpoint: { listen: "127.0.0.1:9746", bound: false, error: "EADDRINUSE" },
+      config: { path: "/etc/cloudstack/agent/agent.properties", loadedAt: "2026-11-30T08:00:00.000Z", stale: { since: "2026-11-30T09:00:00.000Z", reason: "cannot read the file: no such file" } },
+    };
+    control = await fakeControlSocket(temp.file("state"), () => statusDocument([pool], more));
+    const file = await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`]);
+    const ok = await doctor(file);
+    expect(ok.stdout).toContain("  - hbd could not bind its status endpoint 127.0.0.1:9746 (EADDRINUSE): hbd runs, but Prometheus and hb status without root see nothing");
+    expect(ok.stdout).toContain("  - hbd's configuration is stale since 2026-11-30T09:00:00.000Z: cannot read the file: no such file (hbd keeps the configuration it had)");
+    await chmod(temp.file("state"), 0o775);
+    const { code, stdout } = await doctor(file);
+    expect(stdout).toContain(`hbd: no answer on its control socket (${temp.file("state")} is writable by its group or others (mode 0775))`);
+    expect(stdout).toContain(
+      `  - hbd's control socket fails the ownership check (${temp.file("state")} is writable by its group or others (mode 0775)): the agent's -c never defers to an answer from it; it must be root's, mode 0600, in a folder only root may write`,
+    );
     expect(code).toBe(1);
   });
 });

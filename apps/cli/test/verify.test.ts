@@ -112,7 +112,7 @@ describe("one owner: hbd's verdict", () => {
   it("decides here when hbd does not watch that pool, is unhealthy, or never saw the pool work", () => {
     expect(judgeDaemon(view([target({ id: "pool-b", kind: "nfs", mountPoint: "/mnt/pool-b" })]), nfs)).toMatchObject({ kind: "no-target" });
     expect(judgeDaemon(view([target({ id: "pool-a", kind: "nfs", mountPoint: "/mnt/pool-a" })]), { kind: "nfs", mountPoint: undefined }).kind).toBe("no-target");
-    expect(judgeDaemon(view([target({ id: "pool-a", kind: "nfs", mountPoint: "/mnt/pool-a" })], { healthy: false }), nfs)).toMatchObject({ kind: "not-owned", note: expect.stringContaining("unhealthy") });
+    expect(judgeDaemon(view([target({ id: "pool-a", kind: "nfs", mountPoint: "/mnt/pool-a" })], { healthy: false }), nfs)).toMatchObject({ kind: "not-owned", note: expect.stringContaining("does not report itself healthy") });
     expect(judgeDaemon(view([target({ id: "pool-a", kind: "nfs", mountPoint: "/mnt/pool-a", armed: false, state: "failing" })]), nfs)).toMatchObject({
       kind: "not-owned",
       note: expect.stringContaining("no good heartbeat from pool-a since it started"),
@@ -139,7 +139,8 @@ describe("one owner: hbd's verdict", () => {
   });
 });
 
-describe("asking hbd", () => {
+// The TCP endpoint is asked by hb doctor only, for people: never by -c (see verify-trust.test.ts).
+describe("asking hbd's status endpoint", () => {
   let server: Server | undefined;
   afterEach(async () => {
     server?.closeAllConnections();

@@ -114,7 +114,7 @@ function controlWorker(fs: typeof NodeFs, net: typeof NodeNet, request: ControlW
   try {
     folder = fs.lstatSync(request.folder);
   } catch (error) {
-    return failed(errorFailure(error), `${request.folder}: ${codeOf(error) || String(error)}`, pid);
+    return failed(errorFailure(error), codeOf(error) === "ENOENT" ? `no ${request.folder} (hbd has not run here)` : `${request.folder}: ${codeOf(error) || String(error)}`, pid);
   }
   try {
     pid = { read: true, path: request.pidFile, text: fs.readFileSync(request.pidFile, "utf8").slice(0, 64) };
