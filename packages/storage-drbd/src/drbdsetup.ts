@@ -1,4 +1,5 @@
 import type { Executor } from "@hb/core";
+import { DEFAULT_MAX_OUTPUT_BYTES } from "@hb/core/adapters";
 import { DrbdCommandError, NodeNameError } from "./errors.js";
 import { parseEvents2 } from "./events2.js";
 import type { DrbdSnapshot } from "./model.js";
@@ -14,6 +15,8 @@ export interface DrbdsetupOptions {
   /** The run fails at this deadline (killed, never awaited); the caller decides what that means. */
   readonly deadlineMs: number;
   readonly signal?: AbortSignal;
+  /** Bytes of output read per stream; past it the run is killed and fails. Default 16 MiB. */
+  readonly maxOutputBytes?: number;
 }
 
 /** The host check. `--statistics` adds `congested:` and resync progress to the dump. */
@@ -31,8 +34,8 @@ function lastLine(text: string): string {
 
 /**
  * Runs one program and returns its stdout, or throws {@link DrbdCommandError}: no answer by
- * the deadline (the child is killed and let go), a non-zero exit, death by a signal, or a
- * program that could not be started.
+ * the deadline (the child is killed and let go), more output than `maxOutputBytes` (killed too),
+ * a non-zero exit, death by a signal, or a program that could not be started.
  */
 async function runForOutput(
   executor: Executor,
@@ -41,13 +44,17 @@ async function runForOutput(
   deadlineMs: number,
   signal: AbortSignal | undefined,
   exitHints: Readonly<Record<number, string>> = {},
+  maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES,
 ): Promise<string> {
   const command = [file, ...args];
   const shown = command.join(" ");
-  const result = await executor.run({ file, args, deadlineMs, ...(signal === undefined ? {} : { signal }) });
+  const result = await executor.run({ file, args, deadlineMs, maxOutputBytes, ...(signal === undefined ? {} : { signal }) });
   if (result.timedOut) {
     const why = signal?.aborted === true ? "stopped before it answered" : `no answer within ${deadlineMs} ms (killed)`;
     throw new DrbdCommandError(command, "timeout", `${shown}: ${why}`);
+  }
+  if (result.overflow !== undefined) {
+    throw new DrbdCommandError(command, "overflow", `${shown}: printed more than ${maxOutputBytes} bytes on ${result.overflow} (killed): not drbdsetup's answer`);
   }
   const stderr = lastLine(result.stderr);
   if (result.exitCode === null && result.signal === null) {
@@ -70,7 +77,7 @@ async function runForOutput(
 const DRBDSETUP_HINTS: Readonly<Record<number, string>> = { 20: "DRBD not available: is the drbd kernel module loaded?" };
 
 function runDrbdsetup(options: DrbdsetupOptions, args: readonly string[]): Promise<string> {
-  return runForOutput(options.executor, options.drbdsetup, args, options.deadlineMs, options.signal, DRBDSETUP_HINTS);
+  return runForOutput(options.executor, options.drbdsetup, args, options.deadlineMs, options.signal, DRBDSETUP_HINTS, options.maxOutputBytes);
 }
 
 /** `drbdsetup events2 --now --statistics`, parsed. */

@@ -1,10 +1,10 @@
 import { HbError } from "@hb/config";
 
-export type DrbdCommandFailure = "timeout" | "exit" | "not-started" | "signal";
+export type DrbdCommandFailure = "timeout" | "exit" | "not-started" | "signal" | "overflow";
 
 /**
- * drbdsetup (or hostname) did not give an answer: it ran past its deadline, exited non-zero,
- * died of a signal or could not be started. For a heartbeat this is a failed attempt, never
+ * drbdsetup (or hostname) did not give an answer: it ran past its deadline, printed more than hb
+ * reads ("overflow": killed), exited non-zero, died of a signal or could not be started. For a heartbeat this is a failed attempt, never
  * a verdict on the storage.
  */
 export class DrbdCommandError extends HbError {

@@ -16,6 +16,8 @@ export interface FakeAnswer {
   readonly exit?: number;
   readonly hang?: boolean;
   readonly delaySeconds?: number;
+  /** Print lines on this stream without end, as a broken or hostile drbdsetup might. */
+  readonly flood?: "stdout" | "stderr";
 }
 
 /** A fake drbdsetup in its own folder, answering each command as told (see test/fake-drbdsetup). */
@@ -56,6 +58,7 @@ export async function makeFakeDrbdsetup(): Promise<FakeDrbdsetup> {
       await write("exit", answer.exit === undefined ? undefined : String(answer.exit));
       await write("hang", answer.hang === true ? "" : undefined);
       await write("delay", answer.delaySeconds === undefined ? undefined : String(answer.delaySeconds));
+      await write("flood", answer.flood);
       await symlink(folder, dir.file(`${folder}.link`));
       await rename(dir.file(`${folder}.link`), dir.file(command));
     },

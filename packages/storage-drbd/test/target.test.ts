@@ -102,6 +102,21 @@ describe("DrbdHeartbeatTarget", () => {
     });
   });
 
+  // Before the cap, hb read such output until V8 threw an uncaught RangeError (Invalid string
+  // length) and hbd died; now each attempt fails, named, and the loop carries on.
+  it("fails the attempt, naming drbdsetup, when it floods stdout: killed at the output cap, again and again", async () => {
+    await fake.answer("events2", { flood: "stdout" });
+    const target = new DrbdHeartbeatTarget({ executor, drbdsetup: fake.path });
+    for (let seq = 1; seq <= 2; seq++) {
+      expect(await target.attempt(context(60_000, seq))).toEqual({
+        ok: false,
+        reason: "error",
+        message: `${fake.path} events2 --now --statistics: printed more than 16777216 bytes on stdout (killed): not drbdsetup's answer`,
+        evidence: { error: "DRBD_COMMAND" },
+      });
+    }
+  });
+
   it("fails the attempt when drbdsetup is not installed", async () => {
     const outcome = await new DrbdHeartbeatTarget({ executor, drbdsetup: fake.dir.file("missing/drbdsetup") }).attempt(context(5_000));
     expect(outcome).toMatchObject({ ok: false, reason: "error", message: expect.stringContaining("could not be started (not found on PATH, or not executable)") });
@@ -172,6 +187,15 @@ describe("the DRBD target in the heartbeat loop (real clock, real child processe
 });
 
 describe("readHostHealth", () => {
+  it("throws DrbdCommandError (failure overflow) when drbdsetup floods stderr past maxOutputBytes", async () => {
+    await fake.answer("events2", { flood: "stderr" });
+    await expect(readHostHealth({ executor, drbdsetup: fake.path, deadlineMs: 60_000, maxOutputBytes: 65_536 })).rejects.toMatchObject({
+      code: "DRBD_COMMAND",
+      failure: "overflow",
+      message: `${fake.path} events2 --now --statistics: printed more than 65536 bytes on stderr (killed): not drbdsetup's answer`,
+    });
+  });
+
   it("abandons and kills drbdsetup when the caller aborts, long before its own deadline", async () => {
     await fake.answer("events2", { hang: true });
     const controller = new AbortController();
