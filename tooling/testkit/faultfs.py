@@ -13,7 +13,8 @@ CONTROL_FILE is JSON, re-read on every operation:
   hang     hold each listed operation until hang is false again: the caller blocks in the kernel,
            and once killed it stays in D state until released, as a writer on a hung NFS hard mount
   errno    fail each listed operation with this errno (5 = EIO)
-  ops      the operations to fault; default: write, create, open, flush, fsync, truncate
+  ops      the operations to fault; default: write, create, open, flush, fsync, truncate;
+           "*": every operation (release, opendir, access, statfs… included)
 
 CONTROL_FILE.state is rewritten (atomically) after every operation:
   {"held": N, "faulted": TOTAL, "total": OPERATIONS, "ops": {"getattr": 3, "write": 1, ...}}
@@ -57,7 +58,8 @@ def publish_state():
 
 def fault(op):
     c = read_control()
-    if op not in c.get("ops", DEFAULT_OPS):
+    ops = c.get("ops", DEFAULT_OPS)
+    if op not in ops and "*" not in ops:
         return
     with state_lock:
         state["faulted"] += 1
@@ -101,6 +103,7 @@ class FaultFS(Operations):
         # Every operation passes here: the count is what a server would have been asked.
         if op not in ("init", "destroy"):
             count(op)
+            fault(op)
         return super().__call__(op, *args)
 
     def getxattr(self, path, name, position=0):
@@ -111,28 +114,22 @@ class FaultFS(Operations):
         return os.path.join(backing, path.lstrip("/"))
 
     def getattr(self, path, fh=None):
-        fault("getattr")
         st = os.lstat(self._p(path))
         return {k: getattr(st, k) for k in ("st_atime", "st_ctime", "st_gid", "st_mode", "st_mtime", "st_nlink", "st_size", "st_uid")}
 
     def readdir(self, path, fh):
-        fault("readdir")
         return [".", ".."] + os.listdir(self._p(path))
 
     def mkdir(self, path, mode):
-        fault("mkdir")
         os.mkdir(self._p(path), mode)
 
     def rmdir(self, path):
-        fault("rmdir")
         os.rmdir(self._p(path))
 
     def unlink(self, path):
-        fault("unlink")
         os.unlink(self._p(path))
 
     def rename(self, old, new):
-        fault("rename")
         os.rename(self._p(old), self._p(new))
 
     def chmod(self, path, mode):
@@ -145,37 +142,29 @@ class FaultFS(Operations):
         os.utime(self._p(path), times)
 
     def truncate(self, path, length, fh=None):
-        fault("truncate")
         with open(self._p(path), "r+") as f:
             f.truncate(length)
 
     def open(self, path, flags):
-        fault("open")
         return os.open(self._p(path), backing_flags(flags))
 
     def create(self, path, mode, fi=None):
-        fault("create")
         return os.open(self._p(path), os.O_WRONLY | os.O_CREAT, mode)
 
     def read(self, path, size, offset, fh):
-        fault("read")
         return os.pread(fh, size, offset)
 
     def write(self, path, data, offset, fh):
-        fault("write")
         return os.pwrite(fh, data, offset)
 
     def flush(self, path, fh):
-        fault("flush")
         return 0
 
     def fsync(self, path, datasync, fh):
-        fault("fsync")
         os.fsync(fh)
         return 0
 
     def fsyncdir(self, path, datasync, fh):
-        fault("fsyncdir")
         return 0
 
     def release(self, path, fh):

@@ -54,6 +54,19 @@ describe.skipIf(unavailable !== null)("heartbeat I/O on a real FUSE mount with i
     expect(result.durationMs).toBeGreaterThanOrEqual(400);
   });
 
+  it("on slow storage the record and the sweep wait for a faster round: the heartbeat alone is written", async () => {
+    const first = { executor, mountPoint: faultFs.mountPoint, hostId: HOST, deadlineMs: 30_000, record: { bootId: "b1" } };
+    expect(await writeHeartbeat({ ...first, nowEpochSeconds: now() })).toMatchObject({ ok: true, seq: 1 });
+    // Every operation 200 ms: the heartbeat alone takes at least 5 of them, over the 500 ms allowed.
+    await faultFs.setFault({ delayMs: 200, ops: ["*"] });
+    const slow = await writeHeartbeat({ ...first, nowEpochSeconds: now(), sweep: true, extrasWithinMs: 500 });
+    expect(slow).toMatchObject({ ok: true, mode: "in-place", swept: 0, extrasSkipped: expect.stringMatching(/record and sweep left for a faster round/) });
+    expect(slow).not.toHaveProperty("seq");
+    expect(JSON.parse(readFileSync(join(faultFs.backingDir, "KVMHA", `hbx-${HOST}.json`), "utf8"))).toMatchObject({ seq: 1 });
+    await faultFs.setFault({});
+    expect(await writeHeartbeat({ ...first, nowEpochSeconds: now() })).toMatchObject({ ok: true, seq: 2 });
+  });
+
   it("a write slower than its deadline fails at the deadline, before the storage completes it", async () => {
     await faultFs.setFault({ delayMs: 3_000, ops: ["write"] });
     const result = await writeHeartbeat({ executor, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 500 });

@@ -84,7 +84,7 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
       // worker's own deadline is only the backstop for a caller that never aborts.
       deadlineMs: context.deadlineMs + BACKSTOP_AFTER_DEADLINE_MS,
       signal: context.signal,
-      sweep: this.needsSweep,
+      sweep: this.needsSweep ? true : "after-create",
       // Stuck workers are capped per pool by the executor: past the cap, an attempt fails at once.
       group: this.mountPoint,
       ...(record === undefined ? {} : { record: { host: this.hostId, bootId: record.bootId, writtenAtMs: wallMs, attempt: context.seq, ...record.fields } }),
@@ -101,7 +101,7 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
       return { ok: false, reason: "error", message: `${result.file}: ${result.message}`, evidence };
     }
     // A leftover whose killed process still exists (blocked in the kernel) is swept next time.
-    if (result.sweepSkipped === 0 && result.sweepError === undefined) this.needsSweep = false;
+    if (result.extrasSkipped === undefined && result.sweepSkipped === 0 && result.sweepError === undefined) this.needsSweep = false;
     if (record !== undefined) {
       if (result.seq !== undefined && result.recordError === undefined) {
         this.recordSeq = result.seq;
@@ -111,7 +111,13 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
     } else {
       this.heartbeatsSinceRecord++;
     }
-    const evidence = { mode: result.mode, readback: result.readback, swept: result.swept, ...(result.seq === undefined ? {} : { seq: result.seq }) };
+    const evidence = {
+      mode: result.mode,
+      readback: result.readback,
+      swept: result.swept,
+      ...(result.seq === undefined ? {} : { seq: result.seq }),
+      ...(result.extrasSkipped === undefined ? {} : { extrasSkipped: result.extrasSkipped }),
+    };
     return result.recordError === undefined ? { ok: true, evidence } : { ok: true, impairment: `heartbeat written, record not: ${result.recordError}`, evidence };
   }
 

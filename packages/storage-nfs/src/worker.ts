@@ -30,10 +30,19 @@ export interface WriteRequest {
   readonly record: RecordFields | null;
   /** The record's sequence number, when the caller keeps it; else it is read from the record. */
   readonly recordSeq?: number;
-  /** Remove temporary files that killed attempts left behind. */
-  readonly sweep: boolean;
+  /**
+   * Remove temporary files that killed attempts left behind: always, never, or only after a
+   * write that created the file (only first writes use temporary files).
+   */
+  readonly sweep: boolean | "after-create";
   /** Read the heartbeat back with O_DIRECT after the fsync (one more round trip; off by default). */
   readonly readBack?: boolean;
+  /**
+   * The record and the sweep come after the heartbeat, in the same worker: they are left out
+   * when the heartbeat itself took longer than this, so that on slow storage they never push
+   * the attempt past its deadline.
+   */
+  readonly extrasWithinMs?: number;
 }
 
 export interface ScanRequest {
@@ -78,6 +87,8 @@ export interface WriteReply {
   readonly readback?: "verified" | "unavailable" | "skipped";
   readonly seq?: number;
   readonly recordError?: string;
+  /** Why the record and the sweep were left out: the heartbeat was slow (see extrasWithinMs). */
+  readonly extrasSkipped?: string;
   readonly swept?: number;
   /** Leftovers of attempts whose process still exists (e.g. blocked in the kernel). */
   readonly sweepSkipped?: number;
@@ -340,7 +351,10 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
     }
 
     const reply: Record<string, unknown> = { ok: true, mode, readback, stepsMs: steps };
-    if (request.record !== null) {
+    const tookMs = Math.round(performance.now() - started);
+    const slow = request.extrasWithinMs !== undefined && tookMs > request.extrasWithinMs;
+    if (slow) reply.extrasSkipped = `the heartbeat took ${tookMs} ms, more than ${request.extrasWithinMs} ms: record and sweep left for a faster round`;
+    if (request.record !== null && !slow) {
       // The record is advisory: rewritten in place without fsync, never a reason to fail the
       // heartbeat. Anything but a regular file planted there is skipped, with the reason.
       const recordFile = path.join(request.folder, `hbx-${request.host}.json`);
@@ -389,7 +403,7 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
         }
       }
     }
-    if (request.sweep) {
+    if (!slow && (request.sweep === true || (request.sweep === "after-create" && mode === "created"))) {
       try {
         const result = sweep(request.folder, [`.hb-${request.host}.`, `.hbx-${request.host}.`]);
         reply.swept = result.swept;

@@ -106,8 +106,10 @@ describe("writing a heartbeat", () => {
     const gone = spawnSync(process.execPath, ["-e", "0"]).pid;
     const names = [`.hb-${HOST}.${gone}.1a2b.tmp`, `.hbx-${HOST}.${gone}.3c4d.tmp`, `.hb-${HOST}.${process.pid}.5e6f.tmp`, `.hb-10.0.0.6.${gone}.7a8b.tmp`];
     for (const name of names) await writeFile(pool.file(`KVMHA/${name}`), "1\n");
-    expect(await write({ sweep: false })).toMatchObject({ ok: true, swept: 0 });
-    expect(await write()).toMatchObject({ ok: true, swept: 2, sweepSkipped: 1 });
+    expect(await write({ sweep: false })).toMatchObject({ ok: true, mode: "created", swept: 0 });
+    // In place, nothing can be left behind: by default the folder is not even listed.
+    expect(await write()).toMatchObject({ ok: true, mode: "in-place", swept: 0 });
+    expect(await write({ sweep: true })).toMatchObject({ ok: true, swept: 2, sweepSkipped: 1 });
     expect((await readdir(pool.file("KVMHA"))).sort()).toEqual([`.hb-10.0.0.6.${gone}.7a8b.tmp`, `.hb-${HOST}.${process.pid}.5e6f.tmp`, `hb-${HOST}`].sort());
   });
 

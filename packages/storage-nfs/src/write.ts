@@ -11,14 +11,24 @@ export interface WriteHeartbeatOptions extends StorageCallOptions {
   readonly record?: RecordFields;
   /** The record's `seq` when the caller keeps it; else the previous record's plus one, read from it. */
   readonly recordSeq?: number;
-  /** Remove temporary files of earlier attempts whose process is gone (default true). */
-  readonly sweep?: boolean;
+  /**
+   * Remove temporary files of earlier attempts whose process is gone: true, false, or
+   * "after-create" (the default): only when this write created the file, since only first
+   * writes use temporary files. One directory listing, i.e. more storage operations, each time.
+   */
+  readonly sweep?: boolean | "after-create";
   /**
    * Read the heartbeat back through O_DIRECT after the fsync (default false). One more round
    * trip: on NFS the fsync (COMMIT) is the proof, and every extra operation is time taken from
    * the deadline on slow storage.
    */
   readonly readBack?: boolean;
+  /**
+   * Leave the record and the sweep out when the heartbeat itself took longer than this
+   * (default: a third of deadlineMs): on slow storage they must not push the attempt past its
+   * deadline. The heartbeat is what counts; they come in a faster round.
+   */
+  readonly extrasWithinMs?: number;
 }
 
 export type WriteResult =
@@ -33,6 +43,8 @@ export type WriteResult =
       readonly seq?: number;
       /** Why the richer record was not written (the heartbeat itself was): an error, or a planted FIFO, device or link skipped. */
       readonly recordError?: string;
+      /** Why the record and the sweep were left out this time: the heartbeat was slow. */
+      readonly extrasSkipped?: string;
       readonly swept: number;
       /** Leftovers kept because their process still exists (a killed attempt blocked in the kernel). */
       readonly sweepSkipped: number;
@@ -94,8 +106,9 @@ export async function writeHeartbeat(options: WriteHeartbeatOptions): Promise<Wr
       content: fixedSizeHeartbeat(options.nowEpochSeconds),
       record: options.record ?? null,
       ...(options.recordSeq === undefined ? {} : { recordSeq: options.recordSeq }),
-      sweep: options.sweep ?? true,
+      sweep: options.sweep ?? "after-create",
       ...(options.readBack === true ? { readBack: true } : {}),
+      extrasWithinMs: options.extrasWithinMs ?? Math.floor(options.deadlineMs / 3),
     },
     options,
   );
@@ -118,6 +131,7 @@ export async function writeHeartbeat(options: WriteHeartbeatOptions): Promise<Wr
     durationMs,
     ...(reply.seq === undefined ? {} : { seq: reply.seq }),
     ...(reply.recordError === undefined ? {} : { recordError: reply.recordError }),
+    ...(reply.extrasSkipped === undefined ? {} : { extrasSkipped: reply.extrasSkipped }),
     swept: reply.swept ?? 0,
     sweepSkipped: reply.sweepSkipped ?? 0,
     ...(reply.sweepError === undefined ? {} : { sweepError: reply.sweepError }),

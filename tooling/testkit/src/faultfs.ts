@@ -35,7 +35,15 @@ export type FaultOp =
   | "mkdir"
   | "rmdir"
   | "unlink"
-  | "rename";
+  | "rename"
+  | "release"
+  | "opendir"
+  | "releasedir"
+  | "access"
+  | "utimens"
+  | "statfs"
+  /** Every operation. */
+  | "*";
 
 export interface Fault {
   /** Sleep before each faulted operation. */
