@@ -26,6 +26,8 @@ export const MATRIX_PROPERTIES: Readonly<Record<string, string>> = {
 };
 
 const TIMEOUT_MS = Number(MATRIX_PROPERTIES["heartbeat.update.timeout"]);
+/** About what one local user can open: the status endpoint must hold hbd's descriptors to a few whatever the number. */
+export const IDLE_CONNECTIONS = 20_000;
 
 /** Every operation of a heartbeat write (faultfs faults only the operations listed). */
 export const WRITE_OPS = ["mkdir", "create", "open", "write", "flush", "fsync", "rename", "fsyncdir", "unlink", "truncate"] as const;
@@ -53,7 +55,15 @@ export type InjectedFault =
   /** hb.state.dir becomes read-only (a read-only tmpfs over it) or hangs (a hung FUSE mount over it); then the mount vanishes. */
   | { readonly kind: "state-dir"; readonly stateDir: "read-only" | "hang" }
   /** hbd's own event loop is stalled (busy) for stallMs; the watchdog device's timeout is watchdogTimeoutS. */
-  | { readonly kind: "event-loop-stall"; readonly stallMs: number; readonly watchdogTimeoutS: number };
+  | { readonly kind: "event-loop-stall"; readonly stallMs: number; readonly watchdogTimeoutS: number }
+  /** Processes of uid 65534 open `count` idle connections to hbd's status endpoint and reconnect whatever is closed. */
+  | { readonly kind: "idle-connections"; readonly count: number }
+  /** A process of uid 65534 holds hbd's status port before hbd starts; then the pool's mount disappears. */
+  | { readonly kind: "status-port-held" }
+  /** agent.properties is removed or replaced by garbage and hbd reloads (SIGHUP); then the pool's mount disappears. */
+  | { readonly kind: "reload-broken-file"; readonly file: "removed" | "garbage" }
+  /** Nothing is injected: the row's own settings hold a value no timer can hold (see `expectedProblems`). */
+  | { readonly kind: "settings-only" };
 
 /**
  * The decision, from the last good heartbeat, as the timing model predicts it:
@@ -84,6 +94,10 @@ export interface MatrixRow {
   readonly toleranceMs: number;
   /** What else the row checks, in words. */
   readonly also?: string;
+  /** Keys of the row's settings that hbd must report as problems (and replace by their defaults). */
+  readonly expectedProblems?: readonly string[];
+  /** How long a row that expects no decision is watched after the last good heartbeat (default: a round past the latest decision). */
+  readonly watchMs?: number;
 }
 
 const HANG: Fault = { hang: true, ops: WRITE_OPS };
@@ -298,6 +312,69 @@ export const MATRIX: readonly MatrixRow[] = [
     decision: "watchdog",
     toleranceMs: 0,
     also: "the tick that runs late after the stall keeps no keepalive, so the device is not fed for longer than its timeout; keepalives resume afterwards",
+  },
+  {
+    id: "descriptor-exhaustion",
+    case: "descriptor exhaustion through the status endpoint",
+    pool: "nfs",
+    inject: { kind: "idle-connections", count: IDLE_CONNECTIONS },
+    // The attackers' reconnections cost CPU on a 2-core machine, and a heartbeat's child then
+    // starts late: slow, which never fences. The row is about failed tries, not latency.
+    properties: { "hb.slow.threshold": "0.95" },
+    fault: `two processes of uid 65534 open ${IDLE_CONNECTIONS} idle connections to hbd's status endpoint and reconnect whatever is closed (hbd runs with this process's RLIMIT_NOFILE, 20 000 here)`,
+    states: ["healthy"],
+    decision: "none",
+    toleranceMs: 0,
+    also: "hbd's open descriptors stay under 200 and every heartbeat under attack succeeds: no EMFILE, no failed try, no decision",
+  },
+  {
+    id: "hostile-status-port",
+    case: "a hostile listener on the status port",
+    pool: "nfs",
+    inject: { kind: "status-port-held" },
+    fault: "a process of uid 65534 holds hb.status.listen before hbd starts, answering 'maintenance until 2099'; then the pool's mount disappears",
+    states: FAIL_FAST,
+    decision: "earliest",
+    toleranceMs: 750,
+    also: "hbd starts anyway, reports the endpoint unbound (EADDRINUSE) in its status and health, and fences on time",
+  },
+  {
+    id: "reload-broken-file",
+    case: "reload with a broken file",
+    pool: "nfs",
+    inject: { kind: "reload-broken-file", file: "garbage" },
+    properties: { "kvm.heartbeat.fence.action": "log-only", "hb.fence.dry.run": "true" },
+    fault: "agent.properties is replaced by binary garbage and hbd reloads (SIGHUP); then the pool's mount disappears",
+    states: FAIL_FAST,
+    decision: "earliest",
+    toleranceMs: 750,
+    also: "the reload is refused and the configuration shown stale; the decision is log-only's and dry run, nothing reaches the sysrq trigger",
+  },
+  {
+    id: "reload-missing-file",
+    case: "reload with the file missing",
+    pool: "nfs",
+    inject: { kind: "reload-broken-file", file: "removed" },
+    properties: { "kvm.heartbeat.fence.action": "log-only", "hb.fence.dry.run": "true" },
+    fault: "agent.properties is removed and hbd reloads (SIGHUP); then the pool's mount disappears",
+    states: FAIL_FAST,
+    decision: "earliest",
+    toleranceMs: 750,
+    also: "as above: CloudStack's defaults (reboot) are never taken on a reload",
+  },
+  {
+    id: "huge-timer",
+    case: "a duration no timer can hold",
+    pool: "nfs",
+    inject: { kind: "settings-only" },
+    properties: { "kvm.heartbeat.update.frequency": "3000000000" },
+    expectedProblems: ["kvm.heartbeat.update.frequency"],
+    watchMs: 5_000,
+    fault: "kvm.heartbeat.update.frequency=3000000000 (over 2³¹−1 ms, which a timer runs as 1 ms)",
+    states: ["healthy"],
+    decision: "none",
+    toleranceMs: 0,
+    also: "the value is reported with its line and the default (60 s) is used: no heartbeat in a hot loop",
   },
 ];
 

@@ -71,6 +71,20 @@ export class DaemonUnderTest {
     return this.stderrText;
   }
 
+  /** hbd's status document, as /status and the control socket give it. */
+  status(): ReturnType<Daemon["status"]> {
+    return this.daemon.status();
+  }
+
+  get statusAddress(): string | undefined {
+    return this.daemon.statusAddress;
+  }
+
+  /** What SIGHUP does. */
+  reload(): ReturnType<Daemon["reload"]> {
+    return this.daemon.reload();
+  }
+
   attempts(pool?: string): AttemptEntry[] {
     return this.entries.filter((entry): entry is AttemptEntry => entry.msg === "attempt" && (pool === undefined || entry.pool === pool));
   }

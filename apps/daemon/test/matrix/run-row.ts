@@ -1,8 +1,10 @@
 // Runs one row of the fault matrix: a pool on real storage under hbd, a good heartbeat, the
 // fault, then what hbd does, measured on the loop's own monotonic clock.
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { deriveTiming, parseProperties, resolveConfig, type HeartbeatConfig, type TimingModel } from "@hb/config";
@@ -10,11 +12,14 @@ import type { TargetState } from "@hb/core";
 import { makeTempDir, mountFaultFs, type FaultFs, type TempDir } from "@hb/testkit";
 import { makeFakeDrbdsetup, type FakeDrbdsetup } from "../../../../packages/storage-drbd/test/fake.js";
 import { WRITE_OPS, type FaultEnd, type MatrixRow } from "../fault-matrix.table.js";
+import { runAsNobody } from "../process/hbd.js";
 import { DaemonUnderTest, type AttemptEntry, type LogEntry } from "./daemon.js";
 import type { FileWatch } from "./watch.js";
 
 const HOST_ID = "10.0.0.5";
 const WARM_FIXTURE = "two-node-healthy.events2.txt";
+const IDLE_CLIENTS = fileURLToPath(new URL("../process/idle-clients.mjs", import.meta.url));
+const HOLD_PORT = fileURLToPath(new URL("../process/hold-port.mjs", import.meta.url));
 
 export interface RowEnvironment {
   readonly watch: FileWatch;
@@ -54,6 +59,7 @@ export function unavailableReason(row: MatrixRow, fuse: string | null): string |
   const needsFuse = kind === "storage" || kind === "storage-hang-mid-attempt" || (kind === "state-dir" && row.inject.stateDir === "hang");
   if (needsFuse && fuse !== null) return fuse;
   if (kind === "state-dir" && process.getuid?.() !== 0) return "a read-only state directory needs root (mount -t tmpfs -o ro)";
+  if ((kind === "idle-connections" || kind === "status-port-held") && process.getuid?.() !== 0) return "another uid's processes need root (setpriv --reuid=65534)";
   return null;
 }
 
@@ -62,10 +68,16 @@ export function rowProperties(row: MatrixRow, base: Readonly<Record<string, stri
   return { ...base, "kvm.heartbeat.fence.action": row.action ?? "reboot", ...row.properties };
 }
 
-/** The configuration hbd reads from these properties; a row whose settings hbd would not take is a broken row. */
-export function configOf(properties: Readonly<Record<string, string>>): HeartbeatConfig {
+/**
+ * The configuration hbd reads from these properties; a row whose settings hbd would not take is
+ * a broken row, except for the keys it expects hbd to report (and replace by their defaults).
+ */
+export function configOf(properties: Readonly<Record<string, string>>, expectedProblems: readonly string[] = []): HeartbeatConfig {
   const { values, problems } = resolveConfig(parseProperties(propertiesText(properties)));
-  if (problems.length > 0) throw new Error(`the row's settings are not what hbd runs with: ${problems.map((problem) => problem.message).join("; ")}`);
+  const unexpected = problems.filter((problem) => !expectedProblems.includes(problem.key));
+  if (unexpected.length > 0) throw new Error(`the row's settings are not what hbd runs with: ${unexpected.map((problem) => problem.message).join("; ")}`);
+  const missing = expectedProblems.filter((key) => !problems.some((problem) => problem.key === key));
+  if (missing.length > 0) throw new Error(`hb's configuration takes ${missing.join(", ")} as written: no problem reported`);
   return values;
 }
 
@@ -193,9 +205,26 @@ async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: M
     stateFuse = mount;
   }
 
+  // Another user's listener on the status port, before hbd starts.
+  if (inject.kind === "status-port-held") {
+    const port = await freePort();
+    const holder = runAsNobody([process.execPath, HOLD_PORT, String(port)]);
+    undo.push(() => void holder.child.kill("SIGKILL"));
+    for (let i = 0; i < 200 && !holder.lines.includes("listening"); i++) await sleep(50);
+    if (!holder.lines.includes("listening")) throw new Error(`uid 65534 could not listen on ${port}: ${await Promise.race([holder.exited, sleep(100).then(() => "still running")])}`);
+    properties["hb.status.listen"] = `127.0.0.1:${port}`;
+  }
+
   const propertiesFile = temp.file("agent.properties");
   await writeFile(propertiesFile, propertiesText(properties));
-  const config = configOf(properties);
+  let config: HeartbeatConfig;
+  try {
+    config = configOf(properties, row.expectedProblems);
+  } catch (error) {
+    // Expected problems not reported: the row fails as a check, with what hbd then does.
+    check("the value is reported", false, (error as Error).message);
+    config = resolveConfig(parseProperties(propertiesText(properties))).values;
+  }
   const timing = deriveTiming(config);
   const daemon = await DaemonUnderTest.start({ propertiesFile, ...(sysClassWatchdog === undefined ? {} : { sysClassWatchdog }) });
   undo.push(() => daemon.stop());
@@ -216,6 +245,13 @@ async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: M
 
   if (inject.kind === "event-loop-stall") {
     return stallRow(daemon, watch, device as string, inject.stallMs, inject.watchdogTimeoutS, pool, timing, checks);
+  }
+  if (inject.kind === "idle-connections") {
+    return idleConnectionsRow(daemon, inject.count, pool, lastGood, config, timing, checks, undo);
+  }
+  for (const key of row.expectedProblems ?? []) {
+    const line = daemon.entries.find((entry) => entry.key === key && typeof entry.msg === "string" && entry.msg.startsWith("configuration:"));
+    check("the value is reported", line !== undefined, line === undefined ? `no problem logged for ${key}` : `${String(line.msg)} (line ${String(line.line)}, used ${String(line.used)})`);
   }
 
   // Inject.
@@ -258,6 +294,31 @@ async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: M
         ...(inject.stderr === undefined ? {} : { stderr: inject.stderr }),
       });
       break;
+    case "status-port-held": {
+      const endpoint = daemon.status().statusEndpoint;
+      check(
+        "hbd runs and reports the endpoint unbound",
+        !endpoint.bound && /EADDRINUSE/.test(endpoint.error ?? "") && daemon.status().healthy === false,
+        `statusEndpoint ${JSON.stringify(endpoint)}, healthy ${String(daemon.status().healthy)}`,
+      );
+      await vanish(mountsFile);
+      break;
+    }
+    case "reload-broken-file": {
+      if (inject.file === "removed") await rm(propertiesFile);
+      else await writeFile(propertiesFile, Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0a, 0x00]));
+      const reloaded = await daemon.reload();
+      const status = daemon.status();
+      check(
+        "the reload keeps the running configuration",
+        reloaded.stale !== null && status.action === "log-only" && status.dryRun && status.config.stale !== null,
+        `after the reload: action ${status.action}, dry run ${String(status.dryRun)}, configuration stale: ${status.config.stale === null ? "no" : `since ${status.config.stale.since}: ${status.config.stale.reason}`}`,
+      );
+      await vanish(mountsFile);
+      break;
+    }
+    case "settings-only":
+      break;
     case "state-dir": {
       if (inject.stateDir === "read-only") {
         run("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "hb-matrix-ro", stateDir]);
@@ -275,9 +336,13 @@ async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: M
     }
   }
 
-  const window = watchWindowMs(config, timing);
+  const window = row.watchMs ?? watchWindowMs(config, timing);
   if (row.decision === "none") {
     await sleep(lastGood + window - performance.now());
+    if (inject.kind === "settings-only") {
+      const attempts = daemon.attempts(pool).filter((attempt) => attempt.at > lastGood).length;
+      check("no heartbeat in a hot loop", attempts <= 1, `${attempts} heartbeat(s) in the ${Math.round(window)} ms after the last good one`);
+    }
     if (drbd !== undefined && inject.kind === "drbd-fixture") {
       // The answer was swapped before these calls: each of them printed the fixture.
       const calls = (await drbd.calls()).length - drbdCallsAtFault;
@@ -337,6 +402,11 @@ async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: M
       .join("");
     check("s before b", keys.replace(/\s/g, "").startsWith("sb"), `sysrq trigger got ${JSON.stringify(keys)}`);
   }
+  if (inject.kind === "reload-broken-file") {
+    const reset = watch.firstTime(sysrq, "b");
+    check("no reset", reset === undefined, reset === undefined ? "nothing written to the sysrq trigger" : "b written");
+    check("the decision is the running action's", decision.action === "log-only" && decision.mode === "dry-run", `action ${String(decision.action)}, mode ${String(decision.mode)}`);
+  }
   await rowSpecificChecks(row, daemon, env, { stateDir, mountPoint, wallAtFault, check });
 
   return {
@@ -385,6 +455,73 @@ async function rowSpecificChecks(
     const report = daemon.entries.find((entry) => typeof entry.msg === "string" && entry.msg.startsWith("fence action:"));
     check("the action reported its fallback", report !== undefined && /being reset/.test(String(report.msg)), String(report?.msg ?? "no fence action log line"));
   }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof address === "object" && address !== null ? address.port : 0;
+}
+
+/**
+ * Idle connections of another user against hbd's status endpoint. hbd runs in this process, so
+ * its descriptors are this process's: without a cap the attack takes them all, and a heartbeat
+ * cannot even start its child.
+ */
+async function idleConnectionsRow(
+  daemon: DaemonUnderTest,
+  count: number,
+  pool: string,
+  lastGood: number,
+  config: HeartbeatConfig,
+  timing: TimingModel,
+  checks: Check[],
+  undo: (() => Promise<void> | void)[],
+): Promise<RowResult> {
+  const check = (what: string, ok: boolean, detail: string) => void checks.push({ what, ok, detail });
+  const port = Number(daemon.statusAddress?.split(":").at(-1));
+  const faultIndex = daemon.entries.length;
+  const firstState = daemon.current.get(pool) as TargetState;
+  const descriptors = () => readdirSync("/proc/self/fd").length;
+  const before = descriptors();
+  // Two processes: one process of uid 65534 may hold at most 20 000 descriptors here.
+  const attackers = [0, 1].map(() => runAsNobody([process.execPath, IDLE_CLIENTS, String(port), String(count / 2)], count / 2 + 500));
+  for (const attacker of attackers) undo.push(() => void attacker.child.kill("SIGKILL"));
+  const opened = () => attackers.reduce((sum, attacker) => sum + Math.max(0, ...attacker.lines.map((line) => Number(/opened (\d+)/.exec(line)?.[1] ?? 0))), 0);
+  let most = before;
+  const until = performance.now() + 120_000;
+  while (opened() < count && performance.now() < until) {
+    most = Math.max(most, descriptors());
+    await sleep(50);
+  }
+  check("the clients connected", opened() >= count, `${opened()} connections made by uid 65534`);
+  // A whole watch window under attack, from the moment every client had connected.
+  const attackedAt = performance.now();
+  const attemptsAtAttack = daemon.attempts(pool).length;
+  const window = watchWindowMs(config, timing);
+  while (performance.now() < attackedAt + window) {
+    most = Math.max(most, descriptors());
+    await sleep(50);
+  }
+  for (const attacker of attackers) attacker.child.kill("SIGKILL");
+  const under = daemon.attempts(pool).slice(attemptsAtAttack);
+  const failed = under.filter((attempt) => attempt.result !== "ok");
+  check("every heartbeat under attack succeeds", under.length > 0 && failed.length === 0, failed.length === 0 ? `${under.length} heartbeats, all ok` : `${failed.length} of ${under.length} not ok: ${String(failed[0]?.message)}`);
+  check("hbd's descriptors stay bounded", most - before < 200, `at most ${most - before} more descriptors than before the attack`);
+  const decisions = daemon.entries.slice(faultIndex).filter(isDecision);
+  check("no decision", decisions.length === 0, decisions.length === 0 ? "none" : String(decisions[0]?.msg));
+  return {
+    states: [firstState, ...daemon.statesAfter(faultIndex, pool)],
+    decisionMs: decisions[0] === undefined ? null : decisions[0].at - lastGood,
+    predictedMs: null,
+    resetAfterDecisionMs: null,
+    resetWindow: null,
+    watchedMs: performance.now() - lastGood,
+    checks,
+    timing,
+  };
 }
 
 /** The pool's line leaves the mount table, written whole (hbd may read it at any moment). */

@@ -65,7 +65,7 @@ describe.skipIf(unavailable !== null)("libvirt discovery through hb's own faults
     hbd.child.kill("SIGHUP");
     await hbd.until("p2 added after SIGHUP", () => hbd.log.some((line) => line.msg === "pool added" && line.pool === "p2"));
     const { result } = await control(join(state, "hbd.sock"), { op: "status" });
-    expect(result.targets.map((target: { id: string }) => target.id).sort()).toEqual(["p1", "p2"]);
+    expect(result.targets.map((target) => target.id).sort()).toEqual(["p1", "p2"]);
     expect(result.discovery).toMatchObject({ state: "ok", failures: 0, error: null });
   }, 120_000);
 });

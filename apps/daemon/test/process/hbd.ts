@@ -120,8 +120,21 @@ export async function startHbd(file: string, options: HbdOptions): Promise<HbdPr
   return new HbdProcess(child);
 }
 
+/** The fields of hbd's status document these tests read (apps/daemon/README.md lists them all). */
+export interface StatusDocument {
+  readonly action: string;
+  readonly dryRun: boolean;
+  readonly fences: boolean;
+  readonly healthy: boolean;
+  readonly healthProblems: string[];
+  readonly statusEndpoint: { listen: string; bound: boolean; error: string | null };
+  readonly config: { path: string; loadedAt: string; stale: null | { since: string; reason: string } };
+  readonly discovery: { state: string; since: string | null; error: string | null; failures: number };
+  readonly targets: { id: string; state: string }[];
+}
+
 /** One request on hbd's control socket, one answer. */
-export function control(socket: string, request: unknown): Promise<{ ok: boolean; result?: any; error?: string }> {
+export function control(socket: string, request: unknown): Promise<{ ok: boolean; result: StatusDocument; error?: string }> {
   return new Promise((resolve, reject) => {
     const client = connect(socket);
     let data = "";

@@ -2,6 +2,7 @@
 // without a word; reconnect whichever is closed. Prints "opened N" as connections are made.
 // Usage: node idle-clients.mjs PORT COUNT
 import { connect } from "node:net";
+import { setInterval, setTimeout } from "node:timers";
 
 const [port, count] = process.argv.slice(2).map(Number);
 let opened = 0;
