@@ -29,7 +29,7 @@ const COMMANDS = [
   ["config", "get", "kvm.heartbeat.fence.action"],
   ["config", "set", "foo", "bar"],
   ["config", "unset", "foo"],
-] as const;
+].map((argv) => [argv.join(" "), argv] as const);
 
 /** One line on stderr naming the file, no stack, a failing exit that is not an internal error. */
 function expectRefused(result: { code: number; stdout: string; stderr: string }, line: string): void {
@@ -40,13 +40,13 @@ function expectRefused(result: { code: number; stdout: string; stderr: string },
 }
 
 describe("hb config on a file that is not a regular file", () => {
-  it.each(COMMANDS)("hb %s %s … refuses a FIFO at once, as --file and as $AGENT_PROPS", async (...argv) => {
+  it.each(COMMANDS)("hb %s refuses a FIFO at once, as --file and as $AGENT_PROPS", async (_label, argv) => {
     expectRefused(await runHb([...argv, "--file", fifo]), `${fifo} is a FIFO, not a regular file: not read`);
     expectRefused(await runHb(argv, { env: { AGENT_PROPS: fifo } }), `${fifo} is a FIFO, not a regular file: not read`);
     expect((await lstat(fifo)).isFIFO()).toBe(true);
   });
 
-  it.runIf(isRoot).each(COMMANDS)("hb %s %s … refuses /dev/zero's device node, reached through a link, without reading it", async (...argv) => {
+  it.runIf(isRoot).each(COMMANDS)("hb %s refuses /dev/zero's device node, reached through a link, without reading it", async (_label, argv) => {
     const link = temp.file(`zero-${argv.join("-")}.properties`);
     await symlink(zero, link);
     expectRefused(await runHb([...argv, "--file", link]), `${link} is a character device, not a regular file: not read`);
