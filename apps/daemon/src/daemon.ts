@@ -8,6 +8,7 @@ import {
   hostIdOf,
   isFencingAction,
   parseProperties,
+  parseStatusListen,
   readPropertiesFile,
   resolveConfig,
   setProperty,
@@ -20,7 +21,7 @@ import { startControlSocket, type ControlRequest } from "./control.js";
 import { acquireStateDirLock, type StateDirLock } from "./lock.js";
 import { DaemonMetrics, ownFaultCodeOf } from "./metrics.js";
 import { LibvirtUnavailableError, parseDeclaredPools, type PoolSpec } from "./pools.js";
-import { parseListen, startStatusServer } from "./status-server.js";
+import { startStatusServer } from "./status-server.js";
 import { deviceWatchdog, noWatchdog, systemdWatchdog, type Watchdog } from "./watchdog.js";
 import { hostGracefulRebootGuarantee, type RebootBackstop } from "@hb/fence";
 
@@ -449,7 +450,7 @@ export class Daemon {
     const listen = this.config["hb.status.listen"];
     let address: { host: string; port: number };
     try {
-      address = parseListen(listen, this.config["hb.status.allow.remote"]);
+      address = parseStatusListen(listen, this.config["hb.status.allow.remote"]);
     } catch (error) {
       this.endpoint = { listen, bound: false, error: (error as Error).message };
       this.deps.log.error({ listen }, `NO STATUS ENDPOINT: ${this.endpoint.error}; hbd runs and protects the host, see hb status`);

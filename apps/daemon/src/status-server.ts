@@ -1,12 +1,4 @@
 import { createServer, type Server } from "node:http";
-import { isIP } from "node:net";
-import { HbError } from "@hb/config";
-
-export class StatusListenError extends HbError {
-  constructor(message: string) {
-    super("STATUS_LISTEN", message);
-  }
-}
 
 export interface StatusSource {
   /** What /healthz says; `problems` are the reasons when it is not healthy. */
@@ -28,21 +20,6 @@ export interface StatusLimits {
 }
 
 export const STATUS_LIMITS: StatusLimits = { maxConnections: 32, idleMs: 5_000, requestMs: 5_000 };
-
-/** `host:port` of hb.status.listen; a non-loopback host only when explicitly allowed. */
-export function parseListen(value: string, allowRemote: boolean): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
-  const host = match?.[1] ?? match?.[2];
-  const port = Number(match?.[3]);
-  if (host === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new StatusListenError(`hb.status.listen=${value}: expected HOST:PORT, e.g. 127.0.0.1:9746`);
-  }
-  const loopback = host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
-  if (!loopback && !allowRemote) {
-    throw new StatusListenError(`hb.status.listen=${value} is not a loopback address; set hb.status.allow.remote=true to expose it`);
-  }
-  return { host, port };
-}
 
 /** The read-only status endpoint: /healthz, /status (JSON), /metrics (Prometheus). */
 export async function startStatusServer(
