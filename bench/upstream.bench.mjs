@@ -3,8 +3,8 @@
 // points, next to what upstream's scripts and agent do with the same input (their logic, as the
 // reference documents it: the mod-256 age, the missing file read as ALIVE, the grep ^key= fence
 // setting, the promotion_score:0 rule).
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -88,8 +88,119 @@ for (const fixture of ["resync-sync-target", "resync-sync-source", "congested", 
   const verdict = JSON.parse(result.stdout).verdict;
   rows.push(["LINSTOR health", fixture, upstream, verdict === "lost" ? "lost: fence after the retries" : `${verdict}: never fenced`]);
 }
-rmSync(root, { recursive: true, force: true });
 
 console.log("| what | case | upstream | hb |");
 console.log("|---|---|---|---|");
 for (const row of rows) console.log(`| ${row.map((cell) => cell.replace(/\|/g, "\\|")).join(" | ")} |`);
+
+// Storage operations per heartbeat, counted by the FUSE fault filesystem (tooling/testkit) for
+// upstream's write mode (tooling/testkit/upstream-write.sh), for what the agent runs with hb in
+// place (`hb compat kvmheartbeat`) and for hbd's heartbeat (its record included). Then the same
+// heartbeats with every operation delayed by 200 ms, as on slow NFS.
+await storageOperations();
+rmSync(root, { recursive: true, force: true });
+
+async function storageOperations() {
+  const { NfsHeartbeatTarget } = await import("../packages/storage-nfs/dist/index.js");
+  const { ProcessExecutor, SystemClock } = await import("../packages/core/dist/adapters.js");
+  const faultfs = fileURLToPath(new URL("../tooling/testkit/faultfs.py", import.meta.url));
+  const upstreamWrite = fileURLToPath(new URL("../tooling/testkit/upstream-write.sh", import.meta.url));
+  console.log("\n### Storage operations per heartbeat\n");
+  if (process.getuid?.() !== 0 || !existsSync("/dev/fuse") || spawnSync("/usr/bin/python3", ["-c", "import fusepy"]).status !== 0) {
+    console.log("skipped: needs root, /dev/fuse and python3-fusepy (the FUSE fault filesystem)");
+    return;
+  }
+  const HEARTBEATS = 10;
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const executor = new ProcessExecutor();
+
+  // A fault mount of our own: the counts come from faultfs's state file.
+  async function mount(name, noac) {
+    const base = join(root, name);
+    const mountPoint = join(base, "mnt");
+    const control = join(base, "control.json");
+    mkdirSync(join(base, "backing"), { recursive: true });
+    mkdirSync(mountPoint);
+    writeFileSync(control, "{}");
+    const server = spawn("/usr/bin/python3", [faultfs, join(base, "backing"), mountPoint, control, ...(noac ? ["--noac"] : [])], { stdio: "ignore" });
+    const connection = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((line) => line.split(" ")).find((fields) => fields[4] === mountPoint)?.[2]?.split(":")[1];
+    for (let i = 0; i < 1000 && connection() === undefined; i++) await sleep(10);
+    return {
+      mountPoint,
+      total: () => JSON.parse(readFileSync(`${control}.state`, "utf8")).total,
+      setFault: (fault) => writeFileSync(control, JSON.stringify(fault)),
+      unmount() {
+        writeFileSync(control, "{}");
+        const id = connection();
+        if (id !== undefined && existsSync(`/sys/fs/fuse/connections/${id}/abort`)) writeFileSync(`/sys/fs/fuse/connections/${id}/abort`, "1");
+        if (spawnSync("umount", [mountPoint]).status !== 0) spawnSync("umount", ["-l", mountPoint]);
+        server.kill("SIGKILL");
+      },
+    };
+  }
+
+  const writers = (mountPoint) => {
+    const properties = join(root, `compat-${Math.random().toString(16).slice(2)}.properties`);
+    writeFileSync(join(`${properties}.mounts`), `10.0.0.2:/export ${mountPoint} nfs rw 0 0\n`);
+    writeFileSync(properties, `hb.mounts.file=${properties}.mounts\n`);
+    const target = new NfsHeartbeatTarget({ id: "pool", mountPoint, hostId: "10.0.0.7", executor, clock: new SystemClock(), record: { bootId: "bench" } });
+    let seq = 0;
+    const ok = (status, what) => {
+      if (status !== 0) throw new Error(`${what} failed (${status})`);
+    };
+    return [
+      ["upstream kvmheartbeat.sh", async () => ok(spawnSync("bash", [upstreamWrite, mountPoint, "10.0.0.5"]).status, "upstream's write")],
+      ["hb compat kvmheartbeat", async () => ok(run(["compat", "kvmheartbeat", "-i", "10.0.0.2", "-p", "/export", "-m", mountPoint, "-h", "10.0.0.6"], { AGENT_PROPS: properties }).status, "hb compat kvmheartbeat")],
+      ["hbd's heartbeat (record every 5th)", async () => ok((await target.attempt({ seq: ++seq, deadlineMs: 60_000, signal: new AbortController().signal })).ok ? 0 : 1, "hbd's heartbeat")],
+    ];
+  };
+
+  const table = [];
+  for (const [mode, noac, pauseMs] of [
+    ["noac (as upstream mounts NFS)", true, 0],
+    ["attribute cache 1 s, heartbeats 1.1 s apart", false, 1100],
+  ]) {
+    const fs = await mount(noac ? "ops-noac" : "ops-cached", noac);
+    try {
+      for (const [name, write] of writers(fs.mountPoint)) {
+        let before = fs.total();
+        await write();
+        await sleep(pauseMs);
+        const first = fs.total() - before;
+        before = fs.total();
+        for (let i = 0; i < HEARTBEATS; i++) {
+          await write();
+          await sleep(pauseMs);
+        }
+        table.push([mode, name, String(first), ((fs.total() - before) / HEARTBEATS).toFixed(1)]);
+      }
+    } finally {
+      fs.unmount();
+    }
+  }
+  console.log(`| mount | writer | first write | per heartbeat (mean of ${HEARTBEATS}) |`);
+  console.log("|---|---|---:|---:|");
+  for (const row of table) console.log(`| ${row.join(" | ")} |`);
+
+  // Every operation 200 ms: the time of one heartbeat (the first write done before), and what it
+  // means for a deadline: the largest per-operation delay that fits heartbeat.update.timeout.
+  const slow = await mount("ops-slow", true);
+  try {
+    console.log("\n| every operation 200 ms (noac) | operations | time | largest delay per operation within a 60 s timeout |");
+    console.log("|---|---:|---:|---:|");
+    for (const [name, write] of writers(slow.mountPoint)) {
+      await write();
+      slow.setFault({ delayMs: 200, ops: ["*"] });
+      const before = slow.total();
+      const started = performance.now();
+      await write();
+      const ms = performance.now() - started;
+      const ops = slow.total() - before;
+      slow.setFault({});
+      const overheadMs = Math.max(0, ms - ops * 200);
+      console.log(`| ${name} | ${ops} | ${(ms / 1000).toFixed(2)} s | ${Math.floor((60_000 - overheadMs) / ops)} ms |`);
+    }
+  } finally {
+    slow.unmount();
+  }
+}
