@@ -40,6 +40,7 @@ const CHUNK = 64 * 1024;
  * unless `followLinks`; anything the system refuses is a LocalFileError naming the path.
  */
 export async function readLocalFile(path: string, options: ReadLocalFileOptions): Promise<Buffer> {
+  checkCap(options.maxBytes);
   const follow = options.followLinks ?? false;
   const before = await (follow ? stat(path) : lstat(path)).catch((error: unknown) => Promise.reject(systemError(path, "read", error)));
   checkReadable(path, before, options.maxBytes);
@@ -56,6 +57,7 @@ export async function readLocalFile(path: string, options: ReadLocalFileOptions)
 
 /** readLocalFile for the few callers that cannot wait (start-up checks, exit paths); same rules. */
 export function readLocalFileSync(path: string, options: ReadLocalFileOptions): Buffer {
+  checkCap(options.maxBytes);
   const follow = options.followLinks ?? false;
   let descriptor: number;
   try {
@@ -148,6 +150,11 @@ async function existing(path: string, target: string): Promise<Stats | undefined
   const entry = await lstat(target).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(systemError(path, "write", error))));
   if (entry !== undefined && !entry.isFile()) throw notRegular(path, target, kindOf(entry), "write");
   return entry;
+}
+
+// A caller's mistake, not the file's: said plainly rather than as a failed read.
+function checkCap(maxBytes: number): void {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`maxBytes must be a whole number of bytes, not ${maxBytes}`);
 }
 
 function checkReadable(path: string, stats: Stats, maxBytes: number): void {
