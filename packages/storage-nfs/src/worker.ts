@@ -219,7 +219,7 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
       if (where !== mountPoint) continue;
       const [major, minor] = (fields[2] ?? "").split(":").map(Number);
       if (major === undefined || minor === undefined || !Number.isSafeInteger(major) || !Number.isSafeInteger(minor)) continue;
-      device = (minor & 0xff) + (major & 0xfff) * 0x100 + Math.floor(minor / 0x100) * 0x100000 + Math.floor(major / 0x1000) * 0x100000000;
+      device = (minor & 0xff) + (major & 0xfff) * 0x100 + Math.floor(minor / 0x100) * 0x100000 + Math.floor(major / 0x1000) * 0x1000 * 0x100000000;
     }
     return device ?? statDevice(mountPoint);
   };
