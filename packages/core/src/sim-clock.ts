@@ -52,8 +52,11 @@ export class SimulatedClock implements Clock {
     });
   }
 
-  /** Fires every timer due up to endMs, in order, then sets the time to endMs. */
-  async runUntil(endMs: number): Promise<void> {
+  /**
+   * Fires every timer due up to endMs, in order, then sets the time to endMs and returns true.
+   * `stop`, asked after each timer, ends the run early where it is: then it returns false.
+   */
+  async runUntil(endMs: number, stop?: () => boolean): Promise<boolean> {
     await settle();
     for (;;) {
       this.timers = this.timers.filter((timer) => !timer.cancelled);
@@ -66,8 +69,10 @@ export class SimulatedClock implements Clock {
       this.nowMs = next.atMs;
       next.callback();
       await settle();
+      if (stop?.() === true) return false;
     }
     this.nowMs = Math.max(this.nowMs, endMs);
+    return true;
   }
 }
 
