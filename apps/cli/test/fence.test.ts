@@ -1,6 +1,7 @@
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { fenceHost, type FenceHost } from "./fence-fakes.js";
+import type { FenceHost } from "./fence-fakes.js";
+import { roomyFenceHost } from "./roomy-host.js";
 import { runHb } from "./harness.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -8,8 +9,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function host(behaviours: Parameters<typeof fenceHost>[0] = {}): Promise<FenceHost> {
-  const fake = await fenceHost(behaviours);
+async function host(behaviours: Parameters<typeof roomyFenceHost>[0] = {}): Promise<FenceHost> {
+  const fake = await roomyFenceHost(behaviours);
   const previous = process.env.PATH;
   process.env.PATH = fake.path;
   cleanups.push(() => fake.temp.remove());

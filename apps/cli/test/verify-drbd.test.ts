@@ -7,7 +7,8 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, type TestContext } from "vitest";
 import { makeFakeDrbdsetup, processExists, type FakeDrbdsetup } from "../../../packages/storage-drbd/test/fake.js";
-import { fenceHost, type FenceHost } from "./fence-fakes.js";
+import type { FenceHost } from "./fence-fakes.js";
+import { roomyFenceHost } from "./roomy-host.js";
 import { showJson, type ShowVariant } from "./verify-fixtures.js";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
@@ -30,7 +31,7 @@ interface Setup {
 
 /** A host with the fence fakes and a fake drbdsetup, removed when the test ends (tests run concurrently). */
 async function setup(context: TestContext, lines: readonly string[] = []): Promise<Setup> {
-  const host = await fenceHost();
+  const host = await roomyFenceHost();
   const drbd = await makeFakeDrbdsetup();
   context.onTestFinished(async () => {
     for (const command of ["events2", "show"] as const) {
@@ -176,11 +177,11 @@ describe("when DRBD gives no verdict", () => {
   });
 
   it("starts the action before the agent kills -c at heartbeat.update.timeout, on the derived deadline", async (context) => {
-    // 3.5 s − (record, syslog, sysrq s: 3 × 0.3 s + 0.2 s flush wait) − 1 s start-up = 1.4 s to verify.
-    const { host, drbd } = await setup(context, ["heartbeat.update.timeout=3500"]);
+    // 8.6 s − (record, syslog, sysrq s: 3 × 2 s + 0.2 s flush wait) − 1 s start-up = 1.4 s to verify.
+    const { host, drbd } = await setup(context, ["heartbeat.update.timeout=8600"]);
     await drbd.answer("events2", { hang: true });
     await drbd.answer("show", { hang: true });
-    await runScript(host, 3500);
+    await runScript(host, 8600);
     // Whether or not the agent got the answer in time, the detached fence went through.
     expect((await host.waitForEvent((line) => line === "b")).slice(-3)).toEqual(["s", "sync", "b"]);
     expect((await host.records())[0]?.reason).toContain("no DRBD verdict within 1400 ms");

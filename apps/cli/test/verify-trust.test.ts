@@ -13,7 +13,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunDeps } from "../src/context.js";
 import { verifyFence, type VerifyOutcome } from "../src/commands/verify.js";
 import { fakeControlSocket, freePort, otherUidUnavailableReason, statusDocument, strangerOnStatusPort, type FakeControlSocket } from "./fake-hbd.js";
-import { fenceHost, type FenceHost } from "./fence-fakes.js";
+import type { FenceHost } from "./fence-fakes.js";
+import { roomyFenceHost } from "./roomy-host.js";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 const POOL = "/mnt/6e1b9a4c-pool";
@@ -42,7 +43,7 @@ describe("a stranger on the TCP status port", () => {
       console.warn(`skipped: ${unavailable}`);
       return context.skip(unavailable);
     }
-    const host = await fenceHost();
+    const host = await roomyFenceHost();
     cleanups.push(() => host.temp.remove());
     const stranger = await strangerOnStatusPort(await freePort(), statusDocument([healthyPool, linstor], { maintenance: { until: "2099-01-01T00:00:00.000Z" } }));
     cleanups.push(() => stranger.stop());
