@@ -63,13 +63,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   if (noFuse === null) fuse = await mountFaultFs(join(root, "pool-backing"), pool, join(root, "fault.json"));
   else mkdirSync(pool);
   const real = new ProcessExecutor();
-  const storage: Executor = fuse === undefined ? new StallingExecutor(real, clock, () => (clock.monoMs() - startedMs) / 1000, phases) : real;
+  const storage: Executor = fuse === undefined ? new StallingExecutor(real, clock, () => (clock.monoMs() - startedMs) / 1000, phases, pool) : real;
   const faultTimers =
     fuse === undefined
       ? []
       : [
-          // Each write creates two files (the heartbeat and its record): 2 × 600 ms is slow, not late.
-          setTimeout(() => fuse.setFault({ delayMs: 600, ops: ["create"] }), phases.slowAtS * 1000),
+          // A heartbeat rewrites its file in place (open, write, fsync): 3 × 350 ms is slow, not late.
+          setTimeout(() => fuse.setFault({ delayMs: 350, ops: ["create", "open", "write", "fsync"] }), phases.slowAtS * 1000),
           setTimeout(() => fuse.setFault({ hang: true, ops: ["create", "write", "fsync", "rename", "open", "mkdir", "unlink"] }), phases.stallAtS * 1000),
           setTimeout(() => fuse.setFault({}), phases.recoverAtS * 1000),
         ];
@@ -109,14 +109,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         version: options.version,
       },
     );
-    try {
-      await candidate.start();
+    await candidate.start();
+    // The default status port may be taken (an hbd already runs here): take any free one.
+    if (candidate.status().statusEndpoint.bound) {
       daemon = candidate;
       break;
-    } catch (error) {
-      // The default status port may be taken (an hbd already runs here): take any free one.
-      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
     }
+    await candidate.stop();
   }
   if (daemon === undefined) {
     fuse?.unmount();
@@ -141,6 +140,7 @@ class StallingExecutor implements Executor {
     private readonly clock: SystemClock,
     private readonly elapsedS: () => number,
     private readonly phases: DemoPhases,
+    private readonly pool: string,
   ) {}
 
   get stuck(): number {
@@ -149,7 +149,8 @@ class StallingExecutor implements Executor {
 
   async run(request: ExecRequest): Promise<ExecResult> {
     const t = this.elapsedS();
-    const isStorageWrite = request.file === process.execPath;
+    // Only the pool's writes: the fence's audit record is a Node child too, on local disk.
+    const isStorageWrite = request.file === process.execPath && [request.group ?? "", request.input ?? "", ...request.args].some((text) => text.includes(this.pool));
     if (!isStorageWrite || t < this.phases.slowAtS || t >= this.phases.recoverAtS) return this.real.run(request);
     if (t >= this.phases.stallAtS) {
       // A child that never answers: the write blocked in the kernel on dead storage.

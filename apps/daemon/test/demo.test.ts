@@ -9,7 +9,7 @@ describe("hbd --demo", () => {
   ])("shows slow, failing, dead, the dry-run fence record and the recovery, then ends by itself (%s)", async (_name, fuse) => {
     let output = "";
     const code = await runDemo({ version: "0.0.0-test", stdout: (text) => void (output += text), phases: { slowAtS: 3, stallAtS: 6, recoverAtS: 20, endAtS: 24 }, fuse });
-    expect(code).toBe(0);
+    expect(code, output).toBe(0);
     // In this order (a recovery may pass through slow while held writes drain).
     let from = 0;
     for (const text of ["-> healthy", "-> slow", "-> failing", "-> dead", "dry run: would write b", "-> healthy"]) {
