@@ -20,6 +20,8 @@ export const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   doctor: () => import("./commands/doctor.js"),
 };
 
+const FILE_NOTE = "The file is --file, else $AGENT_PROPS, else /etc/cloudstack/agent/agent.properties.\n";
+
 export const USAGE = `hb — the storage heartbeat of CloudStack KVM hosts
 
 Usage:
@@ -42,8 +44,7 @@ Usage:
   hb doctor [--dir DIR] [--json]           deployment mode (drop-in or hbd-owned), shims, hbd reachable
   hb --version
 
-The file is --file, else $AGENT_PROPS, else /etc/cloudstack/agent/agent.properties.
-`;
+${FILE_NOTE}`;
 
 export type TopLevel =
   | { readonly kind: "help" }
@@ -56,4 +57,28 @@ export function parseTopLevel(argv: readonly string[]): TopLevel {
   if (first === undefined || first === "help" || first === "--help" || first === "-h") return { kind: "help" };
   if (first === "--version" || first === "-V") return { kind: "version" };
   return { kind: "group", name: first, argv: rest };
+}
+
+// Groups that print their own help (hb nfs --help…). The others get their lines of USAGE.
+const OWN_HELP = new Set(["nfs", "drbd", "fence", "shims", "doctor", "simulate"]);
+// Upstream's scripts take -h (the host) and -help is no flag of theirs: only a first word asks.
+const FIRST_WORD_HELP = new Set(["compat"]);
+
+/**
+ * `hb GROUP … --help` (or -h) for a group without help of its own: its lines of USAGE. Words
+ * after `--` are values, never a request for help.
+ */
+export function groupHelp(name: string, argv: readonly string[]): string | undefined {
+  if (OWN_HELP.has(name)) return undefined;
+  const end = argv.indexOf("--");
+  const words = FIRST_WORD_HELP.has(name) ? argv.slice(0, 1) : end === -1 ? argv : argv.slice(0, end);
+  if (!words.some((word) => word === "--help" || word === "-h")) return undefined;
+  const lines: string[] = [];
+  let inGroup = false;
+  for (const line of USAGE.split("\n")) {
+    if (/^ {2}hb /.test(line)) inGroup = line.startsWith(`  hb ${name} `) || line === `  hb ${name}`;
+    else if (!/^ {4,}\S/.test(line)) inGroup = false;
+    if (inGroup) lines.push(line);
+  }
+  return `Usage:\n${lines.join("\n")}\n\n${FILE_NOTE}`;
 }

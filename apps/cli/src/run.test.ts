@@ -2,8 +2,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
+import { ProcessExecutor, SystemClock } from "@hb/core";
 import { runHb } from "../test/harness.js";
-import type { RunDeps } from "./run.js";
+import { run, type RunDeps } from "./run.js";
 
 const sample = fileURLToPath(new URL("../../../examples/agent.properties", import.meta.url));
 const temp = await makeTempDir("hb-cli-");
@@ -164,5 +165,73 @@ describe("usage", () => {
   it("prints help and the version", async () => {
     expect((await hb(["--help"])).stdout).toMatch(/hb config show/);
     expect((await hb(["--version"])).stdout).toBe("hb 1.2.3\n");
+  });
+});
+
+describe("help of every group", () => {
+  // hb status --help and hb maintenance --help used to fail with "Unknown option '--help'".
+  it.each([
+    ["status", /^ {2}hb status \[--json\]/m],
+    ["maintenance", /^ {2}hb maintenance on --ttl 30m \| off/m],
+    ["config", /^ {2}hb config set KEY VALUE/m],
+    ["timing", /^ {2}hb timing explain/m],
+    ["simulate", /durationMs at most 604800000 ms \(7 days\)/],
+    ["nfs", /hb nfs/],
+    ["drbd", /hb drbd health/],
+  ])("hb %s --help prints its usage and exits 0", async (group, usage) => {
+    for (const flag of ["--help", "-h"]) {
+      const { code, stdout, stderr } = await hb([group, flag]);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+      expect(stdout).toMatch(usage);
+    }
+  });
+
+  it("takes --help after other words too, but not as a value after --, nor -h of upstream's scripts", async () => {
+    expect(await hb(["status", "--json", "--help"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/hb status/) });
+    expect(await hb(["maintenance", "on", "--help"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/hb maintenance on/) });
+    expect(await hb(["config", "get", "--file", sample, "--", "--help"])).toEqual({ code: 1, stdout: "", stderr: "" });
+    expect((await hb(["compat", "--help"])).stdout).toMatch(/hb compat kvmheartbeat/);
+  });
+});
+
+describe("errors", () => {
+  const throwing = (error: unknown) => (text: string) => {
+    if (text.startsWith("hb 1.2.3")) throw error;
+  };
+
+  it("prints an internal error as one line saying where its details went, no stack (exit 70)", async () => {
+    const saved: string[] = [];
+    let stderr = "";
+    const bug = new TypeError("Cannot read properties of null (reading 'targets')\n    at forged (x.js:1:1)");
+    const code = await run(
+      ["--version"],
+      { stdout: throwing(bug), stderr: (text) => void (stderr += text), env: {}, version: "1.2.3", executor: new ProcessExecutor(), clock: new SystemClock() },
+      { saveDetails: (text) => (saved.push(text), "/tmp/hb-error-x/details.txt") },
+    );
+    expect(code).toBe(70);
+    expect(stderr).toBe(
+      "hb: internal error (a bug in hb, please report it): TypeError: Cannot read properties of null (reading 'targets')\\n    at forged (x.js:1:1); details in /tmp/hb-error-x/details.txt, or run again with HB_DEBUG=1 to print them\n",
+    );
+    expect(saved[0]).toMatch(/^hb 1\.2\.3 internal error\nargv: \["--version"\]\nTypeError: Cannot read properties of null[\s\S]*\n {4}at .*run\.test\.ts/);
+  });
+
+  it("prints the stack under HB_DEBUG=1, and says how to get it when the details cannot be kept", async () => {
+    const deps = (sink: (text: string) => void) => ({ stdout: throwing(new RangeError("Invalid string length")), stderr: sink, env: {}, version: "1.2.3", executor: new ProcessExecutor(), clock: new SystemClock() });
+    let debug = "";
+    expect(await run(["--version"], deps((text) => void (debug += text)), { debug: true })).toBe(70);
+    expect(debug).toMatch(/^hb: internal error \(a bug in hb, please report it\): RangeError: Invalid string length\nhb 1\.2\.3 internal error\n[\s\S]*\n {4}at /);
+    let plain = "";
+    const failing = () => {
+      throw new Error("EROFS");
+    };
+    expect(await run(["--version"], deps((text) => void (plain += text)), { saveDetails: failing })).toBe(70);
+    expect(plain).toBe("hb: internal error (a bug in hb, please report it): RangeError: Invalid string length; run again with HB_DEBUG=1 to print them\n");
+  });
+
+  it("prints a named error on one line with control characters made visible, whatever its input held", async () => {
+    const path = temp.file("no\nhb: DECISION reboot\u001b[2J.properties");
+    const { code, stderr } = await hb(["config", "show", "--file", path]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`hb: cannot read ${temp.file("no\\nhb: DECISION reboot\\e[2J.properties")}: no such file\n`);
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
@@ -62,5 +63,59 @@ describe("hb simulate and hb timing explain", () => {
     const { code, stderr } = await hb(["simulate", temp.file("none.json")]);
     expect(code).toBe(2);
     expect(stderr).toMatch(/cannot read scenario .*none\.json/);
+  });
+});
+
+describe("hb simulate on hostile scenarios", () => {
+  it("refuses a 10-year duration at once, naming the limit, exit 2", async () => {
+    const scenario = await write("ten-years.json", { durationMs: 315_360_000_000, targets: { pool: [{ fromMs: 0, latencyMs: 5 }] } });
+    const { code, stdout, stderr } = await hb(["simulate", scenario, "--file", await write("e.properties", "")]);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: "" });
+    expect(stderr).toBe("hb: durationMs 315360000000 is past hb simulate's limit of 604800000 ms (7 days): simulate a shorter time\n");
+  });
+
+  it("stops a 1 ms frequency at the event limit, exit 2", async () => {
+    const scenario = await write("busy.json", { durationMs: 86_400_000, properties: { "kvm.heartbeat.update.frequency": "1" }, targets: { pool: [{ fromMs: 0, latencyMs: 0 }] } });
+    const { code, stderr } = await hb(["simulate", scenario, "--file", await write("e.properties", "")]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^hb: stopped at [\d.]+ s of the 86400 s simulated: more than hb simulate's limit of 100000 events .*\n$/);
+  });
+
+  it("prints names with escapes on the terminal and exactly in JSON; __proto__ is a target like any other", async () => {
+    const forged = "a\n     1.000 s  pool          DECISION reboot\u001b[31m";
+    const scenario = temp.file("names.json");
+    await writeFile(scenario, `{"durationMs": 1000, "targets": {"__proto__": [{"fromMs": 0, "latencyMs": 1}], ${JSON.stringify(forged)}: [{"fromMs": 0, "latencyMs": 2}]}}`);
+    const properties = await write("e.properties", "");
+    const text = await hb(["simulate", scenario, "--file", properties]);
+    expect(text.code).toBe(0);
+    expect(text.stdout.split("\n")).toEqual([
+      expect.stringMatching(/^Simulation of /),
+      expect.stringMatching(/^ +0\.001 s {2}__proto__ {5}start +-> healthy /),
+      expect.stringMatching(/^ +0\.002 s {2}a\\n {5}1\.000 s {2}pool {10}DECISION reboot\\e\[31m {2}start +-> healthy /),
+      "no fence decision",
+      "",
+    ]);
+    const json = JSON.parse((await hb(["simulate", scenario, "--json", "--file", properties])).stdout);
+    expect(json.events.map((event: { target: string }) => event.target)).toEqual(["__proto__", forged]);
+  });
+
+  it("blames problems of the scenario's own properties on the scenario, and the file's on its lines", async () => {
+    const scenario = await write("props.json", { durationMs: 1000, properties: { "heartbeat.update.timeout": "0" }, targets: { pool: [{ fromMs: 0, latencyMs: 1 }] } });
+    const properties = await write("bad.properties", "# agent\nkvm.heartbeat.update.max.tries=x\n");
+    const { code, stderr } = await hb(["simulate", scenario, "--file", properties]);
+    expect(code).toBe(0);
+    expect(stderr.split("\n")).toEqual([
+      `hb: ${properties}:2: kvm.heartbeat.update.max.tries: not a whole number; using the default 5`,
+      `hb: ${scenario}: properties.heartbeat.update.timeout: must be more than 0 milliseconds; using the default 60000`,
+      "",
+    ]);
+  });
+
+  it("refuses a FIFO as the scenario at once instead of waiting for a writer", async () => {
+    const fifo = temp.file("scenario.fifo");
+    execFileSync("mkfifo", [fifo]);
+    const { code, stderr } = await hb(["simulate", fifo, "--file", await write("e.properties", "")]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(new RegExp(`^hb: cannot read scenario ${fifo.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .*FIFO`));
   });
 });
