@@ -63,6 +63,6 @@ export {
   type DiskActivityDecision,
 } from "./activity.js";
 export { scanHeartbeats, ScanError, type ScanOptions, type ScanResult, type ScannedHeartbeat } from "./scan.js";
-export { NfsHeartbeatTarget, type NfsTargetOptions } from "./target.js";
+export { DEFAULT_RECORD_EVERY, NfsHeartbeatTarget, type NfsTargetOptions } from "./target.js";
 export { ALIVE_LINE, cannotJudgeLine, neighbourLine, remountFailedLine, failedToCreateLine } from "./upstream.js";
 export type { RecordFields, StorageCallOptions, WriteStep } from "./worker.js";

@@ -7,6 +7,8 @@ export interface ReadOptions {
   /** The read fails (kind "timeout") at this deadline. */
   readonly deadlineMs: number;
   readonly signal?: AbortSignal;
+  /** The executor's stuck-children group (the pool's mount point): a hung pool holds few readers. */
+  readonly group?: string;
 }
 
 // More than any heartbeat or record; a stray big file cannot flood the reader.
@@ -23,6 +25,7 @@ export async function readStorageFile(file: string, options: ReadOptions): Promi
     args: ["LC_ALL=C", "head", "-c", String(READ_LIMIT_BYTES), "--", file],
     deadlineMs: options.deadlineMs,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.group === undefined ? {} : { group: options.group }),
   });
   if (exec.timedOut) return { kind: "timeout", afterMs: options.deadlineMs };
   if (exec.exitCode === 0) return { kind: "content", text: exec.stdout };
@@ -33,11 +36,11 @@ export async function readStorageFile(file: string, options: ReadOptions): Promi
 
 /** `hb-<host>` of a pool, read outside this process under the deadline. */
 export function readHeartbeat(mountPoint: string, hostId: string, options: ReadOptions): Promise<HeartbeatRead> {
-  return readStorageFile(heartbeatFilePath(mountPoint, hostId), options);
+  return readStorageFile(heartbeatFilePath(mountPoint, hostId), { group: mountPoint, ...options });
 }
 
 /** `hbx-<host>.json`, or null when it is absent, unreadable or not hb's format. */
 export async function readRecord(mountPoint: string, hostId: string, options: ReadOptions): Promise<HeartbeatRecord | null> {
-  const read = await readStorageFile(recordFilePath(mountPoint, hostId), options);
+  const read = await readStorageFile(recordFilePath(mountPoint, hostId), { group: mountPoint, ...options });
   return read.kind === "content" ? parseRecord(read.text) : null;
 }

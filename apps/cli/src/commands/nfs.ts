@@ -204,6 +204,8 @@ async function nfsWrite(args: WriteArgs, deps: RunDeps): Promise<number> {
     hostId: args.host,
     nowEpochSeconds: Math.floor(wallMs / 1000),
     deadlineMs: remaining(),
+    // A one-off command by hand: the O_DIRECT read-back's extra round trip proves more and costs nothing here.
+    readBack: true,
     ...(args.record
       ? {
           record: {
