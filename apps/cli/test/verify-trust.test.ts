@@ -3,8 +3,8 @@
 // write. A stranger on the TCP status port (a real listener as uid 65534), a socket or folder
 // another user could have planted, an answer that is not hbd's, and hb's own faults (a child
 // that cannot start) all mean: no answer, said loudly, and the -c acts as configured.
-import { spawn } from "node:child_process";
-import { chmod, chown, mkdir, symlink } from "node:fs/promises";
+import { spawn, spawnSync } from "node:child_process";
+import { chmod, chown, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { parseProperties, resolveConfig } from "@hb/config";
 import { ProcessExecutor, SystemClock, type ExecRequest, type Executor } from "@hb/core";
@@ -27,8 +27,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function runScript(host: FenceHost, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, "compat", ...args], { env: { ...process.env, PATH: host.path, AGENT_PROPS: host.properties }, stdio: ["ignore", "pipe", "pipe"] });
+function runScript(host: FenceHost, args: readonly string[], wrapper: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [file = process.execPath, ...rest] = [...wrapper, process.execPath];
+  const child = spawn(file, [...rest, bin, "compat", ...args], { env: { ...process.env, PATH: host.path, AGENT_PROPS: host.properties }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk));
@@ -167,5 +168,37 @@ describe("hbd's control socket: trusted only when root's and writable by no one 
     expect(await verify(temp.file("absent"))).toEqual({ kind: "act", notes: [], loud: [], evidence: expect.anything() });
     await mkdir(temp.file("state"), { mode: 0o700 });
     expect(await verify(temp.file("state"))).toEqual({ kind: "act", notes: [], loud: [], evidence: expect.anything() });
+  });
+});
+
+describe("hb's own faults on the -c path", () => {
+  // Real descriptor limits: from where hb cannot start the child that asks hbd (EMFILE) up to where
+  // it can. Whatever the limit, a deferral rests on hbd's answer, never on hb's failure to ask.
+  it("with descriptors short (prlimit --nofile), -c never defers without hbd's answer; where it cannot ask, it fences", async (context) => {
+    if (spawnSync("prlimit", ["--version"], { stdio: "ignore" }).status !== 0) return context.skip("prlimit (util-linux) is not installed");
+    const host = await roomyFenceHost();
+    cleanups.push(() => host.temp.remove());
+    await host.writeProperties([]);
+    const hbd = await fakeControlSocket(host.stateDir, () => statusDocument([linstor]));
+    cleanups.push(() => hbd.close());
+    const outcomes: string[] = [];
+    for (let limit = 20; limit <= 34; limit++) {
+      await writeFile(host.events, "");
+      await rm(`${host.stateDir}/fence.jsonl`, { force: true });
+      const asked = hbd.requests.length;
+      const script = await runScript(host, ["kvmspheartbeat", "-c"], ["prlimit", `--nofile=${limit}:${limit}`]);
+      const events = await host.eventNames();
+      const records = await host.records().catch(() => []);
+      const deferred = records.some((record) => record.kind === "deferral");
+      const heard = hbd.requests.slice(asked).some((request) => (request as { op?: string }).op === "status");
+      if (deferred) expect(heard, `a deferral at --nofile=${limit} without hbd's answer`).toBe(true);
+      const outcome = deferred ? "deferred" : events.includes("b") ? "fenced" : `hb could not run (exit ${script.code})`;
+      if (!deferred && !heard && events.includes("b")) expect(script.code).toBe(0);
+      outcomes.push(`${limit}: ${outcome}${heard ? " (hbd asked)" : ""}`);
+    }
+    console.info(`-c under descriptor limits: ${outcomes.join("; ")}`);
+    // The limits cover both sides: somewhere hb could not ask hbd and fenced, somewhere it asked and deferred.
+    expect(outcomes.some((line) => line.endsWith(": fenced"))).toBe(true);
+    expect(outcomes.some((line) => line.includes("deferred (hbd asked)"))).toBe(true);
   });
 });

@@ -129,7 +129,8 @@ function runDetached(args: readonly string[], deps: RunDeps): Promise<number> {
       void inProcess().then(resolve, () => resolve(1));
       return;
     }
-    const status = child.stdio[3] as Readable | null;
+    // A spawn that failed (hb's own EMFILE, EAGAIN) has no pipes; its 'error' runs the action here.
+    const status = child.stdio?.[3] as Readable | null | undefined;
     const finish = (code: number) => {
       if (settled) return;
       settled = true;
