@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { HeartbeatConfig } from "@hb/config";
-import { readBootId, type Clock, type Executor, type FenceAction, type HeartbeatTarget } from "@hb/core";
+import { ProcessExecutor, readBootId, type Clock, type Executor, type FenceAction, type HeartbeatTarget } from "@hb/core";
 import { createFenceAction, defaultBackstops, describeLastFence, fenceSettings, readLastFence, type RebootBackstop } from "@hb/fence";
 import { NfsHeartbeatTarget, findQemuProcessesUsingMount } from "@hb/storage-nfs";
 import { DrbdHeartbeatTarget } from "@hb/storage-drbd";
@@ -98,4 +98,14 @@ export function isHbdProcess(pid: number, ownScript: string | undefined): boolea
     return false;
   }
   return args.some((arg) => (ownScript !== undefined && arg === ownScript) || /(^|\/)hbd(\.js)?$/.test(arg) || /apps\/daemon\/dist\/main\.js$/.test(arg));
+}
+
+/**
+ * hbd's executor. A hung pool holds at most one stuck child per try of a round: every try of
+ * the round that decides runs to its own deadline (a hang that clears during the last try is
+ * survived), and no more children than that pile up behind a hung mount. The cap follows
+ * `kvm.heartbeat.update.max.tries` as hbd starts with it.
+ */
+export function hbdExecutor(config: HeartbeatConfig): ProcessExecutor {
+  return new ProcessExecutor({ maxStuckPerGroup: config["kvm.heartbeat.update.max.tries"] });
 }

@@ -44,7 +44,7 @@ export type FaultEnd =
 export type InjectedFault =
   /** The pool's FUSE mount gets this fault right after a good heartbeat; it stays unless `ends`. */
   | { readonly kind: "storage"; readonly fault: Fault; readonly ends?: FaultEnd }
-  /** The next attempt runs into a hang of the folder fsync, after its file is renamed into place; then every operation hangs. */
+  /** The next attempt runs into a hang of its fsync, after it rewrote its file in place; then every operation hangs. */
   | { readonly kind: "storage-hang-mid-attempt" }
   /** The pool's line is removed from the mount table hbd reads (hb.mounts.file). */
   | { readonly kind: "mount-vanishes" }
@@ -129,11 +129,11 @@ export const MATRIX: readonly MatrixRow[] = [
     id: "nfs-slow",
     case: "storage slower than the slow threshold, within the timeout",
     pool: "nfs",
-    inject: { kind: "storage", fault: { delayMs: 0.3 * TIMEOUT_MS, ops: ["fsyncdir"] } },
+    inject: { kind: "storage", fault: { delayMs: 0.3 * TIMEOUT_MS, ops: ["fsync"] } },
     // The fault alone passes the slow threshold; the child's own start (up to a second when the
     // machine is busy) still fits in the timeout.
     properties: { "hb.slow.threshold": "0.25" },
-    fault: `every folder fsync takes ${0.3 * TIMEOUT_MS} ms (0.3 × the timeout, over the slow threshold), for good`,
+    fault: `every fsync takes ${0.3 * TIMEOUT_MS} ms (0.3 × the timeout, over the slow threshold), for good`,
     states: ["healthy", "slow"],
     decision: "none",
     toleranceMs: 0,
@@ -142,8 +142,8 @@ export const MATRIX: readonly MatrixRow[] = [
     id: "nfs-too-slow",
     case: "storage slower than the timeout",
     pool: "nfs",
-    inject: { kind: "storage", fault: { delayMs: 1.5 * TIMEOUT_MS, ops: ["fsyncdir"] } },
-    fault: `every folder fsync takes ${1.5 * TIMEOUT_MS} ms (1.5 × the timeout), for good`,
+    inject: { kind: "storage", fault: { delayMs: 1.5 * TIMEOUT_MS, ops: ["fsync"] } },
+    fault: `every fsync takes ${1.5 * TIMEOUT_MS} ms (1.5 × the timeout), for good`,
     states: FAIL_FAST,
     decision: "latest",
     toleranceMs: 750,
@@ -204,7 +204,7 @@ export const MATRIX: readonly MatrixRow[] = [
     case: "a hang that starts mid-attempt",
     pool: "nfs",
     inject: { kind: "storage-hang-mid-attempt" },
-    fault: "the next attempt creates, writes, fsyncs and renames its file, then its folder fsync hangs; from then on every operation hangs",
+    fault: "the next attempt rewrites its heartbeat file in place, then its fsync hangs; from then on every operation hangs",
     states: FAIL_FAST,
     decision: "latest",
     toleranceMs: 750,

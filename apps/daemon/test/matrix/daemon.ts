@@ -3,9 +3,11 @@
 // pino log is captured, each line stamped on arrival with the same monotonic clock the loop uses.
 import { performance } from "node:perf_hooks";
 import pino from "pino";
-import { ProcessExecutor, SystemClock, type AttemptRecord, type TargetState } from "@hb/core";
+import { readFileSync } from "node:fs";
+import { parseProperties, resolveConfig } from "@hb/config";
+import { SystemClock, type AttemptRecord, type ProcessExecutor, type TargetState } from "@hb/core";
 import { Daemon } from "../../src/daemon.js";
-import { hbdFactories } from "../../src/wiring.js";
+import { hbdExecutor, hbdFactories } from "../../src/wiring.js";
 
 export interface LogEntry {
   /** performance.now() when hbd logged it: the clock of every attempt record. */
@@ -30,7 +32,7 @@ interface Waiter {
 
 export class DaemonUnderTest {
   readonly entries: LogEntry[] = [];
-  readonly executor = new ProcessExecutor();
+  readonly executor: ProcessExecutor;
   /** The state each pool is in now, per the log. */
   readonly current = new Map<string, TargetState>();
   private readonly waiters = new Set<Waiter>();
@@ -40,7 +42,9 @@ export class DaemonUnderTest {
 
   private constructor(options: StartOptions) {
     const clock = new SystemClock();
-    const executor = this.executor;
+    // As src/main.ts builds it: the stuck-child cap from the file as hbd starts with it.
+    const executor = hbdExecutor(resolveConfig(parseProperties(readFileSync(options.propertiesFile, "latin1"))).values);
+    this.executor = executor;
     const log = pino({ level: "debug", base: { svc: "hbd" } }, { write: (line: string) => this.push(line) });
     const daemon: Daemon = new Daemon(
       { propertiesPath: options.propertiesFile },

@@ -269,15 +269,15 @@ async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: M
     }
     case "storage-hang-mid-attempt": {
       const mount = fuse as FaultFs;
-      await mount.setFault({ hang: true, ops: ["fsyncdir"] });
+      await mount.setFault({ hang: true, ops: ["fsync"] });
       const reached = await mount
         .waitForHeld(1, config["kvm.heartbeat.update.frequency"] + config["heartbeat.update.timeout"] + 2_000)
         .then(() => true)
         .catch(() => false);
       await mount.setFault({ hang: true, ops: WRITE_OPS });
       const file = join(mount.backingDir, "KVMHA", `hb-${HOST_ID}`);
-      const renamedAfterFault = statSync(file).mtimeMs >= wallAtFault - 1;
-      check("the hang started mid-attempt", reached && renamedAfterFault, reached ? `the attempt renamed ${file} into place, then its folder fsync hung` : "no attempt reached the folder fsync");
+      const rewrittenAfterFault = statSync(file).mtimeMs >= wallAtFault - 1;
+      check("the hang started mid-attempt", reached && rewrittenAfterFault, reached ? `the attempt rewrote ${file} in place, then its fsync hung` : "no attempt reached its fsync");
       break;
     }
     case "mount-vanishes":
