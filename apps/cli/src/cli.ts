@@ -32,7 +32,7 @@ Usage:
   hb config unset KEY [--file F]
   hb timing explain  [--file F] [--json]   the timeline from last good heartbeat to fence
   hb simulate SCENARIO.json [--file F] [--json]
-                                           run the real loop on a simulated clock
+                                           run the real loop on a simulated clock (limits: hb simulate --help)
   hb nfs …     the NFS heartbeat (hb nfs --help)
   hb drbd …    DRBD/LINSTOR health (hb drbd --help)
   hb fence …   fence actions and their records (hb fence --help)
