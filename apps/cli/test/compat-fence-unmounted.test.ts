@@ -5,7 +5,8 @@ import { spawn } from "node:child_process";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { fenceHost, type FenceHost } from "./fence-fakes.js";
+import type { FenceHost } from "./fence-fakes.js";
+import { roomyFenceHost } from "./roomy-host.js";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 let fake: FenceHost | undefined;
@@ -16,7 +17,7 @@ afterEach(async () => {
 
 describe("hb compat kvmheartbeat -c on a pool whose remount fails", () => {
   it("fences with the configured action, never tries mount(8), and prints nothing (upstream: 'Failed to remount', exit 1, no fence)", async () => {
-    fake = await fenceHost();
+    fake = await roomyFenceHost();
     const host = fake;
     const mountCalls = host.temp.file("mount-calls");
     // mount(8) on PATH fails as a lost NFS server makes it fail; the pool is absent from the mount table.
