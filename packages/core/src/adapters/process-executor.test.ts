@@ -118,6 +118,9 @@ describe("ProcessExecutor", () => {
     expect(byDefault.stdout.length).toBe(DEFAULT_MAX_OUTPUT_BYTES);
     const ownDefault = await new ProcessExecutor({ maxOutputBytes: 4096 }).run({ file: node, args: flood(1), deadlineMs: 120_000 });
     expect(ownDefault).toMatchObject({ overflow: "stdout", stdout: "x".repeat(4096) });
+    // A cap that is no number of bytes falls back to the default instead of lifting the bound.
+    const nonsense = await new ProcessExecutor({ maxOutputBytes: 4096 }).run({ file: node, args: flood(1), deadlineMs: 120_000, maxOutputBytes: Number.NaN });
+    expect(nonsense).toMatchObject({ overflow: "stdout", stdout: "x".repeat(4096) });
   });
 
   it("returns output up to the cap whole, with no overflow, and decodes characters split across chunks", async () => {

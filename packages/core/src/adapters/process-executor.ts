@@ -47,7 +47,7 @@ export class ProcessExecutor implements Executor {
 
   constructor(options: ProcessExecutorOptions = {}) {
     this.maxStuckPerGroup = options.maxStuckPerGroup ?? DEFAULT_MAX_STUCK_PER_GROUP;
-    this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    this.maxOutputBytes = byteCap(options.maxOutputBytes) ?? DEFAULT_MAX_OUTPUT_BYTES;
   }
 
   /** Children killed at their deadline that have not exited since. */
@@ -79,7 +79,7 @@ export class ProcessExecutor implements Executor {
         });
       }
     }
-    const cap = request.maxOutputBytes ?? this.maxOutputBytes;
+    const cap = byteCap(request.maxOutputBytes) ?? this.maxOutputBytes;
     return new Promise<ExecResult>((resolve) => {
       let done = false;
       const out = new Output(cap);
@@ -149,6 +149,11 @@ export class ProcessExecutor implements Executor {
       }
     });
   }
+}
+
+/** A usable cap, or undefined: NaN, 0 or a fraction must not turn the bound off or make it meaningless. */
+function byteCap(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
 /** One output stream, kept as bytes up to a cap and decoded once (a character may span chunks). */
