@@ -1,5 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { parseControlRequest } from "./control.js";
+import { mkdir } from "node:fs/promises";
+import { connect, type Server } from "node:net";
+import { join } from "node:path";
+import { makeTempDir, type TempDir } from "@hb/testkit";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseControlRequest, startControlSocket, type ControlRequest } from "./control.js";
 import { DaemonMetrics } from "./metrics.js";
 
 const report = { op: "fence-veto", outcome: "vetoed", check: "drbd-quorum", source: "kvmspheartbeat.sh", target: "LINSTOR/StorPool storage", detail: "DRBD quorum holds" };
@@ -29,5 +33,86 @@ describe("veto counts", () => {
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/^hb_fence_vetoes_total\{reason="drbd-quorum"\} 1$/m);
     expect(text).toMatch(/^hb_fence_vetoes_total\{reason="hbd"\} 1$/m);
+  });
+});
+
+// The control socket as a client meets it: a real Unix socket, requests split over writes.
+describe("the control socket's framing: one JSON request per line, one per connection", () => {
+  let temp: TempDir;
+  let server: Server | undefined;
+  const handled: ControlRequest[] = [];
+  const socketPath = () => join(temp.path, "control", "hbd.sock");
+
+  beforeEach(async () => {
+    temp = await makeTempDir("hbd-control-");
+    await mkdir(join(temp.path, "control"), { mode: 0o700 });
+    handled.length = 0;
+    server = await startControlSocket(socketPath(), async (request) => (handled.push(request), { handled: handled.length }), process.getuid?.() ?? 0);
+  });
+  afterEach(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+    await temp.remove();
+  });
+
+  /** Writes each part in its own write; a part waits for the answer when `afterAnswer`. */
+  function exchange(parts: readonly string[], afterAnswer = false): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const client = connect(socketPath());
+      let answer = "";
+      let rest = [...parts];
+      client.setEncoding("utf8");
+      client.setTimeout(10_000, () => client.destroy(new Error("no answer")));
+      client.on("error", reject);
+      client.on("data", (chunk: string) => {
+        answer += chunk;
+        // The first request was answered: now the rest, each in its own write.
+        if (afterAnswer && answer.endsWith("\n")) {
+          for (const part of rest) client.write(part);
+          rest = [];
+          client.end();
+        }
+      });
+      client.on("close", () => resolve(answer));
+      const first = rest.shift() as string;
+      client.write(first, () => {
+        if (afterAnswer) return;
+        for (const part of rest) client.write(part);
+        client.end();
+      });
+    });
+  }
+
+  it("handles a request once though more bytes follow it in later writes (a veto counted once)", async () => {
+    const veto = `${JSON.stringify(report)}\n`;
+    expect(JSON.parse(await exchange([veto, veto, "garbage\n"], true))).toEqual({ ok: true, result: { handled: 1 } });
+    // Whatever came after the first line was never taken as a request.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(handled).toHaveLength(1);
+  });
+
+  it("takes a request split over several writes", async () => {
+    expect(JSON.parse(await exchange(['{"op":', '"sta', 'tus"}', "\n"]))).toEqual({ ok: true, result: { handled: 1 } });
+    expect(handled).toEqual([{ op: "status" }]);
+  });
+
+  it("refuses a line followed by anything in the same write, and handles neither", async () => {
+    const answer = JSON.parse(await exchange([`${JSON.stringify(report)}\n${JSON.stringify(report)}\n`]));
+    expect(answer).toEqual({ ok: false, error: expect.stringMatching(/^one request per connection: \d+ byte\(s\) after the first line refused$/) });
+    expect(handled).toEqual([]);
+  });
+
+  it("answers null, numbers, arrays and strings with a named error", async () => {
+    for (const line of ["null", "42", "[]", '"status"', "true"]) {
+      const answer = JSON.parse(await exchange([`${line}\n`]));
+      expect(answer).toEqual({ ok: false, error: expect.stringMatching(/^a request is one JSON object with an op, not /) });
+      expect(answer.error).not.toMatch(/Cannot read properties/);
+    }
+    expect(JSON.parse(await exchange(["{oops\n"]))).toEqual({ ok: false, error: "a request is one JSON object with an op, not a line that is not JSON" });
+    expect(handled).toEqual([]);
+  });
+
+  it("refuses a line longer than a request can be", async () => {
+    expect(JSON.parse(await exchange(["x".repeat(5000)]))).toEqual({ ok: false, error: "a request is at most 4096 bytes" });
+    expect(handled).toEqual([]);
   });
 });
