@@ -164,6 +164,22 @@ export function decideDiskActivity(input: {
   );
 }
 
+/**
+ * Errors that say the volume is not there: upstream discards stat's error, so such a volume
+ * counts as not written (its mtime an empty number, 0). The heartbeat and KVMHA/ were readable
+ * just before, so the pool answers; ENOTDIR is a path through a file, which does not exist either.
+ */
+const ABSENT_VOLUME_CODES = new Set(["ENOENT", "ENOTDIR"]);
+
+/**
+ * Volumes whose mtime hb could not see though they may exist (EIO, ELOOP, EACCES…): each might
+ * have been written, so "no activity" cannot be judged while there is one.
+ */
+function unstatedVolumes(reply: ActivityReply): number {
+  if (reply.statErrorCodes === undefined) return reply.statErrors ?? 0;
+  return reply.statErrorCodes.filter((code) => !ABSENT_VOLUME_CODES.has(code)).length;
+}
+
 export interface ActivityCheckOptions extends StorageCallOptions {
   readonly mountPoint: string;
   readonly hostId: string;
@@ -219,13 +235,17 @@ export async function checkVmActivity(options: ActivityCheckOptions): Promise<Ac
     { ...call, deadlineMs },
   );
   if (reply === null) return { decided: false, cause: exec.timedOut ? "timeout" : "storage-error", reason: describeNoReply(exec, deadlineMs, options.signal), heartbeatAgeSeconds: heartbeat.ageSeconds };
-  if (!reply.ok) return { decided: false, cause: "ac-unreadable", reason: `cannot read the ac file: ${reply.code ?? ""} ${reply.message ?? ""}`.trim(), heartbeatAgeSeconds: heartbeat.ageSeconds };
+  if (!reply.ok) {
+    // EFTYPE, EFBIG: the worker's own refusals (a planted FIFO, device, link or folder; too big), whose message says it all.
+    const detail = reply.code === "EFTYPE" || reply.code === "EFBIG" ? (reply.message ?? reply.code) : `${reply.code ?? ""} ${reply.message ?? ""}`.trim();
+    return { decided: false, cause: "ac-unreadable", reason: `cannot read the ac file: ${detail}`, heartbeatAgeSeconds: heartbeat.ageSeconds };
+  }
   const decision = decideDiskActivity({
     suspectTime: options.suspectTime,
     latestUpdate: reply.latest ?? null,
     previousAc: reply.previous ?? null,
     acFileForMessages: upstreamPaths.activity(options.mountPoint, host),
-    unstatedVolumes: reply.statErrors ?? 0,
+    unstatedVolumes: unstatedVolumes(reply),
   });
   return { ...decision, heartbeatAgeSeconds: heartbeat.ageSeconds };
 }

@@ -29,9 +29,13 @@ export {
   findNfsMount,
   isNfsType,
   ensureMounted,
+  validateMountArguments,
+  validateRemountPoint,
+  MOUNT_TABLE_MAX_BYTES,
   UPSTREAM_MOUNT_OPTIONS,
   MountTableError,
   RemountError,
+  UnsafeMountArgumentError,
   type EnsureMountedOptions,
   type MountEntry,
   type MountState,
@@ -65,4 +69,4 @@ export {
 export { scanHeartbeats, ScanError, type ScanOptions, type ScanResult, type ScannedHeartbeat } from "./scan.js";
 export { DEFAULT_RECORD_EVERY, NfsHeartbeatTarget, type NfsTargetOptions } from "./target.js";
 export { ALIVE_LINE, cannotJudgeLine, neighbourLine, remountFailedLine, failedToCreateLine } from "./upstream.js";
-export type { RecordFields, StorageCallOptions, WriteStep } from "./worker.js";
+export type { RecordFields, ScanSkippedEntry, StorageCallOptions, WriteStep } from "./worker.js";

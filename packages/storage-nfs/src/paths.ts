@@ -13,7 +13,8 @@ export class InvalidMountPointError extends HbError {
   }
 }
 
-const hasControlCharacter = (text: string) => [...text].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f);
+/** Whether the text holds a control character (C0, including NUL and newline, or DEL). */
+export const hasControlCharacter = (text: string): boolean => [...text].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f);
 
 /**
  * A host id names a file on shared storage, so it must stay one path segment: an address or a

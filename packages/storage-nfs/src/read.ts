@@ -15,14 +15,17 @@ export interface ReadOptions {
 const READ_LIMIT_BYTES = 4096;
 
 /**
- * Read one small file on shared storage in a child process: coreutils `head`, which starts in a
+ * Read one small file on shared storage in a child process: coreutils `dd`, which starts in a
  * millisecond (a neighbour's check must answer fast), under the C locale so that a missing file
- * is told apart from an unreadable one by its message.
+ * is told apart from an unreadable one by its message. `nofollow`: a symbolic link planted there
+ * is refused; `nonblock`: a planted FIFO reads as empty at once instead of holding the reader
+ * until its deadline. (A device planted there is opened, as upstream's `cat` would: making one
+ * on the pool takes root on the NFS server or a client without root squashing.)
  */
 export async function readStorageFile(file: string, options: ReadOptions): Promise<HeartbeatRead> {
   const exec = await options.executor.run({
     file: "env",
-    args: ["LC_ALL=C", "head", "-c", String(READ_LIMIT_BYTES), "--", file],
+    args: ["LC_ALL=C", "dd", `if=${file}`, "iflag=nofollow,nonblock,fullblock", `bs=${READ_LIMIT_BYTES}`, "count=1", "status=none"],
     deadlineMs: options.deadlineMs,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.group === undefined ? {} : { group: options.group }),
@@ -30,8 +33,11 @@ export async function readStorageFile(file: string, options: ReadOptions): Promi
   if (exec.timedOut) return { kind: "timeout", afterMs: options.deadlineMs };
   if (exec.exitCode === 0) return { kind: "content", text: exec.stdout };
   const message = exec.stderr.trim().split("\n")[0] ?? "";
-  const reason = message.slice(message.lastIndexOf(": ") + 2) || `head exited with ${exec.exitCode ?? exec.signal ?? "?"}`;
-  return reason === "No such file or directory" ? { kind: "missing" } : { kind: "unreadable", message: reason };
+  const reason = message.slice(message.lastIndexOf(": ") + 2) || `dd exited with ${exec.exitCode ?? exec.signal ?? "?"}`;
+  if (reason === "No such file or directory") return { kind: "missing" };
+  // O_NOFOLLOW's ELOOP: the file itself is a link (a link loop in the path says the same, also no heartbeat).
+  if (reason === "Too many levels of symbolic links") return { kind: "unreadable", message: "a symbolic link: not followed" };
+  return { kind: "unreadable", message: reason };
 }
 
 /** `hb-<host>` of a pool, read outside this process under the deadline. */

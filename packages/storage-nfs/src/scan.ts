@@ -1,7 +1,7 @@
 import { HbError } from "@hb/config";
 import { judgeHeartbeat, parseRecord, type HeartbeatRecord, type NeighbourVerdict } from "./heartbeat.js";
 import { heartbeatFolder, validateHostId } from "./paths.js";
-import { describeNoReply, runWorker, type ScanReply, type StorageCallOptions } from "./worker.js";
+import { describeNoReply, runWorker, type ScanReply, type ScanSkippedEntry, type StorageCallOptions } from "./worker.js";
 
 export class ScanError extends HbError {
   constructor(reason: string) {
@@ -31,13 +31,19 @@ export interface ScanResult {
   readonly heartbeats: readonly ScannedHeartbeat[];
   /** Files named hb-… that are not a valid host id (not written by a CloudStack host). */
   readonly ignored: readonly string[];
+  /**
+   * `hb-*` and `hbx-*.json` entries that are not regular files (a FIFO, device, socket, symbolic
+   * link or folder planted there): left alone, by name and kind, sorted by name.
+   */
+  readonly skipped: readonly ScanSkippedEntry[];
   readonly durationMs: number;
 }
 
 /**
  * Every host's heartbeat in the pool with age and verdict: one child process lists the folder
  * and reads every `hb-*` (and `hbx-*.json`) file, so the cost is one process start plus the
- * reads, for thousands of hosts.
+ * reads, for thousands of hosts. Anything there but a regular file is skipped and counted,
+ * never opened: a planted FIFO would otherwise hold the whole scan until its deadline.
  */
 export async function scanHeartbeats(options: ScanOptions): Promise<ScanResult> {
   const { reply, exec } = await runWorker<ScanReply>({ op: "scan", folder: heartbeatFolder(options.mountPoint) }, options);
@@ -63,5 +69,5 @@ export async function scanHeartbeats(options: ScanOptions): Promise<ScanResult> 
     });
   }
   heartbeats.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-  return { heartbeats, ignored, durationMs: exec.durationMs };
+  return { heartbeats, ignored, skipped: reply.skipped ?? [], durationMs: exec.durationMs };
 }

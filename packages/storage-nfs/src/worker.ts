@@ -104,11 +104,19 @@ export interface ScanReplyEntry {
   readonly record?: string;
 }
 
+/** An entry the scan would have read, left alone: not a regular file (FIFO, device, socket, link, folder). */
+export interface ScanSkippedEntry {
+  readonly name: string;
+  /** What it is, in words: "FIFO", "character device", "symbolic link"… */
+  readonly kind: string;
+}
+
 export interface ScanReply {
   readonly ok: boolean;
   readonly code?: string;
   readonly message?: string;
   readonly entries?: readonly ScanReplyEntry[];
+  readonly skipped?: readonly ScanSkippedEntry[];
 }
 
 export interface ActivityReply {
@@ -116,6 +124,8 @@ export interface ActivityReply {
   /** Newest mtime (epoch seconds) over the volumes that could be stat'ed; null when none. */
   readonly latest?: number | null;
   readonly statErrors?: number;
+  /** The errno of each volume that could not be stat'ed (ENOENT, EIO, ELOOP…), in the order given. */
+  readonly statErrorCodes?: readonly string[];
   /** The ac file before this check; null when it did not exist. */
   readonly previous?: string | null;
   readonly writeError?: string;
@@ -145,7 +155,8 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
   const readDirect = (file: string): string | null => {
     let fd: number;
     try {
-      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
+      // The heartbeat just written; never a link or FIFO swapped in since.
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_DIRECT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     } catch (error) {
       if ((error as { code?: string }).code === "EINVAL") return null;
       throw error;
@@ -197,9 +208,68 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
 
   const named = (message: string, code: string) => Object.assign(new Error(message), { code });
 
-  // What a planted non-file is, in words, for the message that names it.
-  const kindOf = (stat: NodeFs.Stats) =>
-    stat.isFIFO() ? "a FIFO" : stat.isCharacterDevice() ? "a character device" : stat.isBlockDevice() ? "a block device" : stat.isSocket() ? "a socket" : stat.isDirectory() ? "a directory" : "not a regular file";
+  // What a planted non-file is, in words, for the message that names it (the same words as @hb/config's reader).
+  const kindName = (stat: NodeFs.Stats) =>
+    stat.isFIFO()
+      ? "FIFO"
+      : stat.isCharacterDevice()
+        ? "character device"
+        : stat.isBlockDevice()
+          ? "block device"
+          : stat.isSocket()
+            ? "socket"
+            : stat.isDirectory()
+              ? "folder"
+              : stat.isSymbolicLink()
+                ? "symbolic link"
+                : "special file";
+  const kindOf = (stat: NodeFs.Stats) => `a ${kindName(stat)}`;
+
+  /*
+   * @hb/config's safe reader, by hand (this source runs in a child and imports nothing): files a
+   * reader finds on shared storage or in /proc may be anything. Only a regular file is opened,
+   * as lstat says (opening a device has side effects; a watchdog's arms it); without following
+   * a link (O_NOFOLLOW) and without waiting (O_NONBLOCK: a FIFO swapped in after the lstat cannot
+   * hold the open); checked again on the descriptor; and no more than maxBytes + 1 bytes read
+   * (procfs reports size 0; a file may grow). Refusals: EFTYPE (not a regular file), EFBIG.
+   */
+  const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW | fs.constants.O_NOCTTY;
+  const notRegular = (file: string, stat: NodeFs.Stats) => Object.assign(named(`${file} is ${kindOf(stat)}, not a regular file: not read`, "EFTYPE"), { kind: kindName(stat) });
+  // head: the first maxBytes bytes, whatever the size (a heartbeat's reader), instead of EFBIG past them.
+  const readRegular = (file: string, maxBytes: number, options: { readonly head?: boolean } = {}): { readonly bytes: Buffer; readonly stat: NodeFs.Stats } => {
+    const before = fs.lstatSync(file);
+    if (!before.isFile()) throw notRegular(file, before);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, READ_FLAGS);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === "ELOOP") throw Object.assign(named(`${file} is a symbolic link, not a regular file: not read`, "EFTYPE"), { kind: "symbolic link" });
+      throw error;
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile()) throw notRegular(file, stat);
+      const head = options.head === true;
+      if (!head && stat.size > maxBytes) throw named(`${file} is larger than ${maxBytes} bytes: not read`, "EFBIG");
+      const buffer = Buffer.alloc(head ? maxBytes : maxBytes + 1);
+      let length = 0;
+      // A regular file's read is short only at its end, so one read is a heartbeat's head (one round
+      // trip); procfs and growing files need the loop.
+      while (length < buffer.length) {
+        const count = fs.readSync(fd, buffer, length, buffer.length - length, null);
+        if (count === 0 || head) {
+          length += count;
+          break;
+        }
+        length += count;
+      }
+      if (length > maxBytes) throw named(`${file} is larger than ${maxBytes} bytes: not read`, "EFBIG");
+      return { bytes: buffer.subarray(0, length), stat };
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
 
   // The mount point's device, from /proc/self/mountinfo (procfs: no round trip to the storage);
   // a stat of the mount point where it is not a mount of its own (a plain folder in tests).
@@ -208,6 +278,7 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
   const mountDevice = (mountPoint: string): number => {
     let table: string;
     try {
+      // A fixed procfs path, not input: no storage round trip, nothing planted.
       table = fs.readFileSync("/proc/self/mountinfo", "latin1");
     } catch {
       return statDevice(mountPoint);
@@ -422,59 +493,70 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
     } catch (error) {
       return { ok: false, ...fail(error) };
     }
+    names.sort();
     const records = new Set(names.filter((name) => name.startsWith("hbx-") && name.endsWith(".json")));
-    const buffer = Buffer.allocUnsafe(4096);
     const entries: Record<string, unknown>[] = [];
+    // What the scan would have read but left alone: one planted FIFO or link costs its own entry, never the pool.
+    const skipped: { name: string; kind: string }[] = [];
+    const skip = (name: string, error: unknown): boolean => {
+      const { kind } = error as { kind?: string };
+      if (kind === undefined) return false;
+      skipped.push({ name, kind });
+      return true;
+    };
     for (const name of names) {
       if (!name.startsWith("hb-")) continue;
       const host = name.slice(3);
       const entry: Record<string, unknown> = { host };
       try {
-        const fd = fs.openSync(path.join(request.folder, name), fs.constants.O_RDONLY);
-        try {
-          entry.mtimeMs = fs.fstatSync(fd).mtimeMs;
-          const length = fs.readSync(fd, buffer, 0, buffer.length, 0);
-          entry.text = buffer.subarray(0, length).toString("latin1");
-        } finally {
-          fs.closeSync(fd);
-        }
+        // Only the first 4096 bytes: more than any heartbeat, and a big stray file costs no more.
+        const { bytes, stat } = readRegular(path.join(request.folder, name), 4096, { head: true });
+        entry.mtimeMs = stat.mtimeMs;
+        entry.text = bytes.toString("latin1");
       } catch (error) {
+        if (skip(name, error)) continue;
         entry.code = fail(error).code || "EIO";
       }
       const recordName = `hbx-${host}.json`;
       if (records.has(recordName)) {
         try {
-          entry.record = fs.readFileSync(path.join(request.folder, recordName), "utf8");
-        } catch {
-          // A record is optional: without it the heartbeat alone decides.
+          entry.record = readRegular(path.join(request.folder, recordName), 4096).bytes.toString("utf8");
+        } catch (error) {
+          // A record is optional: without it the heartbeat alone decides. A planted one is counted.
+          skip(recordName, error);
         }
       }
       entries.push(entry);
     }
-    return { ok: true, entries };
+    skipped.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { ok: true, entries, skipped };
   }
 
   if (request.op === "activity") {
     let latest: number | null = null;
-    let statErrors = 0;
+    const statErrorCodes: string[] = [];
     for (const volume of request.volumes) {
       try {
         // lstat: upstream's `stat -c %Y` does not follow a symbolic link either.
         const seconds = Math.floor(fs.lstatSync(volume).mtimeMs / 1000);
         if (latest === null || seconds > latest) latest = seconds;
-      } catch {
-        statErrors++;
+      } catch (error) {
+        // The caller tells a volume that does not exist (ENOENT) from one it could not look at (EIO).
+        statErrorCodes.push(fail(error).code || "EIO");
       }
     }
     let previous: string | null = null;
     try {
-      previous = fs.readFileSync(request.acFile, "latin1");
+      // Far more than `suspect:latest:time`; a planted FIFO, device or link is refused, never waited on.
+      previous = readRegular(request.acFile, 4096).bytes.toString("latin1");
     } catch (error) {
       if ((error as { code?: string }).code !== "ENOENT") return { ok: false, ...fail(error) };
     }
-    const reply: Record<string, unknown> = { ok: true, latest, statErrors, previous };
+    const reply: Record<string, unknown> = { ok: true, latest, statErrors: statErrorCodes.length, statErrorCodes, previous };
     const temporary = path.join(path.dirname(request.acFile), `.${path.basename(request.acFile)}.${unique()}`);
     try {
+      // A new, unguessable name created exclusively ("wx": O_EXCL, so no link or FIFO is followed),
+      // renamed over the ac file, which the check has just read as a regular file (or found absent).
       fs.writeFileSync(temporary, `${request.acPrefix}${latest ?? ""}${request.acSuffix}\n`, { flag: "wx" });
       fs.renameSync(temporary, request.acFile);
     } catch (error) {
@@ -521,7 +603,8 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
     for (const name of names) {
       if (!/^\d+$/.test(name)) continue;
       try {
-        const argv = fs.readFileSync(path.join(request.procRoot, name, "cmdline"), "utf8").split("\0");
+        // ARG_MAX is 2 MiB by default; a planted FIFO (a test's proc root, a bind mount) is skipped, never waited on.
+        const argv = readRegular(path.join(request.procRoot, name, "cmdline"), 4 * 1024 * 1024).bytes.toString("utf8").split("\0");
         if (argv[argv.length - 1] === "") argv.pop();
         if (argv.length > 0 && path.basename(argv[0] ?? "").includes("qemu")) processes.push({ pid: Number(name), argv });
       } catch {
