@@ -7,7 +7,19 @@ export { GracefulRebootAction, defaultBackstops } from "./graceful-reboot.js";
 export { RestartAgentAction, isUnitName } from "./restart-agent.js";
 export { LogOnlyAction } from "./log-only.js";
 export { AuditLog, type FenceRecord, type FenceFollowUp, type FenceVetoLine, type AuditLine } from "./audit.js";
-export { readLastFence, describeLastFence, readTail, FenceLogError, type LastFence } from "./history.js";
+export {
+  readLastFence,
+  readFenceLogTail,
+  parseLastFence,
+  describeLastFence,
+  FenceLogError,
+  UntrustedStateError,
+  type LastFence,
+  type FenceLogTail,
+  type FenceRecordLine,
+  type ReadFenceLogOptions,
+  type ReadLastFenceOptions,
+} from "./history.js";
 export { fileSysrqTrigger, type SysrqTrigger, type SysrqKey } from "./sysrq.js";
 export { sendSyslog, SYSLOG_TAG } from "./syslog.js";
 export { upstreamRebootLine, NOT_A_FENCE, type FenceCause } from "./wording.js";

@@ -10,7 +10,7 @@ import { errorText, withinDeadline } from "./deadline.js";
 import { describeFenceAction } from "./describe.js";
 import { fileSysrqTrigger, type SysrqTrigger } from "./sysrq.js";
 import { describeExec, sendSyslog } from "./syslog.js";
-import { decisionLine, decisionPriority } from "./wording.js";
+import { decisionLine, decisionPriority, recordedInvariants } from "./wording.js";
 
 
 export interface StepResult {
@@ -215,7 +215,7 @@ export class FenceRun {
         flushWaitMs: this.settings.flushWaitMs,
         gracefulDeadlineMs: this.settings.gracefulDeadlineMs,
         stepTimeoutMs: this.settings.stepTimeoutMs,
-        model: decision.timing,
+        model: { ...decision.timing, invariants: recordedInvariants(decision.timing) },
       },
       notices,
       hbVersion: ctx.version,

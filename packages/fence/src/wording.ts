@@ -1,4 +1,4 @@
-import { formatSeconds, type FenceActionName } from "@hb/config";
+import { formatSeconds, type FenceActionName, type Invariant, type TimingModel } from "@hb/config";
 import type { FenceDecision } from "@hb/core";
 
 /** Who asked for the action: a lost heartbeat (scripts, hbd) or an operator (`hb fence`). */
@@ -64,4 +64,36 @@ export function decisionPriority(action: FenceActionName, decision: FenceDecisio
 
 export function fallbackLine(source: string, why: string): string {
   return `${source}: graceful-reboot fell back to reboot (sysrq b): ${why}.`;
+}
+
+/**
+ * The timing model's invariants as the record keeps them. @hb/config words each one as its
+ * failure; one that holds is recorded with what holds instead, so that the record never reads
+ * as a warning it is not.
+ */
+export function recordedInvariants(model: TimingModel): Invariant[] {
+  return model.invariants.map((invariant) => (invariant.holds ? { ...invariant, message: holdsText(invariant.id, model) } : { ...invariant }));
+}
+
+function holdsText(id: string, model: TimingModel): string {
+  const s = formatSeconds;
+  const { verify } = model;
+  switch (id) {
+    case "neighbour-threshold-covers-writer":
+      return `a neighbour calls DEAD only at an age over ${s(model.neighbourDeadAfterMs - 1000)}, longer than a healthy writer's longest gap between writes (${s(model.healthyMaxGapMs)}) plus a second of rounding`;
+    case "fence-before-recovery":
+      return model.fences && model.resetLatestMs !== null
+        ? `the host is reset by ${s(model.resetLatestMs)}, before the management server may restart its VMs elsewhere (from ${s(model.earliestRecoveryElsewhereMs)})`
+        : "the action does not reset the host, so there is no reset to order before recovery elsewhere (see fence-protects-disks)";
+    case "fence-protects-disks":
+      return `fence action ${model.fenceAction} fences: the host is reset, so its VMs stop before CloudStack may start them elsewhere`;
+    case "verify-fits-agent-timeout":
+      return verify.mode === "none"
+        ? "-c does not verify (hb.fence.verify=none): nothing has to fit inside heartbeat.update.timeout"
+        : `-c verifies for at most ${s(verify.deadlineMs)}, inside heartbeat.update.timeout (${s(verify.agentKillsAtMs)}) with the action's ${s(verify.actionAnswerMs)} and ${s(verify.startMarginMs)} to start`;
+    case "fence-verify-storage":
+      return `hb.fence.verify is ${verify.mode}, not storage: one more heartbeat write that succeeds never keeps -c from fencing`;
+    default:
+      return `${id} holds`;
+  }
 }
