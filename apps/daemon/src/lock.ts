@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { HbError } from "@hb/config";
+import { readLocalFileSync } from "@hb/config/files";
 
 export class AlreadyRunningError extends HbError {
   constructor(message: string) {
@@ -22,7 +23,9 @@ export type StateDirLock = { readonly held: true; release(): void } | { readonly
  * One hbd per state directory: `hbd.pid` (pid and boot id) created exclusively. A pid file is
  * stale unless it names a live hbd of this boot: after a reboot the pid is usually some other
  * process. A folder that cannot hold the file (read-only, full) gives no lock and a reason,
- * never an empty pid file. Synchronous: it runs once at start-up, on local disk.
+ * never an empty pid file. Synchronous: it runs once at start-up, on local disk. The file is
+ * created with O_EXCL and read without following links, as a regular file only: a FIFO planted
+ * there would block the read forever, and a link could name another hbd's pid file.
  */
 export function acquireStateDirLock(stateDir: string, pid: number, holder: LockHolderCheck): StateDirLock {
   const path = join(stateDir, "hbd.pid");
@@ -40,8 +43,8 @@ export function acquireStateDirLock(stateDir: string, pid: number, holder: LockH
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== "EEXIST") return { held: false, problem: `cannot create ${path}: ${errorCode(error)}` };
       const stale = staleReason(path, pid, holder);
-      if (stale === null) {
-        throw new AlreadyRunningError(`another hbd (${readFileSync(path, "utf8").split("\n")[0]?.trim()}) runs on ${stateDir}; refusing to start a second one`);
+      if (typeof stale === "number") {
+        throw new AlreadyRunningError(`another hbd (${stale}) runs on ${stateDir}; refusing to start a second one`);
       }
       try {
         unlinkSync(path);
@@ -71,7 +74,7 @@ export function acquireStateDirLock(stateDir: string, pid: number, holder: LockH
       held: true,
       release: () => {
         try {
-          if (readFileSync(path, "utf8").split("\n")[0]?.trim() === String(pid)) unlinkSync(path);
+          if (readPidFile(path).split("\n")[0]?.trim() === String(pid)) unlinkSync(path);
         } catch {
           // already gone
         }
@@ -81,13 +84,20 @@ export function acquireStateDirLock(stateDir: string, pid: number, holder: LockH
   throw new AlreadyRunningError(`cannot take ${path}`);
 }
 
-/** Why the pid file names no running hbd of this boot, or null when it does. */
-function staleReason(path: string, pid: number, holder: LockHolderCheck): string | null {
+// A pid and a boot id; anything longer is not hbd's.
+const PID_FILE_MAX_BYTES = 256;
+
+function readPidFile(path: string): string {
+  return readLocalFileSync(path, { maxBytes: PID_FILE_MAX_BYTES }).toString("utf8");
+}
+
+/** Why the pid file names no running hbd of this boot, or the pid of the hbd it names. */
+function staleReason(path: string, pid: number, holder: LockHolderCheck): string | number {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readPidFile(path);
   } catch (error) {
-    return `unreadable: ${errorCode(error)}`;
+    return `unreadable: ${(error as Error).message}`;
   }
   const [pidLine = "", bootLine = ""] = text.split("\n");
   const other = Number(pidLine.trim());
@@ -96,7 +106,7 @@ function staleReason(path: string, pid: number, holder: LockHolderCheck): string
   const boot = bootLine.trim();
   if (boot !== "" && holder.bootId !== null && boot !== holder.bootId) return "written in an earlier boot";
   if (!holder.isHbd(other)) return `pid ${other} is not a running hbd`;
-  return null;
+  return other;
 }
 
 function errorCode(error: unknown): string {

@@ -1,7 +1,8 @@
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Executor } from "@hb/core";
 import { HbError, type WatchdogMode } from "@hb/config";
+import { readLocalFileSync } from "@hb/config/files";
 
 export class WatchdogError extends HbError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -89,16 +90,24 @@ export function deviceWatchdog(options: DeviceWatchdogOptions): Watchdog {
   };
 }
 
+// A sysfs attribute reports a size of one page, whatever it holds.
+const SYSFS_ATTRIBUTE_MAX_BYTES = 4096;
+
 function readSysfsTimeout(options: DeviceWatchdogOptions): number {
   const name = basename(options.device) === "watchdog" ? "watchdog0" : basename(options.device);
   const path = join(options.sysClassDir, name, "timeout");
+  // The device's name comes from hb.watchdog.device: only a regular attribute file is read (a
+  // FIFO there would block start-up). The class folder's own links are followed (the last
+  // component, `timeout`, is never one).
+  let text: string;
   try {
-    const seconds = Number(readFileSync(path, "utf8").trim());
-    if (Number.isInteger(seconds) && seconds > 0) return seconds;
-  } catch {
-    // reported below
+    text = readLocalFileSync(path, { maxBytes: SYSFS_ATTRIBUTE_MAX_BYTES }).toString("utf8");
+  } catch (error) {
+    throw new WatchdogError(`cannot read the watchdog timeout from ${path}: ${(error as Error).message}`, { cause: error });
   }
-  throw new WatchdogError(`cannot read the watchdog timeout from ${path}`);
+  const seconds = Number(text.trim());
+  if (Number.isInteger(seconds) && seconds > 0) return seconds;
+  throw new WatchdogError(`cannot read the watchdog timeout from ${path}: ${JSON.stringify(text.trim().slice(0, 40))} is no number of seconds`);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import type { HeartbeatConfig } from "@hb/config";
+import { readLocalFileSync } from "@hb/config/files";
 import { ProcessExecutor, readBootId, type Clock, type Executor, type FenceAction, type HeartbeatTarget } from "@hb/core";
 import { createFenceAction, defaultBackstops, describeLastFence, fenceSettings, readLastFence, type RebootBackstop } from "@hb/fence";
 import { NfsHeartbeatTarget, findQemuProcessesUsingMount } from "@hb/storage-nfs";
@@ -86,6 +86,9 @@ export function hbdFactories(deps: WiringDeps): Pick<DaemonDeps, "makeTarget" | 
   };
 }
 
+// hbd's own command line is a few hundred bytes; a longer one is not hbd's.
+const CMDLINE_MAX_BYTES = 64 * 1024;
+
 /**
  * Whether `pid` is a running hbd: its command line runs the same script as this one, or an
  * `hbd` entry point. A pid file from before a reboot usually names some unrelated process.
@@ -93,7 +96,7 @@ export function hbdFactories(deps: WiringDeps): Pick<DaemonDeps, "makeTarget" | 
 export function isHbdProcess(pid: number, ownScript: string | undefined): boolean {
   let args: string[];
   try {
-    args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    args = readLocalFileSync(`/proc/${pid}/cmdline`, { maxBytes: CMDLINE_MAX_BYTES }).toString("utf8").split("\0");
   } catch {
     return false;
   }

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
@@ -27,6 +28,15 @@ describe("watchdog, device mode (a file stands in for /dev/watchdog)", () => {
 
   it("names the missing sysfs timeout instead of guessing one", () => {
     expect(() => deviceWatchdog({ device: temp.file("nodev"), sysClassDir: temp.file("nosys") })).toThrow(/cannot read the watchdog timeout/);
+  });
+
+  it("refuses a FIFO planted as the sysfs timeout, naming it, instead of waiting on it", async () => {
+    await mkdir(temp.file("fifo-sys/watchdog2"), { recursive: true });
+    expect(spawnSync("mkfifo", [temp.file("fifo-sys/watchdog2/timeout")]).status).toBe(0);
+    expect(() => deviceWatchdog({ device: temp.file("watchdog2"), sysClassDir: temp.file("fifo-sys") })).toThrow(/cannot read the watchdog timeout from \S+timeout: .*FIFO/);
+    await mkdir(temp.file("sys/watchdog3"), { recursive: true });
+    await writeFile(temp.file("sys/watchdog3/timeout"), "soon\n");
+    expect(() => deviceWatchdog({ device: temp.file("watchdog3"), sysClassDir: temp.file("sys") })).toThrow('"soon" is no number of seconds');
   });
 
   it("says why it cannot open the device", () => {

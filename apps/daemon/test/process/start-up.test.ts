@@ -2,7 +2,7 @@
 // processes: real signals, a real read-only and a real full state folder (tmpfs), a pid file
 // naming a live process that is not hbd.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readBootId } from "@hb/core";
@@ -79,6 +79,34 @@ describe.skipIf(unavailable !== null)("hbd starts wherever it can protect", () =
       expect(existsSync(join(state, "hbd.pid"))).toBe(false);
     }
   }, 60_000);
+
+  it("a FIFO or a symbolic link as hbd.pid neither hangs the start nor is followed", async () => {
+    // Another hbd, whose pid file a planted link points at: followed, it would stop this start.
+    const other = await workspace();
+    const first = track(await startHbd(other.file, { properties: other.properties }));
+    await first.until("the first hbd started", () => started(first));
+    const { state, temp, file, properties } = await workspace();
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+    const pidFile = join(state, "hbd.pid");
+    const fifo = temp.file("fifo");
+    run("mkfifo", [fifo]);
+    const plants: [string, () => void][] = [
+      ["a FIFO", () => run("mkfifo", [pidFile])],
+      ["a link to a FIFO", () => symlinkSync(fifo, pidFile)],
+      ["a link to a running hbd's pid file", () => symlinkSync(join(other.state, "hbd.pid"), pidFile)],
+    ];
+    for (const [what, plant] of plants) {
+      plant();
+      const hbd = track(await startHbd(file, { properties }));
+      await hbd.until(`hbd started over ${what}`, () => started(hbd) && ok(hbd));
+      expect({ what, pidFile: lstatSync(pidFile).isFile(), pid: readFileSync(pidFile, "utf8").split("\n")[0] }).toEqual({ what, pidFile: true, pid: String(hbd.pid) });
+      expect(await hbd.stop()).toBe("0");
+      expect(existsSync(pidFile)).toBe(false);
+    }
+    // What the links pointed at is as it was.
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(readFileSync(join(other.state, "hbd.pid"), "utf8").split("\n")[0]).toBe(String(first.pid));
+  }, 120_000);
 
   it("starts on a read-only state folder, warns, and runs its loop", async () => {
     const { state, file, properties } = await workspace();
