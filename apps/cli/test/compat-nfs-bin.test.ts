@@ -43,8 +43,9 @@ describe("the built entry points, run as the agent runs them", () => {
     mount = dir.file("mnt/4f1c");
     await mkdir(`${mount}/KVMHA`, { recursive: true });
     await mkdir(dir.file("bin"));
-    // mount(8) on PATH: adds the pool to the mount table, as a successful remount would.
-    await writeFile(dir.file("bin/mount"), `#!/bin/sh\nprintf '%s %s nfs4 rw 0 0\\n' "$1" "$2" >> '${dir.file("mounts")}'\n`);
+    // mount(8) on PATH: records its argv, and adds the pool to the mount table (source and target
+    // after "-o OPTIONS --"), as a successful remount would.
+    await writeFile(dir.file("bin/mount"), `#!/bin/sh\nprintf '%s\\n' "$@" > '${dir.file("mount-args")}'\nprintf '%s %s nfs4 rw 0 0\\n' "$4" "$5" >> '${dir.file("mounts")}'\n`);
     await chmod(dir.file("bin/mount"), 0o755);
     await writeFile(dir.file("mounts"), "proc /proc proc rw 0 0\n");
     await writeFile(dir.file("agent.properties"), `hb.mounts.file=${dir.file("mounts")}\n`);
@@ -58,7 +59,23 @@ describe("the built entry points, run as the agent runs them", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^(hb: no qemu process uses .*\n)?$/);
     expect(await readFile(dir.file("mounts"), "utf8")).toContain(`${SERVER}:${EXPORT} ${mount} nfs4`);
+    expect((await readFile(dir.file("mount-args"), "utf8")).split("\n")).toEqual(["-o", "sync,soft,proto=tcp,acregmin=0,acregmax=0,acdirmin=0,acdirmax=0,noac", "--", `${SERVER}:${EXPORT}`, mount, ""]);
     expect(await readFile(`${mount}/KVMHA/hb-${HOST}`, "utf8")).toMatch(/^\d+\n$/);
+  });
+
+  it("kvmheartbeat refuses an NFS server mount would read as an option, and a system folder as -m, before mount runs", async () => {
+    const injected = await asAgent(["compat", "kvmheartbeat", "-i", "-obind,remount", "-p", EXPORT, "-m", mount, "-h", HOST], env, 60_000);
+    expect(injected).toMatchObject({ code: 1, killedByAgent: false });
+    expect(injected.stdout).toBe(
+      `Failed to remount -obind,remount:${EXPORT} under ${mount}\n` +
+        `hb: failed to remount -obind,remount:${EXPORT} under ${mount}: the NFS server "-obind,remount" begins with "-", which mount would read as an option: refused\n`,
+    );
+    for (const system of ["/", "/etc"]) {
+      const refused = await asAgent(["compat", "kvmheartbeat", "-i", SERVER, "-p", EXPORT, "-m", system, "-h", HOST], env, 60_000);
+      expect(refused).toMatchObject({ code: 1, killedByAgent: false });
+      expect(refused.stdout).toBe(`Failed to remount ${SERVER}:${EXPORT} under ${system}\nhb: invalid mount point ${JSON.stringify(system)}: a system folder: hb never mounts a pool over it\n`);
+    }
+    await expect(readFile(dir.file("mount-args"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("kvmheartbeat -r and kvmvmactivity answer with upstream's first line", async () => {

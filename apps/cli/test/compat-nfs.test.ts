@@ -171,11 +171,13 @@ describe("hb compat kvmheartbeat (write and -r), against kvmheartbeat.sh", () =>
       const result = await compat(pool, [...base(), "-h", HOST], withMount(await pool.fakeMount("mounts")));
       expect(result.code).toBe(0);
       expect(result.stdout).toBe("");
+      // Options first, then "--": the source and the mount point can never be read as options.
       expect((await readFile(pool.dir.file("mount-args"), "utf8")).split("\n")).toEqual([
-        `${SERVER}:${EXPORT}`,
-        pool.mount,
         "-o",
         "sync,soft,proto=tcp,acregmin=0,acregmax=0,acdirmin=0,acdirmax=0,noac",
+        "--",
+        `${SERVER}:${EXPORT}`,
+        pool.mount,
         "",
       ]);
       expect(await killed).toBe("SIGKILL");

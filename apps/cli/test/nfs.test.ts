@@ -87,7 +87,8 @@ describe("hb nfs", () => {
     it("with --server and --export remounts first, as upstream does", async () => {
       await writeFile(pool.mounts, "");
       const fake = pool.dir.file("mount");
-      await writeFile(fake, `#!/bin/sh\nprintf '%s %s nfs4 rw 0 0\\n' "$1" "$2" >> '${pool.mounts}'\n`);
+      // Source and target after "-o OPTIONS --".
+    await writeFile(fake, `#!/bin/sh\nprintf '%s %s nfs4 rw 0 0\\n' "$4" "$5" >> '${pool.mounts}'\n`);
       await chmod(fake, 0o755);
       const real = new ProcessExecutor();
       const executor: Executor = { run: (request) => real.run(request.file === "mount" ? { ...request, file: fake } : request) };

@@ -1,4 +1,5 @@
 import { readPropertiesFile, resolveConfig, type HeartbeatConfig } from "@hb/config";
+import { printable } from "@hb/core";
 import { readBootId } from "@hb/core/adapters";
 import {
   checkVmActivity,
@@ -13,10 +14,13 @@ import {
   resolveVolume,
   scanHeartbeats,
   validateHostId,
+  validateMountArguments,
   validateMountPoint,
+  validateRemountPoint,
   writeHeartbeat,
   type NeighbourVerdict,
   type ScannedHeartbeat,
+  type ScanSkippedEntry,
 } from "@hb/storage-nfs";
 import { parseCommandArgs, positionals, wholeNumberOption } from "../args.js";
 import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
@@ -101,6 +105,12 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
     case "write": {
       const host = required("host", values.host ?? config["hb.host.ip"] ?? undefined, usage, validateHostId);
       if ((values.server === undefined) !== (values.export === undefined)) throw new UsageError(`--server and --export go together (usage: ${usage})`);
+      if (values.server !== undefined && values.export !== undefined) {
+        // Refused here, before anything runs: a server mount would read as an option, a system folder to mount over.
+        const [server, exportPath] = [values.server, values.export];
+        guard(() => validateMountArguments(server, exportPath, mount));
+        guard(() => validateRemountPoint(mount));
+      }
       return nfsWrite({ mount, host, server: values.server, exportPath: values.export, timeoutMs: timeout ?? config["heartbeat.update.timeout"], record: !values["no-record"], config }, deps);
     }
     case "check": {
@@ -335,17 +345,20 @@ async function nfsScan(args: ScanArgs, deps: RunDeps): Promise<number> {
   }
   let heartbeats: readonly ScannedHeartbeat[];
   let ignored: readonly string[];
+  let skipped: readonly ScanSkippedEntry[];
   let durationMs: number;
   try {
-    ({ heartbeats, ignored, durationMs } = await scanHeartbeats({ executor: deps.executor, mountPoint: args.mount, nowEpochSeconds: epochSeconds(deps), maxAgeSeconds: seconds(args.maxAgeMs), deadlineMs: args.timeoutMs }));
+    ({ heartbeats, ignored, skipped, durationMs } = await scanHeartbeats({ executor: deps.executor, mountPoint: args.mount, nowEpochSeconds: epochSeconds(deps), maxAgeSeconds: seconds(args.maxAgeMs), deadlineMs: args.timeoutMs }));
   } catch (error) {
     deps.stderr(`hb: ${(error as Error).message}\n`);
     return 2;
   }
   const dead = heartbeats.filter((heartbeat) => heartbeat.verdict === "dead").length;
   const cannotJudge = heartbeats.filter((heartbeat) => heartbeat.verdict === "undecided").length;
+  // Planted there, never written by a host: a warning, not a host hb cannot judge.
+  if (skipped.length > 0) deps.stderr(`hb: warning: ${describeSkipped(skipped, `${args.mount}/KVMHA`)}\n`);
   if (args.json) {
-    deps.stdout(`${JSON.stringify({ mount: args.mount, maxAgeSeconds: seconds(args.maxAgeMs), hosts: heartbeats.length, dead, cannotJudge, scanMs: Math.round(durationMs), heartbeats, ignored }, null, 2)}\n`);
+    deps.stdout(`${JSON.stringify({ mount: args.mount, maxAgeSeconds: seconds(args.maxAgeMs), hosts: heartbeats.length, dead, cannotJudge, scanMs: Math.round(durationMs), heartbeats, ignored, skipped }, null, 2)}\n`);
   } else {
     const width = Math.max(4, ...heartbeats.map((heartbeat) => heartbeat.host.length));
     const lines = heartbeats.map((h) => {
@@ -355,9 +368,23 @@ async function nfsScan(args: ScanArgs, deps: RunDeps): Promise<number> {
     });
     const unjudged = cannotJudge > 0 ? `, ${cannotJudge} cannot be judged` : "";
     deps.stdout(
-      `${[`${"host".padEnd(width)}  ${"state".padEnd(12)}  ${"age".padStart(9)}  reason`, ...lines].join("\n")}\n${heartbeats.length} host(s), ${dead} DEAD${unjudged} (max age ${seconds(args.maxAgeMs)} s), read in ${Math.round(durationMs)} ms${ignored.length > 0 ? `; ignored: ${ignored.join(", ")}` : ""}\n`,
+      `${[`${"host".padEnd(width)}  ${"state".padEnd(12)}  ${"age".padStart(9)}  reason`, ...lines].join("\n")}\n${heartbeats.length} host(s), ${dead} DEAD${unjudged} (max age ${seconds(args.maxAgeMs)} s), read in ${Math.round(durationMs)} ms${ignored.length > 0 ? `; ignored: ${ignored.map(printable).join(", ")}` : ""}\n`,
     );
   }
   // DEAD is evidence and comes first; otherwise a host hb cannot judge makes the answer incomplete.
   return dead > 0 ? 1 : cannotJudge > 0 ? 2 : 0;
+}
+
+/** Most names a warning lists; the count covers the rest. */
+const SKIPPED_NAMES_SHOWN = 10;
+
+/**
+ * One line: how many entries the scan left alone, and what each is (the first few, by name, made
+ * printable: a planted name can neither start a line of its own nor send escapes).
+ */
+export function describeSkipped(skipped: readonly ScanSkippedEntry[], folder: string): string {
+  const shown = skipped.slice(0, SKIPPED_NAMES_SHOWN).map((entry) => `${printable(entry.name)} (${entry.kind})`);
+  const more = skipped.length > SKIPPED_NAMES_SHOWN ? `, and ${skipped.length - SKIPPED_NAMES_SHOWN} more` : "";
+  const what = skipped.length === 1 ? "entry of FOLDER that is not a regular file" : `${skipped.length} entries of FOLDER that are not regular files`;
+  return `skipped ${what.replace("FOLDER", folder)}, left alone: ${shown.join(", ")}${more}`;
 }
