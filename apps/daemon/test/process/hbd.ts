@@ -130,7 +130,7 @@ export interface StatusDocument {
   readonly statusEndpoint: { listen: string; bound: boolean; error: string | null };
   readonly config: { path: string; loadedAt: string; stale: null | { since: string; reason: string } };
   readonly discovery: { state: string; since: string | null; error: string | null; failures: number };
-  readonly targets: { id: string; state: string }[];
+  readonly targets: { id: string; state: string; lastChange: { reason: string } }[];
 }
 
 /** One request on hbd's control socket, one answer. */
