@@ -1,7 +1,8 @@
-import { existsSync } from "node:fs";
-import { chmod, link, lstat, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { constants, existsSync } from "node:fs";
+import { link, lstat, open, rename, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LocalFileError, readLocalFile, writeLocalFile } from "@hb/config/files";
 import { parseCommandArgs, positionals } from "../args.js";
 import type { RunDeps } from "../context.js";
 import { RefusedError, UsageError } from "../errors.js";
@@ -68,14 +69,24 @@ export interface ShimsReport {
   readonly scripts: readonly ShimStatus[];
 }
 
-/** Whether the shims are in place in `dir` and run `hb` (for `hb shims status` and `hb doctor`). */
+/** Far more than any of the agent's scripts (a few KiB): a bigger file there is not one of them. */
+const MAX_SCRIPT_BYTES = 1024 * 1024;
+
+/**
+ * Whether the shims are in place in `dir` and run `hb` (for `hb shims status` and `hb doctor`).
+ * A script or NAME.orig that is not a regular file (a FIFO, device, socket, folder or symbolic
+ * link) is a NotRegularFileError naming it: never read, never moved, never replaced.
+ */
 export async function inspectShims(dir: string, hb: HbCommand = thisHb()): Promise<ShimsReport> {
   const folder = resolve(dir);
   const scripts: ShimStatus[] = [];
   for (const name of NAMES) {
     const path = join(folder, name);
-    const original = await exists(`${path}.orig`);
-    const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? null : Promise.reject(error)));
+    const original = await regularOrAbsent(`${path}.orig`);
+    const text = await readLocalFile(path, { maxBytes: MAX_SCRIPT_BYTES }).then(
+      (bytes) => bytes.toString("utf8"),
+      (error: unknown) => (error instanceof LocalFileError && error.errno === "ENOENT" ? null : Promise.reject(error)),
+    );
     if (text === null) {
       scripts.push({ name, path, state: "missing", original });
     } else if (!text.split("\n", 2)[1]?.startsWith(MARKER)) {
@@ -88,19 +99,32 @@ export async function inspectShims(dir: string, hb: HbCommand = thisHb()): Promi
   return { dir: folder, inPlace: scripts.every((script) => script.state === "installed"), scripts };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
+/**
+ * Whether a regular file is at `path` (false: nothing there), read through the safe reader to
+ * check it. Anything else is refused: an original that is a FIFO or a link would be moved into
+ * the script's place by uninstall.
+ */
+async function regularOrAbsent(path: string): Promise<boolean> {
+  return readLocalFile(path, { maxBytes: MAX_SCRIPT_BYTES }).then(
     () => true,
-    (error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? false : Promise.reject(error)),
+    (error: unknown) => (error instanceof LocalFileError && error.errno === "ENOENT" ? false : Promise.reject(error)),
   );
 }
 
-/** Replace `path` atomically with an executable shim. */
+/**
+ * Replace `path` atomically with an executable shim, through the safe writer (never over a
+ * FIFO, device or link). The writer keeps an existing file's mode; the agent runs the script by
+ * path, so the shim is made executable whatever the original's mode was.
+ */
 async function writeShim(path: string, text: string): Promise<void> {
-  const temporary = join(dirname(path), `.${process.pid}.hb-shim.tmp`);
-  await writeFile(temporary, text, { mode: 0o755 });
-  await chmod(temporary, 0o755);
-  await rename(temporary, path);
+  await writeLocalFile(path, text, { mode: 0o755 });
+  // The file just written, opened without following a link or waiting on a FIFO swapped in since.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if ((await handle.stat()).isFile()) await handle.chmod(0o755);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** `path` becomes `path.orig` without a moment where `path` is missing: link first, then replace. */
