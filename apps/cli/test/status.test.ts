@@ -104,4 +104,30 @@ describe("hb status", () => {
     expect(stdout).toMatch(/^pool-a\s+\?\s+-\s+no/m);
     expect(stdout).toContain("action ? (NOT a fence)");
   });
+
+  // hbd's document as an older, newer or broken hbd may send it: what is there is shown, never a stack trace.
+  it.each([
+    ["no targets", { action: "reboot", fences: true }, []],
+    ["targets null", { targets: null, decisions: null, vetoes: null, maintenance: null }, []],
+    ["a target null", { targets: [null, { id: "pool-a", state: "healthy" }], vetoes: { vetoed: "many" } }, [/^pool-a\s+\?\s+healthy/m, /^1 pool entry of hbd's status unreadable \(not an object\): not shown$/m]],
+    ["a target missing state and id", { targets: [{ kind: "nfs", lastGoodAgeMs: "old", latencyMs: null, lastChange: 7 }] }, [/^\?\s+nfs\s+-\s+no/m]],
+    ["everything null", { targets: [{ id: null, kind: null, state: null, latencyMs: { p99: null }, lastGoodAt: null, consecutiveFailures: null }], watchdog: null, config: null, statusEndpoint: null, decisions: [null, 3], maintenance: "on" }, [/^\?\s+\?\s+-\s+no\s+-\s+-\s+-\s+-\s+-$/m, /maintenance \?/]],
+    ["odd types", { targets: "pool-a", healthy: "yes", stuckChildren: "2", config: { stale: "yes" }, statusEndpoint: { bound: false, listen: 9746, error: { code: 1 } } }, [/^status endpoint \? NOT bound \(hbd runs;/m]],
+  ])("%s: shows what there is (exit 0)", async (_name, document, expected) => {
+    control = await fakeControlSocket(temp.file("state"), () => document);
+    const { code, stdout, stderr } = await runHb(["status", "--file", await properties([`hb.status.listen=127.0.0.1:${await freePort()}`])]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    expect(stdout).toMatch(/^POOL\s+KIND\s+STATE/);
+    for (const pattern of expected) expect(stdout).toMatch(pattern);
+  });
+
+  it("prints control characters in pool names and reasons as escapes: hbd's document cannot forge a line", async () => {
+    control = await fakeControlSocket(temp.file("state"), () =>
+      statusDocument([target({ id: "pool\nDECISION pool-b → reboot, fences", state: "inconclusive", lastChange: { reason: "\u001b[2Jgone" } })]),
+    );
+    const { stdout } = await runHb(["status", "--file", await properties([`hb.status.listen=127.0.0.1:${await freePort()}`])]);
+    expect(stdout).not.toMatch(/^DECISION/m);
+    expect(stdout).not.toContain("\u001b");
+    expect(stdout).toContain("pool\\nDECISION pool-b → reboot, fences inconclusive: hb could not check it for its own reasons (\\e[2Jgone)");
+  });
 });

@@ -1,7 +1,6 @@
 import { HbError, resolveConfig } from "@hb/config";
 import type { ExecResult } from "@hb/core";
 import type * as NodeFs from "node:fs";
-import { connect } from "node:net";
 import type * as NodeNet from "node:net";
 import { join } from "node:path";
 import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
@@ -27,35 +26,6 @@ export async function fetchStatus(listen: string, deadlineMs: number): Promise<u
   } catch (error) {
     throw new DaemonUnreachableError(`hbd does not answer at ${url}: ${(error as Error).message}`);
   }
-}
-
-/** One request on hbd's control socket (root only), one answer. */
-export function controlRequest(stateDir: string, request: unknown, deadlineMs: number): Promise<unknown> {
-  const path = join(stateDir, "hbd.sock");
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    let data = "";
-    const fail = (message: string) => {
-      socket.destroy();
-      reject(new DaemonUnreachableError(message));
-    };
-    socket.setTimeout(deadlineMs, () => fail(`hbd's control socket ${path} did not answer within ${deadlineMs} ms`));
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (data += chunk));
-    socket.on("error", (error: NodeJS.ErrnoException) =>
-      fail(error.code === "EACCES" ? `permission denied on ${path}: only root may change hbd` : `cannot reach hbd at ${path}: ${error.code ?? error.message}`),
-    );
-    socket.on("end", () => {
-      try {
-        const answer = JSON.parse(data) as { ok: boolean; result?: unknown; error?: string };
-        if (answer.ok) resolve(answer.result);
-        else reject(new HbError("DAEMON_REFUSED", `hbd refused: ${answer.error ?? "no reason"}`));
-      } catch {
-        fail(`hbd's answer was not JSON: ${data.slice(0, 200)}`);
-      }
-    });
-    socket.write(`${JSON.stringify(request)}\n`);
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

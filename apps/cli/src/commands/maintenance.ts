@@ -1,8 +1,10 @@
-import { MAINTENANCE_TTL_MAX_MS } from "@hb/config";
+import { HbError, MAINTENANCE_TTL_MAX_MS } from "@hb/config";
+import { printable } from "@hb/core";
+import { UntrustedStateError } from "@hb/fence";
 import { parseCommandArgs, positionals } from "../args.js";
 import type { RunDeps } from "../context.js";
 import { UsageError } from "../errors.js";
-import { controlRequest, sharedConfig } from "./daemon-client.js";
+import { askControl, DaemonUnreachableError, sharedConfig } from "./daemon-client.js";
 
 const USAGE = "hb maintenance on --ttl DURATION [--reason TEXT] | off [--file F]";
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -36,18 +38,28 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
     ttlMs = parseDuration(values.ttl);
   }
   const config = await sharedConfig(values.file, deps);
-  const deadline = config["hb.fence.step.timeout"];
-  if (ttlMs !== undefined) {
-    const result = (await controlRequest(config["hb.state.dir"], { op: "maintenance-on", ttlMs, reason: values.reason ?? "operator" }, deadline)) as {
-      maintenanceUntil: { until: string } | null;
-    };
-    deps.stdout(`fencing suspended until ${result.maintenanceUntil?.until ?? "?"}; heartbeats continue\n`);
-    return 0;
-  }
-  if (mode === "off") {
-    await controlRequest(config["hb.state.dir"], { op: "maintenance-off" }, deadline);
+  const request = ttlMs !== undefined ? { op: "maintenance-on", ttlMs, reason: values.reason ?? "operator" } : mode === "off" ? { op: "maintenance-off" } : null;
+  if (request === null) throw new UsageError(`usage: ${USAGE}`);
+  const result = await ask(config["hb.state.dir"], request, deps, config["hb.fence.step.timeout"]);
+  if (request.op === "maintenance-on") {
+    const granted = typeof result === "object" && result !== null ? (result as { maintenanceUntil?: { until?: unknown } | null }).maintenanceUntil : undefined;
+    const until = typeof granted?.until === "string" ? printable(granted.until) : "?";
+    deps.stdout(`fencing suspended until ${until}; heartbeats continue\n`);
+  } else {
     deps.stdout("maintenance ended: fencing active\n");
-    return 0;
   }
-  throw new UsageError(`usage: ${USAGE}`);
+  return 0;
+}
+
+/**
+ * One request over hbd's control socket, through the same checked channel as -c (a child bounded
+ * by the step deadline; the socket and its folder owned by root and writable by no one else): a
+ * socket someone else could have placed is never sent a request nor believed.
+ */
+async function ask(stateDir: string, request: unknown, deps: RunDeps, deadlineMs: number): Promise<unknown> {
+  const answer = await askControl(stateDir, request, deps, deadlineMs);
+  if (answer.ok) return answer.result;
+  if (answer.failure === "untrusted") throw new UntrustedStateError(answer.socket, `hbd's control socket cannot be trusted, nothing sent: ${answer.reason}`);
+  if (answer.failure === "refused") throw new HbError("DAEMON_REFUSED", answer.reason);
+  throw new DaemonUnreachableError(`cannot ask hbd: ${answer.reason}`);
 }
