@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { ProcessExecutor, SystemClock, type ExecRequest, type ExecResult, type Executor } from "@hb/core";
+import { ProcessExecutor, SystemClock, type Clock, type ExecRequest, type ExecResult, type Executor } from "@hb/core";
 import { describeLastFence, readLastFence } from "@hb/fence";
 import pino from "pino";
 import { Daemon } from "./daemon.js";
@@ -133,25 +133,28 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   return last === null ? 1 : 0;
 }
 
-/** An Executor whose storage writes turn slow, then hang, then recover, by the demo's clock. */
-class StallingExecutor implements Executor {
+/**
+ * An Executor whose storage workers turn slow, then hang, then recover, by the demo's clock. A
+ * storage worker is a request in the pool's stuck-children group; every other child (the
+ * fence's audit writer, whose record may name the pool) runs as it would.
+ */
+export class StallingExecutor implements Executor {
   constructor(
-    private readonly real: ProcessExecutor,
-    private readonly clock: SystemClock,
+    private readonly real: Executor & { readonly stuck?: number },
+    private readonly clock: Clock,
     private readonly elapsedS: () => number,
     private readonly phases: DemoPhases,
     private readonly pool: string,
   ) {}
 
   get stuck(): number {
-    return this.real.stuck;
+    return this.real.stuck ?? 0;
   }
 
   async run(request: ExecRequest): Promise<ExecResult> {
     const t = this.elapsedS();
-    // Only the pool's writes: the fence's audit record is a Node child too, on local disk.
-    const isStorageWrite = request.file === process.execPath && [request.group ?? "", request.input ?? "", ...request.args].some((text) => text.includes(this.pool));
-    if (!isStorageWrite || t < this.phases.slowAtS || t >= this.phases.recoverAtS) return this.real.run(request);
+    const isStorageWorker = request.group !== undefined && request.group.includes(this.pool);
+    if (!isStorageWorker || t < this.phases.slowAtS || t >= this.phases.recoverAtS) return this.real.run(request);
     if (t >= this.phases.stallAtS) {
       // A child that never answers: the write blocked in the kernel on dead storage.
       return this.real.run({ ...request, file: process.execPath, args: ["-e", "setInterval(() => {}, 1e9)"] });

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { runDemo } from "../src/demo.js";
+import { SystemClock, type ExecRequest, type Executor } from "@hb/core";
+import { runDemo, StallingExecutor } from "../src/demo.js";
 
 describe("hbd --demo", () => {
   it.concurrent.each([
@@ -21,4 +22,23 @@ describe("hbd --demo", () => {
     const record = JSON.parse((await readFile(recordPath, "utf8")).split("\n")[0] ?? "{}");
     expect(record).toMatchObject({ action: "reboot", dryRun: true, isFence: false, source: "hbd", target: "pool" });
   }, 60_000);
+});
+
+describe("the demo's stand-in for stalled storage", () => {
+  const pool = "/tmp/hbd-demo-x/pool";
+  const phases = { slowAtS: 3, stallAtS: 6, recoverAtS: 20, endAtS: 24 };
+  const ran: ExecRequest[] = [];
+  const recording: Executor = {
+    run: async (request) => (ran.push(request), { exitCode: 0, signal: null, stdout: "", stderr: "", timedOut: false, durationMs: 1 }),
+  };
+
+  it("stalls the pool's storage workers, never the fence's audit writer whose record names the pool", async () => {
+    const stalling = new StallingExecutor(recording, new SystemClock(), () => phases.stallAtS + 1, phases, pool);
+    const worker: ExecRequest = { file: process.execPath, args: ["--no-warnings", "-e", "worker"], input: JSON.stringify({ mountPoint: pool }), deadlineMs: 2000, group: pool };
+    const audit: ExecRequest = { file: process.execPath, args: ["--no-warnings", "-e", "append"], input: JSON.stringify({ text: `{"target":"pool","mountPoint":"${pool}"}` }), deadlineMs: 1000 };
+    await stalling.run(worker);
+    await stalling.run(audit);
+    expect(ran[0]?.args).toEqual(["-e", "setInterval(() => {}, 1e9)"]);
+    expect(ran[1]).toBe(audit);
+  });
 });
