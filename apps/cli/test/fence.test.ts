@@ -101,6 +101,6 @@ describe("hb fence last", () => {
   it("names the file when the log cannot be read", async () => {
     const fake = await host();
     await writeFile(fake.stateDir, "");
-    expect(await runHb(["fence", "last", "--file", fake.properties])).toMatchObject({ code: 2, stderr: `hb: cannot read ${fake.stateDir}/fence.jsonl: ENOTDIR: not a directory, open '${fake.stateDir}/fence.jsonl'\n` });
+    expect(await runHb(["fence", "last", "--file", fake.properties])).toMatchObject({ code: 2, stderr: `hb: cannot read ${fake.stateDir}/fence.jsonl: ${fake.stateDir} is a regular file, not a folder\n` });
   });
 });

@@ -9,7 +9,7 @@ import {
   type PropertiesDocument,
 } from "@hb/config";
 import type { FenceDecision } from "@hb/core";
-import { createFenceAction, describeLastFence, fenceSettings, readLastFence, type AffectedVms, type FenceActionReport } from "@hb/fence";
+import { createFenceAction, describeLastFence, fenceSettings, parseLastFence, readFenceLogTail, type AffectedVms, type FenceActionReport } from "@hb/fence";
 import { findQemuProcessesUsingMount } from "@hb/storage-nfs";
 import { closeSync, writeSync } from "node:fs";
 import { parseCommandArgs, positionals } from "../args.js";
@@ -187,11 +187,15 @@ async function fenceLast(argv: readonly string[], deps: RunDeps): Promise<number
   positionals(words, 0, usage);
   const path = propertiesPath(options.file, deps);
   const doc = options.file === undefined ? await readPropertiesOrDefaults(path, deps) : await readPropertiesFile(path);
-  const stateDir = resolveConfig(doc).values["hb.state.dir"];
-  const last = await readLastFence(stateDir);
+  const values = resolveConfig(doc).values;
+  const stateDir = values["hb.state.dir"];
+  // One read of the log's end, in a child bounded by the step deadline: the state folder may
+  // hang, and a FIFO, device, link or a folder others may write is refused with a named error.
+  const tail = await readFenceLogTail(stateDir, { executor: deps.executor, deadlineMs: values["hb.fence.step.timeout"] });
+  const last = tail === null ? null : parseLastFence(tail);
   // -c calls that were vetoed or deferred to hbd since that decision (or ever, when there is none).
-  const { describeNoFences, readNoFences } = await import("./verify.js");
-  const vetoes = await readNoFences(stateDir);
+  const { describeNoFences, summarizeNoFences } = await import("./verify.js");
+  const vetoes = tail === null ? null : summarizeNoFences(tail.text);
   const vetoesJson = vetoes === null || vetoes.count === 0 ? {} : { vetoes };
   if (last === null) {
     if (options.json === true) deps.stdout(`${JSON.stringify({ path: `${stateDir}/fence.jsonl`, record: null, ...vetoesJson })}\n`);

@@ -5,9 +5,9 @@
 // the verification's deadline, which the timing model derives so that the action still starts
 // before the agent kills -c.
 import { deriveTiming, formatSeconds, hostIdOf, type FenceVerifyMode, type HeartbeatConfig } from "@hb/config";
-import type { Clock } from "@hb/core";
+import { printable, type Clock } from "@hb/core";
 import { ipv4AddressOf } from "@hb/core/adapters";
-import { AuditLog, auditLogPath, readBootId, readTail, sendSyslog, withinDeadline, type FenceVetoLine } from "@hb/fence";
+import { AuditLog, readBootId, readFenceLogTail, sendSyslog, withinDeadline, type FenceVetoLine, type ReadFenceLogOptions } from "@hb/fence";
 import {
   classifyHost,
   DrbdCommandError,
@@ -573,17 +573,14 @@ export interface NoFenceSummary {
   readonly newest: NoFenceRecord | null;
 }
 
-const TAIL_BYTES = 1 << 20;
+/** The -c calls that did not fence since the newest decision in fence.jsonl; null when there is no log or it cannot be read. */
+export async function readNoFences(stateDir: string, options: ReadFenceLogOptions = {}): Promise<NoFenceSummary | null> {
+  const tail = await readFenceLogTail(stateDir, options).catch(() => null);
+  return tail === null ? null : summarizeNoFences(tail.text);
+}
 
-
-/** The -c calls that did not fence since the newest decision in fence.jsonl; null when there is no log. */
-export async function readNoFences(stateDir: string): Promise<NoFenceSummary | null> {
-  let text: string;
-  try {
-    text = await readTail(auditLogPath(stateDir), TAIL_BYTES);
-  } catch {
-    return null;
-  }
+/** The same, from the text of fence.jsonl: lines that are not vetoes, deferrals or decisions are skipped. */
+export function summarizeNoFences(text: string): NoFenceSummary {
   let afterDecision: string | null = null;
   let lines: NoFenceRecord[] = [];
   for (const raw of text.split("\n")) {
@@ -603,7 +600,7 @@ export async function readNoFences(stateDir: string): Promise<NoFenceSummary | n
     }
   }
   const byCheck: Record<NoFenceCheck, number> = { "drbd-quorum": 0, storage: 0, hbd: 0 };
-  for (const line of lines) if (line.check in byCheck) byCheck[line.check]++;
+  for (const line of lines) if (Object.hasOwn(byCheck, line.check)) byCheck[line.check]++;
   const vetoed = lines.filter((line) => line.kind === "veto").length;
   return { afterDecision, count: lines.length, vetoed, deferred: lines.length - vetoed, byCheck, newest: lines.at(-1) ?? null };
 }
@@ -621,6 +618,8 @@ export function describeNoFences(summary: NoFenceSummary | null): string {
   const calls = `${summary.count} -c call${summary.count === 1 ? "" : "s"} of the agent did not fence: ${parts.join(", ")}.`;
   const lines = [summary.afterDecision === null ? calls : `Since then, ${calls}`];
   const newest = summary.newest;
-  if (newest !== null) lines.push(`  newest: ${newest.wallTime} ${newest.source} (${newest.kind === "veto" ? "vetoed" : "deferred"}): ${newest.detail}`);
+  // A line of the log as read: any field may be missing or odd, and none may forge a line of its own.
+  const field = (value: unknown) => (typeof value === "string" && value !== "" ? printable(value) : "?");
+  if (newest !== null) lines.push(`  newest: ${field(newest.wallTime)} ${field(newest.source)} (${newest.kind === "veto" ? "vetoed" : "deferred"}): ${field(newest.detail)}`);
   return `${lines.join("\n")}\n`;
 }
