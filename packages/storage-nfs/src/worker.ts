@@ -375,6 +375,7 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
           if ((error as { code?: string }).code !== "EEXIST") throw error;
         }
         mark("create");
+        // A new, unguessable name, created exclusively: nothing planted can be followed or waited on.
         const created = fs.openSync(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
         try {
           const stat = fs.fstatSync(created);
@@ -391,6 +392,7 @@ export function storageWorker(fs: typeof NodeFs, path: typeof NodePath, request:
         mark("rename");
         fs.renameSync(temporary, target);
         mark("fsync-folder");
+        // O_DIRECTORY: only a folder opens (the one just written into); a FIFO there cannot hold the open.
         const folderFd = fs.openSync(request.folder, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
         try {
           fs.fsyncSync(folderFd);
@@ -624,6 +626,7 @@ const WORKER_SOURCE = [
   'const fs = require("node:fs"), path = require("node:path");',
   "const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (error) { return error.code === \"EPERM\"; } };",
   "let reply;",
+  // The request comes on stdin (descriptor 0, a pipe from the parent), not from a path.
   `try { reply = (${storageWorker.toString()})(fs, path, JSON.parse(fs.readFileSync(0, "utf8")), process.pid, alive); }`,
   'catch (error) { reply = { ok: false, code: error.code || "EWORKER", message: String(error && error.message || error) }; }',
   "process.stdout.write(JSON.stringify(reply));",
