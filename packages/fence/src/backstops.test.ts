@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { ProcessExecutor, SystemClock } from "@hb/core";
 import { chmod, mkdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
@@ -40,6 +41,15 @@ describe("systemd job-timeout backstop", () => {
 });
 
 describe("watchdog backstop", () => {
+  it("fails at once on a FIFO put in the device's place, instead of blocking until a reader comes", async () => {
+    const fake = await host();
+    const device = fake.temp.file("watchdog-fifo");
+    expect(spawnSync("mkfifo", [device]).status).toBe(0);
+    const watchdog = watchdogBackstop({ ...base(), device });
+    cleanups.push(() => closeHeldDevice(watchdog.heldFd()));
+    expect(await watchdog.arm(30)).toMatchObject({ ok: false, detail: expect.stringContaining(`cannot open ${device}: ENXIO`) });
+  });
+
   it("sets the timeout with wdctl, then opens the device and never writes to it", async () => {
     const fake = await host();
     const device = fake.temp.file("watchdog0");

@@ -56,6 +56,7 @@ export function systemdJobTimeoutBackstop(options: BackstopOptions & { readonly 
         `[Unit]\nJobTimeoutSec=${timeoutS}\nJobTimeoutAction=reboot-force\n`;
       const write = (async () => {
         await mkdir(`${unitDir}/reboot.target.d`, { recursive: true });
+        // systemd's runtime folder under /run, not a path from input; only root can write there.
         await writeFile(dropIn, text, { mode: 0o644 });
       })();
       try {
@@ -105,7 +106,9 @@ export function watchdogBackstop(
       }
       try {
         // Synchronous: opening arms the watchdog, and must not wait behind a stuck libuv pool.
-        held = openSync(device, constants.O_WRONLY);
+        // O_NONBLOCK: a FIFO in the device's place fails at once (ENXIO) instead of blocking this
+        // thread, which would stop the graceful-reboot deadline's own fallback to sysrq b.
+        held = openSync(device, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
       } catch (error) {
         const busy = (error as NodeJS.ErrnoException).code === "EBUSY" ? " (held by another process: systemd's RuntimeWatchdogSec or hbd's keepalive?)" : "";
         return { ok: false, detail: [...notes, `cannot open ${device}: ${errorText(error)}${busy}`].join("; ") };
@@ -153,6 +156,7 @@ function hasSoftdogModule(modulesDir: string): boolean {
 function deviceTimeout(device: string): string {
   for (const name of [basename(device), "watchdog0"]) {
     try {
+      // sysfs, served by the kernel: a few bytes, never a FIFO.
       return ` (${readFileSync(`/sys/class/watchdog/${name}/timeout`, "latin1").trim()} s)`;
     } catch {
       // Not every device is in sysfs under its own name.

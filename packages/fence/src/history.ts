@@ -3,7 +3,6 @@ import { printable, type Executor } from "@hb/core";
 import type * as NodeFs from "node:fs";
 import * as fs from "node:fs";
 import type { FenceFollowUp } from "./audit.js";
-import { errorText } from "./deadline.js";
 import { readBootId } from "@hb/core/adapters";
 import { auditLogPath } from "./settings.js";
 

@@ -13,12 +13,14 @@ export interface SysrqTrigger {
  * The real trigger: a synchronous write on the calling thread, as `echo b > /proc/sysrq-trigger`
  * does. Never through the libuv pool, whose threads may all be stuck on the dead storage.
  * O_APPEND and no O_CREAT: a missing trigger is an error, and a test file keeps every key.
+ * O_NONBLOCK: a FIFO put in the trigger's place fails at once (ENXIO) instead of blocking this
+ * thread, and with it every timer of the fence, until a reader comes.
  */
 export function fileSysrqTrigger(path: string): SysrqTrigger {
   return {
     path,
     write(key) {
-      const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND);
+      const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK | constants.O_NOCTTY);
       try {
         writeSync(fd, `${key}\n`);
       } finally {

@@ -14,6 +14,7 @@ export function signalProcess(pid: number, signal: "SIGTERM" | "SIGKILL"): boole
 /** Running, from /proc: a zombie has exited (its parent has not reaped it yet). */
 export function isProcessRunning(pid: number): boolean {
   try {
+    // procfs, not input: the pid is a number, and the kernel serves the file.
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
     // The state follows the parenthesised command name, which may itself contain ") ".
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
