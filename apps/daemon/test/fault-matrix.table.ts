@@ -63,7 +63,9 @@ export type InjectedFault =
   /** agent.properties is removed or replaced by garbage and hbd reloads (SIGHUP); then the pool's mount disappears. */
   | { readonly kind: "reload-broken-file"; readonly file: "removed" | "garbage" }
   /** Nothing is injected: the row's own settings hold a value no timer can hold (see `expectedProblems`). */
-  | { readonly kind: "settings-only" };
+  | { readonly kind: "settings-only" }
+  /** The pool is a tmpfs (root): once hb-<host> exists, every block and every inode of it is used. */
+  | { readonly kind: "full-pool" };
 
 /**
  * The decision, from the last good heartbeat, as the timing model predicts it:
@@ -363,6 +365,17 @@ export const MATRIX: readonly MatrixRow[] = [
     also: "as above: CloudStack's defaults (reboot) are never taken on a reload",
   },
   {
+    id: "full-pool",
+    case: "a full pool",
+    pool: "nfs",
+    inject: { kind: "full-pool" },
+    fault: "the pool is a tmpfs; after a good heartbeat every block and every inode of it is used (a new file and an appended byte both get ENOSPC)",
+    states: ["healthy"],
+    decision: "none",
+    toleranceMs: 0,
+    also: "the heartbeat keeps landing: hb-<host> is rewritten in place (same inode, a new timestamp) on a pool where nothing can be created",
+  },
+  {
     id: "huge-timer",
     case: "a duration no timer can hold",
     pool: "nfs",
@@ -380,3 +393,70 @@ export const MATRIX: readonly MatrixRow[] = [
 
 /** Fixtures of packages/storage-drbd/test/fixtures that hold DRBD state (each needs a row). */
 export const DRBD_FIXTURE_NAMES: readonly string[] = DRBD_FIXTURES.map((entry) => entry.fixture);
+
+/**
+ * The neighbour side: hb's readers judging another host's heartbeat file, run as the agent runs
+ * them (the built `hb`, stdout and stderr merged), on a real FUSE mount. hbd never reads a
+ * neighbour's file, so these rows are a table of their own. A reader says DEAD only on evidence:
+ * a readable timestamp older than the threshold. Its own I/O error is no evidence.
+ */
+export interface ReaderRow {
+  readonly id: string;
+  readonly case: string;
+  readonly fault: string;
+  /** The fault on the pool while the reader runs (none: the file reads as it is). */
+  readonly storageFault?: Fault;
+  /** Age of the suspect's hb-<host> file, in seconds: past the threshold (60 s) it is stale. */
+  readonly heartbeatAgeS: number;
+  /** `hb nfs check`, or `hb compat kvmheartbeat -r` (what kvmheartbeat.sh -r runs). */
+  readonly reader: "nfs-check" | "compat-read";
+  readonly expected: {
+    readonly exitCode: number;
+    readonly firstLine: RegExp;
+    /** Whether the first line, the one the agent reads, says DEAD. */
+    readonly dead: boolean;
+    /** The verdict in words, for the rendered table. */
+    readonly verdict: string;
+  };
+}
+
+/** The suspect's heartbeat, 10 minutes old: stale against the 60 s threshold. */
+const STALE_S = 600;
+const EIO_ON_READ: Fault = { errno: 5, ops: ["read"] };
+
+export const READER_MATRIX: readonly ReaderRow[] = [
+  {
+    id: "reader-eio-check",
+    case: "reader EIO: hb nfs check",
+    fault: "the suspect's hb-<host> holds a stale timestamp, and every read of it fails with EIO",
+    storageFault: EIO_ON_READ,
+    heartbeatAgeS: STALE_S,
+    reader: "nfs-check",
+    expected: { exitCode: 2, firstLine: /^10\.0\.0\.9: CANNOT JUDGE \(unreadable\): the heartbeat file cannot be read \(Input\/output error\)$/, dead: false, verdict: "CANNOT JUDGE, exit 2" },
+  },
+  {
+    id: "reader-eio-compat",
+    case: "reader EIO: kvmheartbeat.sh -r (hb compat kvmheartbeat -r)",
+    fault: "the suspect's hb-<host> holds a stale timestamp, and every read of it fails with EIO",
+    storageFault: EIO_ON_READ,
+    heartbeatAgeS: STALE_S,
+    reader: "compat-read",
+    expected: { exitCode: 0, firstLine: /^=====> CANNOT JUDGE: the heartbeat file cannot be read \(Input\/output error\) <=====$/, dead: false, verdict: "first line CANNOT JUDGE (no DEAD: the agent reads ALIVE), exit 0" },
+  },
+  {
+    id: "reader-stale-check",
+    case: "evidence: hb nfs check on a stale heartbeat",
+    fault: "none: the suspect's hb-<host> holds a readable timestamp 600 s old",
+    heartbeatAgeS: STALE_S,
+    reader: "nfs-check",
+    expected: { exitCode: 1, firstLine: /^10\.0\.0\.9: DEAD \(stale\): last write 60\d s ago, more than the maximum of 60 s$/, dead: true, verdict: "DEAD, exit 1" },
+  },
+  {
+    id: "reader-stale-compat",
+    case: "evidence: kvmheartbeat.sh -r on a stale heartbeat",
+    fault: "none: the suspect's hb-<host> holds a readable timestamp 600 s old",
+    heartbeatAgeS: STALE_S,
+    reader: "compat-read",
+    expected: { exitCode: 0, firstLine: /^=====> Considering host as DEAD because last write on \[\S+\] was \[60\d\] seconds ago, but the max interval is \[60\] <======$/, dead: true, verdict: "first line DEAD (upstream's), exit 0" },
+  },
+];

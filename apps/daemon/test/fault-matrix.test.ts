@@ -1,8 +1,9 @@
 // The fault matrix (fault-matrix.table.ts), run against hbd with real children, real FUSE
 // mounts, the fake drbdsetup and fake systemctl/logger on PATH. Rows run concurrently, each
 // with its own hbd, pool and sysrq file; the event-loop stall runs alone (it stalls this
-// process, where hbd runs). Afterwards the table is written to docs/fault-matrix.md with the
-// measured times.
+// process, where hbd runs). Then the readers' rows (the neighbour side: the built hb judging a
+// suspect's file on a FUSE mount). Afterwards both tables are written to docs/fault-matrix.md
+// with the measured times.
 import { readdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -12,8 +13,9 @@ import { deriveTiming } from "@hb/config";
 import { faultFsUnavailableReason } from "@hb/testkit";
 import { fenceHost, type FenceHost } from "../../cli/test/fence-fakes.js";
 import { FIXTURES } from "../../../packages/storage-drbd/test/fake.js";
-import { DRBD_FIXTURE_NAMES, MATRIX, MATRIX_PROPERTIES, type MatrixRow } from "./fault-matrix.table.js";
+import { DRBD_FIXTURE_NAMES, MATRIX, MATRIX_PROPERTIES, READER_MATRIX, type MatrixRow } from "./fault-matrix.table.js";
 import { judge, renderMatrix } from "./matrix/render.js";
+import { judgeReader, readerUnavailableReason, runReader, type ReaderResult } from "./matrix/run-reader.js";
 import { configOf, runRow, unavailableReason, type RowEnvironment, type RowResult } from "./matrix/run-row.js";
 import { FileWatch } from "./matrix/watch.js";
 
@@ -36,7 +38,11 @@ for (const row of MATRIX) {
   console.warn(`fault matrix: row ${row.id} SKIPPED: ${why}`);
 }
 
+const readersSkipped = readerUnavailableReason(fuse);
+if (readersSkipped !== null) console.warn(`fault matrix: reader rows SKIPPED: ${readersSkipped}`);
+
 const results = new Map<string, RowResult | Error>();
+const readerResults = new Map<string, ReaderResult | Error>();
 let host: FenceHost | undefined;
 let previousPath: string | undefined;
 let startedAt = new Date();
@@ -78,6 +84,15 @@ beforeAll(async () => {
   const light = runnable.filter((row) => !alone(row) && !startsNodeChildren(row));
   await Promise.all([...lanes(heavy, NFS_LANES, 0), ...lanes(light, OTHER_LANES, NFS_LANES)]);
   for (const row of runnable.filter(alone)) await record(row);
+  if (readersSkipped === null) {
+    for (const row of READER_MATRIX) {
+      try {
+        readerResults.set(row.id, await runReader(row));
+      } catch (error) {
+        readerResults.set(row.id, error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  }
   durationMs = performance.now() - started;
 }, 240_000);
 
@@ -95,6 +110,9 @@ afterAll(async () => {
     date: startedAt,
     machine,
     durationMs,
+    readers: READER_MATRIX,
+    readerResults,
+    readersSkipped,
   });
   try {
     writeFileSync(DOC, text);
@@ -119,6 +137,16 @@ describe("fault matrix", () => {
       if (result === undefined) throw new Error("the row did not run");
       expect(result.states).toEqual(row.states);
       expect(judge(row, result)).toEqual([]);
+    });
+  }
+
+  for (const row of READER_MATRIX) {
+    it.skipIf(readersSkipped !== null)(`${row.id}: ${row.case}`, () => {
+      const result = readerResults.get(row.id);
+      if (result instanceof Error) throw result;
+      if (result === undefined) throw new Error("the row did not run");
+      expect({ exitCode: result.exitCode, firstLine: result.firstLine }).toEqual({ exitCode: row.expected.exitCode, firstLine: expect.stringMatching(row.expected.firstLine) });
+      expect(judgeReader(row, result)).toEqual([]);
     });
   }
 });

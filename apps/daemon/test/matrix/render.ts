@@ -1,5 +1,6 @@
 import { deriveTiming, formatSeconds, type TimingModel } from "@hb/config";
-import type { MatrixRow } from "../fault-matrix.table.js";
+import type { MatrixRow, ReaderRow } from "../fault-matrix.table.js";
+import { judgeReader, type ReaderResult } from "./run-reader.js";
 import { configOf, faultEndMs, rowProperties, type RowResult } from "./run-row.js";
 
 /** What a row's result breaks of its promise, in words; empty when it holds. */
@@ -95,6 +96,10 @@ export interface RenderInput {
   readonly date: Date;
   readonly machine: string;
   readonly durationMs: number;
+  /** The neighbour side: reader rows, their results, and why they did not run (null: they ran). */
+  readonly readers: readonly ReaderRow[];
+  readonly readerResults: ReadonlyMap<string, ReaderResult | Error>;
+  readonly readersSkipped: string | null;
 }
 
 /** docs/fault-matrix.md: the table with the last measured times. */
@@ -163,6 +168,42 @@ export function renderMatrix(input: RenderInput): string {
     const checks = result.checks.map((check) => `${check.what} (${check.ok ? check.detail : `FAILED: ${check.detail}`})`).join("; ");
     lines.push(`- ${row.case}${row.also === undefined ? "" : ` — ${row.also}`}: ${checks}.`);
   }
-  lines.push("");
+  lines.push("", ...renderReaders(input), "");
   return lines.join("\n");
+}
+
+/** The readers' table: what the agent reads from hb about a neighbour whose file is under a fault. */
+function renderReaders(input: RenderInput): string[] {
+  const lines = [
+    "## Readers: the neighbour side",
+    "",
+    "hbd writes this host's heartbeat; it never judges another host's. These rows run the readers the",
+    "agent runs about a suspect (`hb nfs check`, and `kvmheartbeat.sh -r`, which is `hb compat kvmheartbeat -r`)",
+    "as the agent runs them: the built `hb`, by path, stdout and stderr merged, killed at 30 s. The pool is a",
+    "real FUSE mount (`@hb/testkit` faultfs); the suspect is 10.0.0.9, its `hb-` file 600 s old against a",
+    "60 s threshold. The agent reads only the first line: DEAD there lets CloudStack restart the suspect's",
+    "VMs elsewhere, so a reader says DEAD only on evidence (a readable timestamp older than the threshold).",
+    "Same test, same run as the table above.",
+    "",
+    "| # | case | fault | command | expected | exit | first line (what the agent reads) | took | result |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  input.readers.forEach((row, index) => {
+    const command = row.reader === "nfs-check" ? "`hb nfs check --mount M --host 10.0.0.9`" : "`hb compat kvmheartbeat … -h 10.0.0.9 -r -t 60`";
+    const head = [`R${index + 1}`, cell(row.case), cell(row.fault), command, cell(row.expected.verdict)];
+    const result = input.readerResults.get(row.id);
+    if (input.readersSkipped !== null) {
+      lines.push(`| ${[...head, "—", "—", "—", cell(`skipped: ${input.readersSkipped}`)].join(" | ")} |`);
+      return;
+    }
+    if (result === undefined || result instanceof Error) {
+      lines.push(`| ${[...head, "—", "—", "—", cell(result === undefined ? "not run" : `error: ${result.message.split("\n")[0] ?? ""}`)].join(" | ")} |`);
+      return;
+    }
+    const problems = judgeReader(row, result);
+    lines.push(
+      `| ${[...head, String(result.exitCode), cell(`\`${result.firstLine}\``), seconds(result.durationMs), problems.length === 0 ? "pass" : cell(`FAIL: ${problems.join("; ")}`)].join(" | ")} |`,
+    );
+  });
+  return lines;
 }

@@ -2,7 +2,7 @@
 // fault, then what hbd does, measured on the loop's own monotonic clock.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -59,6 +59,7 @@ export function unavailableReason(row: MatrixRow, fuse: string | null): string |
   const needsFuse = kind === "storage" || kind === "storage-hang-mid-attempt" || (kind === "state-dir" && row.inject.stateDir === "hang");
   if (needsFuse && fuse !== null) return fuse;
   if (kind === "state-dir" && process.getuid?.() !== 0) return "a read-only state directory needs root (mount -t tmpfs -o ro)";
+  if (kind === "full-pool" && process.getuid?.() !== 0) return "a full pool is a real tmpfs, which needs root (mount -t tmpfs)";
   if ((kind === "idle-connections" || kind === "status-port-held") && process.getuid?.() !== 0) return "another uid's processes need root (setpriv --reuid=65534)";
   return null;
 }
@@ -173,6 +174,14 @@ async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: M
     } else {
       mountPoint = temp.file("pool");
       await mkdir(mountPoint);
+      if (inject.kind === "full-pool") {
+        // Room for the heartbeat, its record and the folder; filled once they exist.
+        run("mount", ["-t", "tmpfs", "-o", "size=64k,nr_inodes=32,mode=0755", "hb-matrix-full", mountPoint]);
+        const pool = mountPoint;
+        undo.push(() => {
+          if (mounted(pool)) run("umount", ["-l", pool]);
+        });
+      }
     }
     await writeFile(mountsFile, `10.0.0.2:/export/primary ${mountPoint} nfs rw,sync,soft 0 0\n`);
     properties["hb.mounts.file"] = mountsFile;
@@ -256,6 +265,7 @@ async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: M
 
   // Inject.
   let drbdCallsAtFault = 0;
+  let fullPool: { ino: number; text: string } | undefined;
   switch (inject.kind) {
     case "storage": {
       const mount = fuse as FaultFs;
@@ -319,6 +329,13 @@ async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: M
     }
     case "settings-only":
       break;
+    case "full-pool": {
+      const heartbeat = join(mountPoint, "KVMHA", `hb-${HOST_ID}`);
+      fullPool = { ino: statSync(heartbeat).ino, text: readFileSync(heartbeat, "utf8") };
+      const filled = await fill(mountPoint);
+      check("the pool is full", filled.full, filled.detail);
+      break;
+    }
     case "state-dir": {
       if (inject.stateDir === "read-only") {
         run("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "hb-matrix-ro", stateDir]);
@@ -339,6 +356,18 @@ async function runIn(temp: TempDir, undo: (() => Promise<void> | void)[], row: M
   const window = row.watchMs ?? watchWindowMs(config, timing);
   if (row.decision === "none") {
     await sleep(lastGood + window - performance.now());
+    if (fullPool !== undefined) {
+      const heartbeat = join(mountPoint, "KVMHA", `hb-${HOST_ID}`);
+      const now = { ino: statSync(heartbeat).ino, text: readFileSync(heartbeat, "utf8") };
+      const under = daemon.attempts(pool).filter((attempt) => attempt.at > lastGood);
+      const failed = under.filter((attempt) => attempt.result !== "ok");
+      check("every heartbeat on the full pool succeeds", under.length > 0 && failed.length === 0, failed.length === 0 ? `${under.length} heartbeats, all ok` : `${failed.length} of ${under.length} not ok: ${String(failed[0]?.message)}`);
+      check(
+        "rewritten in place",
+        now.ino === fullPool.ino && now.text !== fullPool.text,
+        `hb-${HOST_ID}: inode ${fullPool.ino} → ${now.ino}, ${JSON.stringify(fullPool.text.trim())} → ${JSON.stringify(now.text.trim())}`,
+      );
+    }
     if (inject.kind === "settings-only") {
       const attempts = daemon.attempts(pool).filter((attempt) => attempt.at > lastGood).length;
       check("no heartbeat in a hot loop", attempts <= 1, `${attempts} heartbeat(s) in the ${Math.round(window)} ms after the last good one`);
@@ -522,6 +551,36 @@ async function idleConnectionsRow(
     checks,
     timing,
   };
+}
+
+/** Uses every inode, then every block, of the filesystem at `mountPoint`, as the write-pool tests do. */
+async function fill(mountPoint: string): Promise<{ full: boolean; detail: string }> {
+  let files = 0;
+  let bytes = 0;
+  for (;;) {
+    try {
+      await writeFile(join(mountPoint, `fill-${files}`), "");
+      files++;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
+      break;
+    }
+  }
+  const block = Buffer.alloc(4096, 1);
+  for (;;) {
+    try {
+      await appendFile(join(mountPoint, "fill-0"), block);
+      bytes += block.length;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
+      break;
+    }
+  }
+  const probe = await writeFile(join(mountPoint, "KVMHA", "probe"), "x").then(
+    () => "created",
+    (error: NodeJS.ErrnoException) => error.code ?? error.message,
+  );
+  return { full: files > 0 && probe === "ENOSPC", detail: `${files} empty files and ${bytes} bytes written until ENOSPC; a new file in KVMHA/: ${probe}` };
 }
 
 /** The pool's line leaves the mount table, written whole (hbd may read it at any moment). */

@@ -3,7 +3,7 @@
 // fails naming the flood, with the child killed at the byte cap, never hbd.
 import { afterEach, describe, expect, it } from "vitest";
 import { makeFakeDrbdsetup } from "../../../../packages/storage-drbd/test/fake.js";
-import { control, hbdWorkspace, startHbd, TIMINGS, type HbdProcess, type LogLine } from "./hbd.js";
+import { control, hbdWorkspace, startHbd, TIMINGS, type LogLine } from "./hbd.js";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
