@@ -1,5 +1,6 @@
 // hb doctor: the deployment mode, the shims, and hbd, on real folders and sockets. The mode with a
 // real hbd running is covered end to end in one-owner.test.ts.
+import { spawnSync } from "node:child_process";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
@@ -159,5 +160,14 @@ describe("hb doctor", () => {
       `  - hbd's control socket fails the ownership check (${temp.file("state")} is writable by its group or others (mode 0775)): the agent's -c never defers to an answer from it; it must be root's, mode 0600, in a folder only root may write`,
     );
     expect(code).toBe(1);
+  });
+
+  it("a FIFO planted as hbd.pid neither stalls the question to hbd nor is read: hbd's answer still counts", async () => {
+    const pool = { id: "pool-a", kind: "nfs", mountPoint: "/mnt/pool-a", state: "healthy", armed: true };
+    control = await fakeControlSocket(temp.file("state"), () => statusDocument([pool]));
+    expect(spawnSync("mkfifo", [temp.file("state/hbd.pid")]).status).toBe(0);
+    const { stdout } = await doctor(await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`, "hb.fence.step.timeout=1500"]));
+    expect(stdout).toContain(`hbd: answers on its control socket ${temp.file("state")}/hbd.sock, healthy; pools: pool-a nfs healthy`);
+    expect(control.requests).toEqual([{ op: "status" }]);
   });
 });

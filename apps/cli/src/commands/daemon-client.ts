@@ -86,8 +86,26 @@ function controlWorker(fs: typeof NodeFs, net: typeof NodeNet, request: ControlW
   } catch (error) {
     return failed(errorFailure(error), codeOf(error) === "ENOENT" ? `no ${request.folder} (hbd has not run here)` : `${request.folder}: ${codeOf(error) || String(error)}`, pid);
   }
+  // hbd.pid: a regular file only (a FIFO would block, a device could act on open), never through
+  // a link, and only its first line's worth of bytes.
   try {
-    pid = { read: true, path: request.pidFile, text: fs.readFileSync(request.pidFile, "utf8").slice(0, 64) };
+    const info = fs.lstatSync(request.pidFile);
+    if (!info.isFile()) {
+      pid = { read: false, path: request.pidFile, reason: "not a regular file" };
+    } else {
+      const fd = fs.openSync(request.pidFile, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+      try {
+        if (!fs.fstatSync(fd).isFile()) {
+          pid = { read: false, path: request.pidFile, reason: "not a regular file" };
+        } else {
+          const bytes = Buffer.alloc(64);
+          const length = fs.readSync(fd, bytes, 0, bytes.length, 0);
+          pid = { read: true, path: request.pidFile, text: bytes.subarray(0, length).toString("utf8") };
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
   } catch (error) {
     pid = codeOf(error) === "ENOENT" ? { read: true, path: request.pidFile, text: null } : { read: false, path: request.pidFile, reason: codeOf(error) || String(error) };
   }

@@ -47,6 +47,7 @@ export interface DoctorReport {
   readonly problems: readonly string[];
 }
 
+// A stat, never an open: the operator's --dir is a local folder, and nothing in it is read here.
 async function isFolder(path: string): Promise<boolean> {
   return stat(path).then(
     (info) => info.isDirectory(),
