@@ -130,4 +130,21 @@ describe("hb status", () => {
     expect(stdout).not.toContain("\u001b");
     expect(stdout).toContain("pool\\nDECISION pool-b → reboot, fences inconclusive: hb could not check it for its own reasons (\\e[2Jgone)");
   });
+
+  it("stops reading an endless answer on the status port past 4 MiB: a named error (exit 2), memory kept", async () => {
+    server = createHttpServer((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      const chunk = `[${"0,".repeat(32_767)}`;
+      const more = () => {
+        while (!response.destroyed && response.write(chunk));
+        if (!response.destroyed) response.once("drain", more);
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const listen = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { code, stderr } = await runHb(["status", "--file", await properties([`hb.status.listen=${listen}`, "hb.fence.step.timeout=60000"])]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`hbd does not answer at http://${listen}/status: the answer is larger than 4194304 bytes: not hbd's status`);
+  });
 });

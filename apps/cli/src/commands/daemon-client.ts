@@ -16,13 +16,43 @@ export async function sharedConfig(file: string | undefined, deps: RunDeps) {
   return resolveConfig(await readPropertiesOrDefaults(propertiesPath(file, deps), deps)).values;
 }
 
+/** hbd's status document is a few kB per pool; an answer past this is not hbd's. */
+export const STATUS_BODY_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The body of an HTTP answer as JSON, read up to maxBytes: any local user may answer on the status
+ * port, and an endless body must not fill this process's memory before the deadline ends it.
+ */
+export async function boundedJson(response: Response, maxBytes = STATUS_BODY_MAX_BYTES): Promise<unknown> {
+  const tooLarge = () => new Error(`the answer is larger than ${maxBytes} bytes: not hbd's status`);
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body?.getReader();
+  for (;;) {
+    const next = reader === undefined ? { done: true as const, value: undefined } : await reader.read();
+    if (next.done) break;
+    total += next.value.byteLength;
+    if (total > maxBytes) {
+      await reader?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(next.value);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+}
+
 /** GET a JSON document from hbd's read-only status endpoint, within the local step deadline. */
 export async function fetchStatus(listen: string, deadlineMs: number): Promise<unknown> {
   const url = `http://${listen}/status`;
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(deadlineMs) });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    return await response.json();
+    return await boundedJson(response);
   } catch (error) {
     throw new DaemonUnreachableError(`hbd does not answer at ${url}: ${(error as Error).message}`);
   }

@@ -22,7 +22,7 @@ import { randomUUID } from "node:crypto";
 import { access } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { RunDeps } from "../context.js";
-import { askControl, type ControlAnswer, type PidFileRead } from "./daemon-client.js";
+import { askControl, boundedJson, type ControlAnswer, type PidFileRead } from "./daemon-client.js";
 
 /** The storage a -c call is about: an NFS pool by its mount point (kvmheartbeat.sh), or LINSTOR/StorPool (kvmspheartbeat.sh). */
 export type FenceStorage = { readonly kind: "nfs"; readonly mountPoint: string | undefined } | { readonly kind: "shared-block" };
@@ -108,7 +108,7 @@ export async function askDaemon(listen: string, deadlineMs: number): Promise<Dae
   try {
     const [status, health] = await Promise.all([fetch(`${base}/status`, { signal }), fetch(`${base}/healthz`, { signal })]);
     if (!status.ok) return { answered: false, reason: `${base}/status answered HTTP ${status.status}` };
-    const body = (await status.json()) as unknown;
+    const body = await boundedJson(status);
     await health.arrayBuffer().catch(() => undefined);
     const view = parseDaemonStatus(body, listen, health.status === 200);
     return view === null ? { answered: false, reason: `${base}/status is not hbd's status` } : { answered: true, view };
