@@ -2,10 +2,11 @@
 // unprivileged uid of its own, a bound on each run, and the check that nothing was written
 // outside the child's temp folder.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chown, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { chown, mkdtemp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
 import { inject } from "vitest";
+import { find } from "./find.js";
 import type { InputOf, Outcome, Reply, RequestKind, StrayReport } from "./protocol.js";
 
 /**
@@ -168,29 +169,14 @@ export async function writeMarker(folder: string): Promise<string> {
   return marker;
 }
 
-// Filesystems a process can write files on; network and FUSE mounts are left out (another
-// test's fault filesystem may hang whoever looks at it).
-const LOCAL_FILESYSTEMS = new Set(["ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "overlay", "vfat", "f2fs", "zfs"]);
-
-async function writableMounts(): Promise<string[]> {
-  const mounts = new Set<string>();
-  for (const line of (await readFile("/proc/self/mountinfo", "utf8")).split("\n")) {
-    const [before, after] = line.split(" - ");
-    const fields = before?.split(" ") ?? [];
-    const [type] = after?.split(" ") ?? [];
-    const mountPoint = fields[4]?.replace(/\\(\d{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-    const options = fields[5]?.split(",") ?? [];
-    if (mountPoint !== undefined && type !== undefined && LOCAL_FILESYSTEMS.has(type) && !options.includes("ro")) mounts.add(mountPoint);
-  }
-  return [...mounts];
-}
-
 /**
- * What the fuzz children wrote outside the run's temp folder, on every local writable
- * filesystem: files and folders owned by FUZZ_UID (which owns nothing else on the host, so it can
- * create entries only in world-writable folders), and world-writable files modified since the
- * marker. As root only: without the uid of its own a child's writes cannot be told apart from
- * everyone else's, and `null` says the check could not be made.
+ * What the fuzz children wrote outside the run's temp folder: entries owned by FUZZ_UID in any
+ * world-writable folder of a local filesystem, and world-writable files modified since the
+ * marker. FUZZ_UID owns nothing else and is in no group, so those folders (listed once per run,
+ * see global-setup.ts) are the only places it can create anything, and a folder it created is
+ * itself such an entry. (A POSIX ACL granting it write would be missed: none names this uid.)
+ * As root only: without a uid of its own a child's writes cannot be told apart from everyone
+ * else's, and `null` says the check could not be made.
  *
  * What this proves: no file was created or changed by the code under test outside the folder.
  * It does not see writes the kernel refused (EACCES on root's files): those fail the command,
@@ -199,22 +185,11 @@ async function writableMounts(): Promise<string[]> {
 export async function writesOutside(marker: string): Promise<string[] | null> {
   if (!asRoot) return null;
   const root = inject("fuzzRoot");
-  const args = [...(await writableMounts()), "-xdev", "(", "-path", root, "-prune", ")", "-o", "(", "-uid", String(FUZZ_UID), "-o", "(", "-type", "f", "-perm", "-0002", "-newer", marker, ")", ")", "-print"];
-  return new Promise((resolve, reject) => {
-    let found = "";
-    const find = spawn("find", args, { stdio: ["ignore", "pipe", "ignore"] });
-    const timer = setTimeout(() => {
-      find.kill("SIGKILL");
-      reject(new Error("find did not finish within 60 s: the check could not be made"));
-    }, 60_000);
-    find.stdout.on("data", (chunk: Buffer) => void (found += chunk.toString()));
-    find.on("error", reject);
-    // find exits 1 when some folders are unreadable (/proc entries gone): what it printed stands.
-    find.on("close", () => {
-      clearTimeout(timer);
-      resolve(found.split("\n").filter((line) => line !== ""));
-    });
-  });
+  const { folders, files } = inject("fuzzWritable");
+  const found: string[] = [];
+  if (folders.length > 0) found.push(...(await find([...folders, "-mindepth", "1", "-maxdepth", "1", "(", "-path", root, "-prune", ")", "-o", "-uid", String(FUZZ_UID), "-print"])));
+  if (files.length > 0) found.push(...(await find([...files, "-maxdepth", "0", "-newer", marker, "-print"])));
+  return [...new Set(found)];
 }
 
 /** The assertion every property makes on one run: it ended, and no unnamed error escaped. */
@@ -234,14 +209,19 @@ export function problemOf(judged: Judged): string | undefined {
 
 /** fast-check over one kind of input: each run must end, on time, with a result or a named error. */
 export async function fuzz<K extends RequestKind>(child: FuzzChild, kind: K, inputs: fc.Arbitrary<InputOf<K>>, numRuns: number, boundMs: number, check?: (judged: Judged, input: InputOf<K>) => string | undefined): Promise<void> {
+  const tally = new Map<string, number>();
   await fc.assert(
     fc.asyncProperty(inputs, async (input) => {
       const judged = await child.run(kind, input, boundMs);
       const problem = problemOf(judged) ?? check?.(judged, input);
       if (problem !== undefined) throw new Error(problem);
+      const label = judged.outcome === "named" ? judged.code : judged.outcome === "ok" && kind === "argv" ? `exit ${(judged.result as { code: number }).code}` : judged.outcome;
+      tally.set(label, (tally.get(label) ?? 0) + 1);
     }),
     fuzzParameters(numRuns),
   );
+  // How the runs ended: a property whose inputs all fail at the first check proves little.
+  console.log(`fuzz ${kind}: ${[...tally].sort(([, a], [, b]) => b - a).map(([label, count]) => `${label} ${count}`).join(", ")}`);
 }
 
 /** The last test of every fuzz file: the child printed nothing of its own and wrote only in its folder. */

@@ -3,7 +3,7 @@
 export interface PropertiesInput {
   /** The file's text, or its bytes (decoded as the agent does, ISO-8859-1) when `bytes` is set. */
   readonly text: string;
-  readonly bytes?: readonly number[];
+  readonly bytes?: readonly number[] | undefined;
   /** Read through readPropertiesFile from a file in the child's folder, not parsed from memory. */
   readonly viaFile: boolean;
   /** A key and value for setProperty / unsetProperty on the same text. */
@@ -48,10 +48,10 @@ export interface Answers {
 export interface ArgvInput {
   readonly argv: readonly string[];
   readonly agentProps: string;
-  /** Written to fuzzed.properties in the child's folder before the run (null: left as is). */
-  readonly propertiesText: string | null;
+  /** Written to fuzzed.properties in the child's folder before the run. */
+  readonly propertiesText: string;
   /** Written to scenario.json in the child's folder before the run. */
-  readonly scenarioText: string | null;
+  readonly scenarioText: string;
   readonly answers: Answers;
 }
 

@@ -137,8 +137,9 @@ class FuzzExecutor implements Executor {
 }
 
 async function argv(input: ArgvInput): Promise<Outcome> {
-  if (input.propertiesText !== null) writeFileSync(join(temp, "fuzzed.properties"), input.propertiesText, "latin1");
-  if (input.scenarioText !== null) writeFileSync(join(temp, "scenario.json"), input.scenarioText);
+  // Rewritten every run, so that a run replays alike whatever ran before it.
+  writeFileSync(join(temp, "fuzzed.properties"), input.propertiesText, "latin1");
+  writeFileSync(join(temp, "scenario.json"), input.scenarioText);
   // --status-fd names a descriptor of the caller; in this process fds 3… are Node's own (the
   // parent channel among them), so "@fd" stands for one opened here on a file of the folder.
   let statusFd: number | undefined;
