@@ -109,3 +109,13 @@ describe("hb fence last on a decision line with fields missing or odd", () => {
     expect(stdout).not.toContain("\u001b");
   });
 });
+
+describe("hb fence last --help", () => {
+  it("prints the fence help (exit 0), not an unknown option", async () => {
+    for (const argv of [["fence", "last", "--help"], ["fence", "last", "-h"], ["fence", "--dry-run", "--help"]]) {
+      const { code, stdout, stderr } = await runHb(argv);
+      expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+      expect(stdout).toContain("hb fence last [--json] [--file F]");
+    }
+  });
+});

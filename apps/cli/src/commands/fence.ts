@@ -37,7 +37,10 @@ const FENCE_KEYS = /^(kvm\.heartbeat\.fence\.action|hb\.fence\.|hb\.state\.dir|h
 
 export async function run(argv: readonly string[], deps: RunDeps): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === "--help" || first === "-h" || first === "help") {
+  // --help anywhere before `--` (hb fence last --help); -h only first, as other groups take it.
+  const end = argv.indexOf("--");
+  const asksHelp = (end === -1 ? argv : argv.slice(0, end)).includes("--help") || (first === "last" && rest[0] === "-h");
+  if (first === "--help" || first === "-h" || first === "help" || asksHelp) {
     deps.stdout(HELP);
     return 0;
   }
