@@ -55,6 +55,7 @@ export type ErrorCode =
   | "LINSTOR_QUERY"
   // @hb/fence
   | "FENCE_LOG"
+  | "STATE_UNTRUSTED"
   // hb
   | "USAGE"
   | "REFUSED"
@@ -63,6 +64,7 @@ export type ErrorCode =
   // hbd (its own errors; listed so that the map covers every code hb has)
   | "ALREADY_RUNNING"
   | "CONTROL_SOCKET"
+  | "CONTROL_REQUEST"
   | "LIBVIRT_UNAVAILABLE"
   | "WATCHDOG";
 
@@ -92,12 +94,14 @@ const EXIT_CODES: { readonly [Code in ErrorCode]: ErrorExitCode } = {
   DRBD_NODE_NAME: EXIT_ERROR,
   LINSTOR_QUERY: EXIT_ERROR,
   FENCE_LOG: EXIT_ERROR,
+  STATE_UNTRUSTED: EXIT_ERROR,
   USAGE: EXIT_ERROR,
   REFUSED: EXIT_ERROR,
   DAEMON_UNREACHABLE: EXIT_ERROR,
   DAEMON_REFUSED: EXIT_ERROR,
   ALREADY_RUNNING: EXIT_ERROR,
   CONTROL_SOCKET: EXIT_ERROR,
+  CONTROL_REQUEST: EXIT_ERROR,
   LIBVIRT_UNAVAILABLE: EXIT_ERROR,
   WATCHDOG: EXIT_ERROR,
 };

@@ -164,6 +164,20 @@ describe("hbd's control socket: trusted only when root's and writable by no one 
     expect(hbd.requests).toEqual([]);
   });
 
+  it.each(["null", "[]", "42", '"ok"', '{"ok":true}', '{"ok":true,"answer":"{}","pid":null}', '{"ok":false,"failure":"deferred","reason":"x","pid":{"read":false,"path":"p","reason":"r"}}'])(
+    "a control client whose output is not its reply (%s): no deferral, said loudly, no crash",
+    async (stdout) => {
+      const state = temp.file("state");
+      await hbdAnswering(state);
+      const real = new ProcessExecutor();
+      const broken: Executor = {
+        run: (request: ExecRequest) =>
+          request.file === process.execPath ? Promise.resolve({ exitCode: 0, signal: null, stdout, stderr: "", timedOut: false, durationMs: 1 }) : real.run(request),
+      };
+      expect(await verify(state, broken)).toMatchObject({ kind: "act", loud: [expect.stringMatching(/^hb could not ask hbd for its own reasons \(the control client exited with 0\)/)] });
+    },
+  );
+
   it("a missing state folder or socket is the drop-in mode: no deferral, nothing said", async () => {
     expect(await verify(temp.file("absent"))).toEqual({ kind: "act", notes: [], loud: [], evidence: expect.anything() });
     await mkdir(temp.file("state"), { mode: 0o700 });

@@ -93,6 +93,36 @@ type ControlWorkerReply =
   | { readonly ok: true; readonly answer: string; readonly pid: PidFileRead }
   | { readonly ok: false; readonly failure: ControlFailure; readonly reason: string; readonly pid: PidFileRead };
 
+const CONTROL_FAILURES: ReadonlySet<string> = new Set<ControlFailure>(["untrusted", "unreachable", "refused", "timeout", "own-fault"]);
+
+function parsePidRead(value: unknown): PidFileRead | null {
+  if (typeof value !== "object" || value === null) return null;
+  const pid = value as Record<string, unknown>;
+  if (typeof pid.path !== "string") return null;
+  if (pid.read === true && (typeof pid.text === "string" || pid.text === null)) return { read: true, path: pid.path, text: pid.text };
+  if (pid.read === false && typeof pid.reason === "string") return { read: false, path: pid.path, reason: pid.reason };
+  return null;
+}
+
+/** The control client's reply, or null when its output is not one (a broken child is hb's own fault, never an answer). */
+function parseWorkerReply(stdout: string): ControlWorkerReply | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(stdout);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const reply = value as Record<string, unknown>;
+  const pid = parsePidRead(reply.pid);
+  if (pid === null) return null;
+  if (reply.ok === true && typeof reply.answer === "string") return { ok: true, answer: reply.answer, pid };
+  if (reply.ok === false && typeof reply.failure === "string" && CONTROL_FAILURES.has(reply.failure) && typeof reply.reason === "string") {
+    return { ok: false, failure: reply.failure as ControlFailure, reason: reply.reason, pid };
+  }
+  return null;
+}
+
 /**
  * The child's work, serialized with Function#toString: it may use only its parameters and what
  * it declares inside. Checks, without following links, that the socket's folder and the socket
@@ -217,10 +247,8 @@ export async function askControl(stateDir: string, request: unknown, deps: Pick<
     return { ok: false, socket, failure: "timeout", reason: `${socket}: no answer within ${deadlineMs} ms (hbd stopped, or ${stateDir} hangs)`, pidFile: { read: false, path: pidPath, reason: "no answer" } };
   }
   if (exec.spawnError !== undefined) return { ok: false, socket, failure: "own-fault", reason: `cannot start the control client (${exec.spawnError})`, pidFile: unknownPid };
-  let reply: ControlWorkerReply;
-  try {
-    reply = JSON.parse(exec.stdout) as ControlWorkerReply;
-  } catch {
+  const reply = parseWorkerReply(exec.stdout);
+  if (reply === null) {
     const detail = exec.stderr.trim().split("\n").at(-1) ?? "";
     return { ok: false, socket, failure: "own-fault", reason: `the control client exited with ${exec.exitCode ?? exec.signal ?? "?"}${detail === "" ? "" : `: ${detail}`}`, pidFile: unknownPid };
   }
