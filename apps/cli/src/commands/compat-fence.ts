@@ -85,7 +85,11 @@ async function fenceFromScript(source: ScriptFence["source"], target: string, st
   const fence: ScriptFence = { source, target, storage, propertiesPath: path, config: values, action: values["kvm.heartbeat.fence.action"] };
   const notes: string[] = [];
   for (const verification of VERIFICATIONS) {
-    const verdict = await verification.check(fence, deps);
+    // A check that breaks proves nothing: it can never be a reason not to fence.
+    const verdict = await verification.check(fence, deps).catch((error: unknown): Verdict => ({
+      proceed: true,
+      notes: [`${verification.name} could not be checked (${error instanceof Error ? error.message : String(error)}): acting as configured`],
+    }));
     if (!verdict.proceed) return verdict.exitStatus;
     notes.push(...(verdict.notes ?? []));
   }
