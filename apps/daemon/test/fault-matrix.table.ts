@@ -271,6 +271,9 @@ export const MATRIX: readonly MatrixRow[] = [
     pool: "nfs",
     action: "graceful-reboot",
     inject: { kind: "storage", fault: HANG },
+    // The fallback's record is written by a Node child within one fence step: room for it to
+    // start on a loaded machine (300 ms lost it at a load average of 5).
+    properties: { "hb.fence.step.timeout": "1000" },
     fault: "every write operation hangs, for good; `systemctl --no-block reboot` never returns",
     states: FAIL_FAST,
     decision: "latest",
