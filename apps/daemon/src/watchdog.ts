@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Executor } from "@hb/core";
 import { HbError, type WatchdogMode } from "@hb/config";
@@ -65,7 +65,9 @@ export function deviceWatchdog(options: DeviceWatchdogOptions): Watchdog {
     arm() {
       if (fd !== undefined) return;
       try {
-        fd = openSync(options.device, "w");
+        // No O_CREAT: a missing device is an error, never a new file in /dev. O_NONBLOCK: a FIFO
+        // in the device's place fails at once (ENXIO) instead of blocking hbd's only thread.
+        fd = openSync(options.device, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         const hint = code === "EBUSY" ? " (already open: PID 1 may hold it through RuntimeWatchdogSec=; use hb.watchdog=systemd)" : "";

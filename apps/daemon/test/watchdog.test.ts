@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
@@ -37,6 +38,15 @@ describe("watchdog, device mode (a file stands in for /dev/watchdog)", () => {
     await mkdir(temp.file("sys/watchdog3"), { recursive: true });
     await writeFile(temp.file("sys/watchdog3/timeout"), "soon\n");
     expect(() => deviceWatchdog({ device: temp.file("watchdog3"), sysClassDir: temp.file("sys") })).toThrow('"soon" is no number of seconds');
+  });
+
+  it("refuses a FIFO as the device at once, and never creates a missing device", () => {
+    const fifo = temp.file("fifo-watchdog");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    expect(() => deviceWatchdog({ device: fifo, sysClassDir: temp.path, timeoutSeconds: 10 }).arm()).toThrow(/cannot open \S+fifo-watchdog: ENXIO/);
+    const missing = temp.file("watchdog-missing");
+    expect(() => deviceWatchdog({ device: missing, sysClassDir: temp.path, timeoutSeconds: 10 }).arm()).toThrow(/cannot open \S+watchdog-missing: ENOENT/);
+    expect(existsSync(missing)).toBe(false);
   });
 
   it("says why it cannot open the device", () => {
