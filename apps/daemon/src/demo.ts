@@ -75,6 +75,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         ];
 
   // The folder stands in for an NFS mount: a mount table that says so, as hb checks before each write.
+  // Direct writes: the demo's own fresh temporary folder, no path from input.
   const mounts = join(root, "mounts");
   writeFileSync(mounts, `192.0.2.2:/export/primary ${pool} nfs rw,sync,soft,proto=tcp 0 0\n`);
   const properties = { ...DEMO_PROPERTIES, "hb.pools": `nfs:${pool}`, "hb.state.dir": state, "hb.fence.sysrq.trigger": join(root, "sysrq-trigger"), "hb.mounts.file": mounts };

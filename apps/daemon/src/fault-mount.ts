@@ -37,7 +37,11 @@ function connectionOf(mountPoint: string): string | null {
   return null;
 }
 
-/** Mount the fault filesystem over `backing` at `mountPoint` (both created). */
+/**
+ * Mount the fault filesystem over `backing` at `mountPoint` (both created). Direct file calls
+ * here: every path is in the demo's own fresh temporary folder, or the kernel's (mountinfo,
+ * fusectl), never one that comes from input.
+ */
 export async function mountFaultFs(backing: string, mountPoint: string, control: string): Promise<FaultMount> {
   mkdirSync(backing, { recursive: true });
   mkdirSync(mountPoint, { recursive: true });
