@@ -1,15 +1,7 @@
-/**
- * The one error base of hb. `code` is stable (logs, metrics and the CLI's exit-code map key on
- * it); `instanceof` is not relied on, since two copies of a package can exist in one tree.
- */
-export class HbError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+import { HbError } from "@hb/errors";
+
+// HbError lives in the leaf @hb/errors; these re-exports keep `@hb/config/errors` imports working.
+export { HbError, isHbError, isErrorCode, ERROR_CODES, type ErrorCode } from "@hb/errors";
 
 /** The properties file cannot be read as java.util.Properties would (it would throw too). */
 export class PropertiesSyntaxError extends HbError {
@@ -77,8 +69,4 @@ export class PropertyEditError extends HbError {
   constructor(message: string) {
     super("PROPERTY_EDIT", message);
   }
-}
-
-export function isHbError(error: unknown): error is HbError {
-  return error instanceof Error && typeof (error as { code?: unknown }).code === "string" && "name" in error;
 }

@@ -9,6 +9,9 @@ export {
   FileTooLargeError,
   LocalFileError,
   isHbError,
+  isErrorCode,
+  ERROR_CODES,
+  type ErrorCode,
   type FileKind,
 } from "./errors.js";
 export { readLocalFile, readLocalFileSync, writeLocalFile, type ReadLocalFileOptions, type WriteLocalFileOptions } from "./files.js";

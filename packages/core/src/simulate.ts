@@ -1,4 +1,5 @@
-import { HbError, describeZodIssue, parseProperties, resolveConfig, setProperty, type ConfigProblem, type FenceActionName, type HeartbeatConfig } from "@hb/config";
+import { HbError } from "@hb/errors";
+import { describeZodIssue, parseProperties, resolveConfig, setProperty, type ConfigProblem, type FenceActionName, type HeartbeatConfig } from "@hb/config";
 import * as z from "zod/mini";
 import type { core } from "zod/mini";
 import { HeartbeatLoop, type LoopEvent } from "./loop.js";

@@ -1,4 +1,4 @@
-import { HbError } from "@hb/config";
+import { HbError } from "@hb/errors";
 
 export type DrbdCommandFailure = "timeout" | "exit" | "not-started" | "signal" | "overflow";
 

@@ -1,4 +1,4 @@
-import { isHbError } from "@hb/config";
+import { isHbError } from "@hb/errors";
 import { readHostHealth, readStatus, validateNodeName, type DrbdsetupOptions } from "./drbdsetup.js";
 import type { LinstorNode, LinstorNodeSource } from "./linstor.js";
 import type { DrbdSnapshot } from "./model.js";

@@ -1,4 +1,4 @@
-import { isHbError } from "@hb/config";
+import { isHbError } from "@hb/errors";
 import type { AttemptContext, AttemptOutcome, Evidence, Executor, HeartbeatTarget } from "@hb/core";
 import { readHostHealth } from "./drbdsetup.js";
 import type { HostVerdict } from "./verdict.js";

@@ -1,5 +1,5 @@
 import { isAbsolute, relative, resolve } from "node:path";
-import { HbError } from "@hb/config";
+import { HbError } from "@hb/errors";
 import { judgeHeartbeat, type HeartbeatRead, type NeighbourReason, type NeighbourVerdict } from "./heartbeat.js";
 import { activityFilePath, upstreamPaths, validateHostId, validateMountPoint } from "./paths.js";
 import { readHeartbeat } from "./read.js";

@@ -1,4 +1,5 @@
-import { HbError, readLocalFile } from "@hb/config";
+import { readLocalFile } from "@hb/config";
+import { HbError } from "@hb/errors";
 import type { Executor } from "@hb/core";
 import { hasControlCharacter, InvalidMountPointError, validateMountPoint } from "./paths.js";
 

@@ -1,5 +1,5 @@
 import { isAbsolute, join, normalize } from "node:path";
-import { HbError } from "@hb/config";
+import { HbError } from "@hb/errors";
 
 export class InvalidHostIdError extends HbError {
   constructor(hostId: string, reason: string) {

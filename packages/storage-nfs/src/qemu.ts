@@ -1,4 +1,4 @@
-import { HbError } from "@hb/config";
+import { HbError } from "@hb/errors";
 import { validateMountPoint } from "./paths.js";
 import { describeNoReply, runWorker, type QemuReply, type StorageCallOptions } from "./worker.js";
 

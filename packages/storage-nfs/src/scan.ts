@@ -1,4 +1,4 @@
-import { HbError } from "@hb/config";
+import { HbError } from "@hb/errors";
 import { judgeHeartbeat, parseRecord, type HeartbeatRecord, type NeighbourVerdict } from "./heartbeat.js";
 import { heartbeatFolder, validateHostId } from "./paths.js";
 import { describeNoReply, runWorker, type ScanReply, type ScanSkippedEntry, type StorageCallOptions } from "./worker.js";

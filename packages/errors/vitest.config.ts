@@ -1,0 +1,3 @@
+import { hbProject } from "@hb/vitest-config";
+
+export default hbProject("@hb/errors");
