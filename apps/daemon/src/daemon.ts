@@ -49,7 +49,7 @@ export interface DaemonDeps {
   /** libvirt's HA pools; absent where there is no libvirt (demo, tests). */
   discoverPools?(config: HeartbeatConfig): Promise<PoolSpec[]>;
   /** The previous fence record, for the start-up summary. */
-  lastFenceRecord?(stateDir: string): Promise<string | undefined>;
+  lastFenceRecord?(stateDir: string, deadlineMs: number): Promise<string | undefined>;
   /** Human-readable lines (the start-up summary). */
   stderr(text: string): void;
   readonly sysClassWatchdog: string;
@@ -633,7 +633,7 @@ export class Daemon {
       this.controlProblem === null ? `control: ${join(this.config["hb.state.dir"], "hbd.sock")}` : `WARNING no control socket: ${this.controlProblem}`,
       ...(this.lock?.held === false ? [`WARNING state folder: ${this.lock.problem}; fence records may not be written, the fence still acts`] : []),
     ];
-    const last = await this.deps.lastFenceRecord?.(this.config["hb.state.dir"]);
+    const last = await this.deps.lastFenceRecord?.(this.config["hb.state.dir"], this.config["hb.fence.step.timeout"]);
     if (last !== undefined) lines.push(`previous boot: ${last}`);
     return `${lines.join("\n")}\n`;
   }

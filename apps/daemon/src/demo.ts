@@ -127,7 +127,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   await daemon.stop();
   for (const timer of faultTimers) clearTimeout(timer);
   fuse?.unmount();
-  const last = await readLastFence(state).catch(() => null);
+  const last = await readLastFence(state, { executor: new ProcessExecutor(), deadlineMs: 5_000 }).catch(() => null);
   out(`\nThe audit record of the decision: ${join(state, "fence.jsonl")}\n`);
   if (last !== null) out(`${describeLastFence(last)}\n`);
   out(`Everything the demo wrote is under ${root}.\n`);

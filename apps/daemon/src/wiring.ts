@@ -65,9 +65,12 @@ export function makeFence(config: HeartbeatConfig, deps: WiringDeps, poolMount: 
   });
 }
 
-/** The previous fence record, if the previous boot was ended by hb. */
-export async function lastFenceRecord(stateDir: string): Promise<string | undefined> {
-  const last = await readLastFence(stateDir).catch(() => null);
+/**
+ * The previous fence record, if the previous boot was ended by hb. Read in a bounded child: the
+ * state folder may hang, and a read blocked in the kernel would pin a pool thread of hbd's.
+ */
+export async function lastFenceRecord(stateDir: string, deadlineMs: number): Promise<string | undefined> {
+  const last = await readLastFence(stateDir, { executor: new ProcessExecutor(), deadlineMs }).catch(() => null);
   return last === null ? undefined : describeLastFence(last);
 }
 
