@@ -38,6 +38,7 @@ export {
 export { resolveConfig, type ConfigProblem, type ProblemKind, type ResolvedConfig, type ValueSource } from "./resolve.js";
 export { deriveTiming, formatSeconds, type Invariant, type TimelineEvent, type TimingModel } from "./timing.js";
 export { setProperty, unsetProperty, escapeKey, escapeValue, type EditResult } from "./edit.js";
+export { loadConfig, type ConfigFileProblem, type LoadConfigOptions, type LoadedConfig } from "./load.js";
 export { readPropertiesFile, writePropertiesFile, DEFAULT_AGENT_PROPERTIES, PROPERTIES_MAX_BYTES } from "./file.js";
 export { parseStatusListen, statusListenProblem, isLoopbackHost, StatusListenError, type ListenAddress } from "./listen.js";
 export { parseDeclaredPools, poolIdOf, type PoolSpec, type PoolProblem } from "./pools.js";
