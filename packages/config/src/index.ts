@@ -36,7 +36,8 @@ export {
   type PropertySpec,
 } from "./schema.js";
 export { resolveConfig, type ConfigProblem, type ProblemKind, type ResolvedConfig, type ValueSource } from "./resolve.js";
-export { deriveTiming, formatSeconds, type Invariant, type TimelineEvent, type TimingModel } from "./timing.js";
+export { deriveTiming, neighbourThresholdMs, formatSeconds, type Invariant, type TimelineEvent, type TimingModel, type VerifyTiming } from "./timing.js";
+export { daemonSettings, statusSettings, verifySettings, type DaemonSettings, type StatusSettings, type VerifySettings } from "./settings.js";
 export { setProperty, unsetProperty, escapeKey, escapeValue, type EditResult } from "./edit.js";
 export { loadConfig, type ConfigFileProblem, type LoadConfigOptions, type LoadedConfig } from "./load.js";
 export { readPropertiesFile, writePropertiesFile, DEFAULT_AGENT_PROPERTIES, PROPERTIES_MAX_BYTES } from "./file.js";

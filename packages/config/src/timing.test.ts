@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deriveTiming, formatSeconds, parseProperties, resolveConfig } from "./index.js";
+import { deriveTiming, formatSeconds, neighbourThresholdMs, parseProperties, resolveConfig } from "./index.js";
 
 const timingOf = (text: string) => deriveTiming(resolveConfig(parseProperties(text)).values);
 const broken = (text: string) => timingOf(text).invariants.filter((invariant) => !invariant.holds).map((invariant) => invariant.id);
@@ -15,6 +15,16 @@ describe("timing model", () => {
     expect(model.neighbourDeadAfterMs).toBe(61_000); // -t 60, age > 60 in whole seconds
     expect(model.healthyMaxGapMs).toBe(120_000);
     expect(model.earliestRecoveryElsewhereMs).toBe(61_000 + 7 * 60_000); // ceil(0.7 × 10) checks
+  });
+
+  it("gives readers the neighbour threshold: the agent's -t in whole seconds, or hb.heartbeat.max.age when longer", () => {
+    expect(timingOf("").neighbourThresholdMs).toBe(60_000);
+    expect(timingOf("kvm.heartbeat.update.frequency=61500\n").neighbourThresholdMs).toBe(61_000); // -t 61
+    expect(timingOf("hb.heartbeat.max.age=90000\n")).toMatchObject({ neighbourThresholdMs: 90_000, neighbourDeadAfterMs: 91_000 });
+    expect(timingOf("hb.heartbeat.max.age=30000\n").neighbourThresholdMs).toBe(60_000);
+    // An agent that passes its own -t: hb.heartbeat.max.age still wins when longer.
+    expect(neighbourThresholdMs(45_000, 90_000)).toBe(90_000);
+    expect(neighbourThresholdMs(45_000, null)).toBe(45_000);
   });
 
   it("warns that upstream's defaults let a neighbour call a healthy host dead, never refuses", () => {

@@ -26,7 +26,12 @@ export interface TimingModel {
   readonly attemptDeadlineMs: number;
   /** Longest gap between two successful writes of a healthy host: a pause plus a slow write. */
   readonly healthyMaxGapMs: number;
-  /** Age after which a neighbour's check calls the file DEAD (age > frequency/1000 s, whole seconds). */
+  /**
+   * The age over which a neighbour's check calls the file DEAD: the agent's -t (frequency in whole
+   * seconds), or hb.heartbeat.max.age when longer. Readers take it from here, never recompute it.
+   */
+  readonly neighbourThresholdMs: number;
+  /** When a neighbour's check may first call the file DEAD: ages are whole seconds, so one second past the threshold. */
   readonly neighbourDeadAfterMs: number;
   /** Decision when every attempt fails at once (errors). */
   readonly decisionEarliestMs: number;
@@ -111,75 +116,143 @@ function deriveVerify(config: HeartbeatConfig): VerifyTiming {
   };
 }
 
-/** The timing model: a pure function of the effective configuration (fencing-anchors L3). */
-export function deriveTiming(config: HeartbeatConfig): TimingModel {
-  const timeout = config["heartbeat.update.timeout"];
+/**
+ * The age over which a neighbour's check calls a heartbeat DEAD: the agent's -t (whole seconds),
+ * or hb.heartbeat.max.age when that is longer. `agentThresholdMs` is the -t the agent passed; the
+ * timing model's `neighbourThresholdMs` is this for the configured frequency.
+ */
+export function neighbourThresholdMs(agentThresholdMs: number, maxAgeMs: number | null): number {
+  return Math.max(agentThresholdMs, maxAgeMs ?? 0);
+}
+
+/** The -t the agent passes its neighbour check: kvm.heartbeat.update.frequency in whole seconds. */
+function agentThresholdMs(frequencyMs: number): number {
+  return Math.floor(frequencyMs / 1000) * 1000;
+}
+
+/** The numbers of the model, before they are told as a timeline and checked as invariants. */
+interface Times {
+  readonly fences: boolean;
+  readonly healthyMaxGapMs: number;
+  readonly neighbourThresholdMs: number;
+  readonly neighbourDeadAfterMs: number;
+  readonly decisionEarliestMs: number;
+  readonly decisionLatestMs: number;
+  readonly resetLatestMs: number | null;
+  readonly upstreamDecisionLatestMs: number;
+  readonly upstreamResetLatestMs: number;
+  readonly failedChecksNeeded: number;
+  readonly earliestRecoveryElsewhereMs: number;
+}
+
+/** Whether a decision takes the host down: a fencing action, and the reboot flag on. */
+function decisionFences(config: HeartbeatConfig): boolean {
+  return config["reboot.host.and.alert.management.on.heartbeat.timeout"] && isFencingAction(config["kvm.heartbeat.fence.action"]);
+}
+
+/** How long the action takes once decided: each step around it (audit record, syslog line, systemctl request) may take up to its own deadline. */
+function actionTimeMs(config: HeartbeatConfig): number {
+  const step = config["hb.fence.step.timeout"];
+  const flushWait = config["hb.fence.flush.wait"];
+  return config["kvm.heartbeat.fence.action"] === "graceful-reboot" ? config["hb.fence.graceful.deadline"] + 2 * step + flushWait : 3 * step + flushWait;
+}
+
+/** hb decides as soon as the last try fails: no sleep after it (upstream sleeps once more). */
+function decisionTimes(config: HeartbeatConfig): Pick<Times, "decisionEarliestMs" | "decisionLatestMs"> {
   const frequency = config["kvm.heartbeat.update.frequency"];
   const tries = config["kvm.heartbeat.update.max.tries"];
   const retrySleep = config["kvm.heartbeat.update.retry.sleep"];
+  return {
+    decisionEarliestMs: frequency + (tries - 1) * retrySleep,
+    decisionLatestMs: frequency + tries * config["heartbeat.update.timeout"] + (tries - 1) * retrySleep,
+  };
+}
+
+/** Upstream's agent for the same values: it sleeps after the last try too, then `sleep 5` in the script. */
+function upstreamTimes(config: HeartbeatConfig): Pick<Times, "upstreamDecisionLatestMs" | "upstreamResetLatestMs"> {
+  const tries = config["kvm.heartbeat.update.max.tries"];
+  const upstreamDecisionLatestMs = config["kvm.heartbeat.update.frequency"] + tries * (config["heartbeat.update.timeout"] + config["kvm.heartbeat.update.retry.sleep"]);
+  return { upstreamDecisionLatestMs, upstreamResetLatestMs: upstreamDecisionLatestMs + UPSTREAM_FENCE_SLEEP_MS };
+}
+
+/** When the management server may restart this host's VMs elsewhere: a neighbour's DEAD, then enough failed activity checks. */
+function recoveryElsewhere(config: HeartbeatConfig, neighbourDeadAfterMs: number): Pick<Times, "failedChecksNeeded" | "earliestRecoveryElsewhereMs"> {
+  const failedChecksNeeded = Math.ceil(config["hb.kvm.ha.activity.check.failure.ratio"] * config["hb.kvm.ha.activity.check.max.attempts"]);
+  return { failedChecksNeeded, earliestRecoveryElsewhereMs: neighbourDeadAfterMs + failedChecksNeeded * config["hb.kvm.ha.activity.check.interval"] * 1000 };
+}
+
+function deriveTimes(config: HeartbeatConfig): Times {
+  const fences = decisionFences(config);
+  const threshold = neighbourThresholdMs(agentThresholdMs(config["kvm.heartbeat.update.frequency"]), config["hb.heartbeat.max.age"]);
+  // The reader compares whole seconds: DEAD when age > threshold, so one second later.
+  const neighbourDeadAfterMs = threshold + 1000;
+  const decision = decisionTimes(config);
+  return {
+    fences,
+    healthyMaxGapMs: config["kvm.heartbeat.update.frequency"] + config["heartbeat.update.timeout"],
+    neighbourThresholdMs: threshold,
+    neighbourDeadAfterMs,
+    ...decision,
+    resetLatestMs: fences ? decision.decisionLatestMs + actionTimeMs(config) : null,
+    ...upstreamTimes(config),
+    ...recoveryElsewhere(config, neighbourDeadAfterMs),
+  };
+}
+
+function actionText(config: HeartbeatConfig): string {
+  const s = formatSeconds;
   const flushWait = config["hb.fence.flush.wait"];
-  const gracefulDeadline = config["hb.fence.graceful.deadline"];
+  return config["kvm.heartbeat.fence.action"] === "graceful-reboot"
+    ? `graceful-reboot: systemctl reboot, falling back to sysrq b after ${s(config["hb.fence.graceful.deadline"])} and a ${s(flushWait)} flush wait; steps bounded at ${s(config["hb.fence.step.timeout"])}`
+    : `reboot: record and syslog line (each bounded at ${s(config["hb.fence.step.timeout"])}), ${s(flushWait)} flush wait, then sysrq b`;
+}
+
+function timelineOf(config: HeartbeatConfig, times: Times): TimelineEvent[] {
+  const s = formatSeconds;
+  const frequency = config["kvm.heartbeat.update.frequency"];
+  const tries = config["kvm.heartbeat.update.max.tries"];
+  const retrySleep = config["kvm.heartbeat.update.retry.sleep"];
   const action = config["kvm.heartbeat.fence.action"];
   const rebootOn = config["reboot.host.and.alert.management.on.heartbeat.timeout"];
-  const fences = rebootOn && isFencingAction(action);
-
-  const healthyMaxGapMs = frequency + timeout;
-  // The agent passes -t frequency/1000 (integer seconds); the reader calls DEAD when age > t.
-  // hb's reader takes hb.heartbeat.max.age instead when that is longer.
-  const readerThresholdMs = Math.max(Math.floor(frequency / 1000) * 1000, config["hb.heartbeat.max.age"] ?? 0);
-  const neighbourDeadAfterMs = readerThresholdMs + 1000;
-  // hb decides as soon as the last try fails: no sleep after it (upstream sleeps once more).
-  const decisionEarliestMs = frequency + (tries - 1) * retrySleep;
-  const decisionLatestMs = frequency + tries * timeout + (tries - 1) * retrySleep;
-  // Each step around the action (audit record, syslog line, systemctl request) may take up to
-  // its own deadline before the action goes ahead without it.
-  const step = config["hb.fence.step.timeout"];
-  const actionTimeMs = action === "graceful-reboot" ? gracefulDeadline + 2 * step + flushWait : 3 * step + flushWait;
-  const resetLatestMs = fences ? decisionLatestMs + actionTimeMs : null;
-  const upstreamDecisionLatestMs = frequency + tries * (timeout + retrySleep);
-  const upstreamResetLatestMs = upstreamDecisionLatestMs + UPSTREAM_FENCE_SLEEP_MS;
-  const failedChecksNeeded = Math.ceil(config["hb.kvm.ha.activity.check.failure.ratio"] * config["hb.kvm.ha.activity.check.max.attempts"]);
-  const earliestRecoveryElsewhereMs = neighbourDeadAfterMs + failedChecksNeeded * config["hb.kvm.ha.activity.check.interval"] * 1000;
-
-  const s = formatSeconds;
-  const actionText =
-    action === "graceful-reboot"
-      ? `graceful-reboot: systemctl reboot, falling back to sysrq b after ${s(gracefulDeadline)} and a ${s(flushWait)} flush wait; steps bounded at ${s(step)}`
-      : `reboot: record and syslog line (each bounded at ${s(step)}), ${s(flushWait)} flush wait, then sysrq b`;
-  const timeline: TimelineEvent[] = [
+  return [
     { id: "last-good", atMs: 0, text: "last good heartbeat written" },
     { id: "next-round", atMs: frequency, text: `next round starts (kvm.heartbeat.update.frequency ${s(frequency)})` },
-    { id: "neighbour-dead", atMs: neighbourDeadAfterMs, text: `a neighbour's check may call this host DEAD (age > ${s(readerThresholdMs)})` },
-    { id: "decision-earliest", atMs: decisionEarliestMs, text: `earliest fence decision: ${tries} tries failing at once, ${tries - 1} pauses of ${s(retrySleep)}` },
-    { id: "decision-latest", atMs: decisionLatestMs, text: `latest fence decision: ${tries} tries each cut at ${s(timeout)}, ${tries - 1} pauses of ${s(retrySleep)}` },
+    { id: "neighbour-dead", atMs: times.neighbourDeadAfterMs, text: `a neighbour's check may call this host DEAD (age > ${s(times.neighbourThresholdMs)})` },
+    { id: "decision-earliest", atMs: times.decisionEarliestMs, text: `earliest fence decision: ${tries} tries failing at once, ${tries - 1} pauses of ${s(retrySleep)}` },
+    { id: "decision-latest", atMs: times.decisionLatestMs, text: `latest fence decision: ${tries} tries each cut at ${s(config["heartbeat.update.timeout"])}, ${tries - 1} pauses of ${s(retrySleep)}` },
     {
       id: "reset-latest",
-      atMs: resetLatestMs,
-      text: fences ? `host reset at the latest (${actionText})` : `no reset: ${rebootOn ? `${action} does not fence` : "reboot.host.and.alert.management.on.heartbeat.timeout is false"}`,
+      atMs: times.resetLatestMs,
+      text: times.fences ? `host reset at the latest (${actionText(config)})` : `no reset: ${rebootOn ? `${action} does not fence` : "reboot.host.and.alert.management.on.heartbeat.timeout is false"}`,
     },
     {
       id: "recovery-elsewhere",
-      atMs: earliestRecoveryElsewhereMs,
-      text: `earliest restart of this host's VMs elsewhere (host HA: ${failedChecksNeeded} failed activity checks ${s(config["hb.kvm.ha.activity.check.interval"] * 1000)} apart)`,
+      atMs: times.earliestRecoveryElsewhereMs,
+      text: `earliest restart of this host's VMs elsewhere (host HA: ${times.failedChecksNeeded} failed activity checks ${s(config["hb.kvm.ha.activity.check.interval"] * 1000)} apart)`,
     },
   ];
+}
 
-  const verify = deriveVerify(config);
-  const invariants: Invariant[] = [
+function invariantsOf(config: HeartbeatConfig, times: Times, verify: VerifyTiming): Invariant[] {
+  const s = formatSeconds;
+  const timeout = config["heartbeat.update.timeout"];
+  const action = config["kvm.heartbeat.fence.action"];
+  const rebootOn = config["reboot.host.and.alert.management.on.heartbeat.timeout"];
+  return [
     {
       id: "neighbour-threshold-covers-writer",
       // Ages are whole seconds (date +%s): one more second of slack.
-      holds: readerThresholdMs >= healthyMaxGapMs + 1000,
-      message: `a neighbour calls DEAD at an age over ${s(readerThresholdMs)}, but a healthy writer may leave ${s(healthyMaxGapMs)} between writes (pause ${s(frequency)} + write up to ${s(timeout)}) plus a second of rounding: healthy hosts can be reported dead (raise hb.heartbeat.max.age)`,
+      holds: times.neighbourThresholdMs >= times.healthyMaxGapMs + 1000,
+      message: `a neighbour calls DEAD at an age over ${s(times.neighbourThresholdMs)}, but a healthy writer may leave ${s(times.healthyMaxGapMs)} between writes (pause ${s(config["kvm.heartbeat.update.frequency"])} + write up to ${s(timeout)}) plus a second of rounding: healthy hosts can be reported dead (raise hb.heartbeat.max.age)`,
     },
     {
       id: "fence-before-recovery",
-      holds: !fences || (resetLatestMs ?? 0) < earliestRecoveryElsewhereMs,
-      message: `the host may still run its VMs at ${s(resetLatestMs ?? 0)} while the management server may restart them elsewhere from ${s(earliestRecoveryElsewhereMs)}: two writers on one disk`,
+      holds: !times.fences || (times.resetLatestMs ?? 0) < times.earliestRecoveryElsewhereMs,
+      message: `the host may still run its VMs at ${s(times.resetLatestMs ?? 0)} while the management server may restart them elsewhere from ${s(times.earliestRecoveryElsewhereMs)}: two writers on one disk`,
     },
     {
       id: "fence-protects-disks",
-      holds: fences,
+      holds: times.fences,
       message: rebootOn
         ? `fence action ${action} does not fence: VMs keep running while CloudStack may declare the host dead and start them elsewhere (two writers on one disk)`
         : "reboot.host.and.alert.management.on.heartbeat.timeout is false: a dead heartbeat fences nothing, while CloudStack may start the VMs elsewhere",
@@ -200,22 +273,28 @@ export function deriveTiming(config: HeartbeatConfig): TimingModel {
         "a host whose writes fail intermittently keeps its VMs while neighbours may already call it dead and start them elsewhere (CloudStack reverted such a change in 2018, PR #2984)",
     },
   ];
+}
 
+/** The timing model: a pure function of the effective configuration, in named steps. */
+export function deriveTiming(config: HeartbeatConfig): TimingModel {
+  const times = deriveTimes(config);
+  const verify = deriveVerify(config);
   return {
-    fenceAction: action,
-    fences,
-    attemptDeadlineMs: timeout,
-    healthyMaxGapMs,
-    neighbourDeadAfterMs,
-    decisionEarliestMs,
-    decisionLatestMs,
-    resetLatestMs,
-    upstreamDecisionLatestMs,
-    upstreamResetLatestMs,
-    earliestRecoveryElsewhereMs,
+    fenceAction: config["kvm.heartbeat.fence.action"],
+    fences: times.fences,
+    attemptDeadlineMs: config["heartbeat.update.timeout"],
+    healthyMaxGapMs: times.healthyMaxGapMs,
+    neighbourThresholdMs: times.neighbourThresholdMs,
+    neighbourDeadAfterMs: times.neighbourDeadAfterMs,
+    decisionEarliestMs: times.decisionEarliestMs,
+    decisionLatestMs: times.decisionLatestMs,
+    resetLatestMs: times.resetLatestMs,
+    upstreamDecisionLatestMs: times.upstreamDecisionLatestMs,
+    upstreamResetLatestMs: times.upstreamResetLatestMs,
+    earliestRecoveryElsewhereMs: times.earliestRecoveryElsewhereMs,
     verify,
-    timeline,
-    invariants,
+    timeline: timelineOf(config, times),
+    invariants: invariantsOf(config, times, verify),
   };
 }
 

@@ -108,7 +108,7 @@ export class HeartbeatLoop {
       tries: config["kvm.heartbeat.update.max.tries"],
       attemptDeadlineMs: config["heartbeat.update.timeout"],
       slowThresholdMs: config["hb.slow.threshold"] * config["heartbeat.update.timeout"],
-      neighbourThresholdMs: this.timing.neighbourDeadAfterMs - 1000,
+      neighbourThresholdMs: this.timing.neighbourThresholdMs,
       historySize: this.options.historySize ?? 64,
       armedFromStart: this.options.policy === "upstream",
       // Upstream's agent has no own faults, so no bound on them.
