@@ -3,7 +3,8 @@ import { connect, type Server } from "node:net";
 import { join } from "node:path";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseControlRequest, startControlSocket, type ControlRequest } from "./control.js";
+import type { ControlRequestTaken } from "@hb/protocol";
+import { parseControlRequest, startControlSocket } from "./control.js";
 import { DaemonMetrics } from "./metrics.js";
 
 const report = { op: "fence-veto", outcome: "vetoed", check: "drbd-quorum", source: "kvmspheartbeat.sh", target: "LINSTOR/StorPool storage", detail: "DRBD quorum holds" };
@@ -40,7 +41,7 @@ describe("veto counts", () => {
 describe("the control socket's framing: one JSON request per line, one per connection", () => {
   let temp: TempDir;
   let server: Server | undefined;
-  const handled: ControlRequest[] = [];
+  const handled: ControlRequestTaken[] = [];
   const socketPath = () => join(temp.path, "control", "hbd.sock");
 
   beforeEach(async () => {

@@ -2,6 +2,7 @@ import { chmodSync, lstatSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { dirname } from "node:path";
 import { HbError } from "@hb/config";
+import { MAX_REQUEST_BYTES, parseControlRequest as parseRequestLine, type ControlRequestTaken } from "@hb/protocol";
 
 export class ControlSocketError extends HbError {
   constructor(message: string) {
@@ -16,83 +17,13 @@ export class ControlRequestError extends HbError {
   }
 }
 
-/** The longest request line, its newline included. */
-export const MAX_REQUEST_BYTES = 4096;
+export type ControlHandler = (request: ControlRequestTaken) => Promise<unknown>;
 
-/** Why a -c entry point did not fence: its own check vetoed it, or hbd owns the decision. */
-export const VETO_CHECKS = ["drbd-quorum", "storage", "hbd"] as const;
-export type VetoCheck = (typeof VETO_CHECKS)[number];
-
-/** A -c entry point's report that it did not fence (counted in status and metrics, nothing else). */
-export interface FenceVetoReport {
-  readonly op: "fence-veto";
-  readonly outcome: "vetoed" | "deferred";
-  readonly check: VetoCheck;
-  /** kvmheartbeat.sh or kvmspheartbeat.sh. */
-  readonly source: string;
-  readonly target: string;
-  readonly detail: string;
-}
-
-export type ControlRequest =
-  | { readonly op: "maintenance-on"; readonly ttlMs: number; readonly reason: string }
-  | { readonly op: "maintenance-off" }
-  | { readonly op: "reload" }
-  | { readonly op: "status" }
-  | FenceVetoReport;
-
-export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
-
-const MAX_TTL_MS = 24 * 3600_000;
-
-/** Validate one request line; anything else is refused (ControlRequestError), never guessed at. */
-export function parseControlRequest(line: string): ControlRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new ControlRequestError("a request is one JSON object with an op, not a line that is not JSON");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ControlRequestError(`a request is one JSON object with an op, not ${value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`}`);
-  }
-  const request = value as Record<string, unknown>;
-  switch (request.op) {
-    case "maintenance-on": {
-      const ttlMs = request.ttlMs;
-      if (typeof ttlMs !== "number" || !Number.isInteger(ttlMs) || ttlMs <= 0 || ttlMs > MAX_TTL_MS) throw new ControlRequestError(`ttlMs must be a whole number of ms, 1 to ${MAX_TTL_MS}`);
-      return { op: "maintenance-on", ttlMs, reason: typeof request.reason === "string" ? request.reason.slice(0, 200) : "operator" };
-    }
-    case "maintenance-off":
-    case "reload":
-    case "status":
-      return { op: request.op };
-    case "fence-veto":
-      return parseVetoReport(request);
-    default:
-      throw new ControlRequestError(`unknown op ${JSON.stringify(request.op) ?? "(none)"}`);
-  }
-}
-
-// Free text from another process ends up in logs and the status page: one short printable line.
-function shortText(value: unknown, name: string, max: number): string {
-  if (typeof value !== "string" || value.trim() === "") throw new ControlRequestError(`${name} must be a non-empty string`);
-  const text = value.replace(/\p{Cc}+/gu, " ").trim();
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function parseVetoReport(request: Record<string, unknown>): FenceVetoReport {
-  const { outcome, check } = request;
-  if (outcome !== "vetoed" && outcome !== "deferred") throw new ControlRequestError("outcome must be vetoed or deferred");
-  if (typeof check !== "string" || !(VETO_CHECKS as readonly string[]).includes(check)) throw new ControlRequestError(`check must be one of ${VETO_CHECKS.join(", ")}`);
-  return {
-    op: "fence-veto",
-    outcome,
-    check: check as VetoCheck,
-    source: shortText(request.source, "source", 40),
-    target: shortText(request.target, "target", 200),
-    detail: shortText(request.detail, "detail", 300),
-  };
+/** Validate one request line with the protocol's schemas; anything else is refused (ControlRequestError), never guessed at. */
+export function parseControlRequest(line: string): ControlRequestTaken {
+  const parsed = parseRequestLine(line);
+  if (!parsed.ok) throw new ControlRequestError(parsed.error);
+  return parsed.request;
 }
 
 /**
@@ -140,7 +71,7 @@ export async function startControlSocket(path: string, handle: ControlHandler, u
       taken = true;
       const after = Buffer.byteLength(buffer.slice(newline + 1));
       if (after > 0) return refuse(`one request per connection: ${after} byte(s) after the first line refused`);
-      let request: ControlRequest;
+      let request: ControlRequestTaken;
       try {
         request = parseControlRequest(buffer.slice(0, newline));
       } catch (error) {

@@ -7,7 +7,7 @@ import { describeLastFence, readLastFence } from "@hb/fence";
 import pino from "pino";
 import { Daemon } from "./daemon.js";
 import { faultMountUnavailable, mountFaultFs, type FaultMount } from "./fault-mount.js";
-import { hbdFactories } from "./wiring.js";
+import { eventLoopLag, hbdFactories } from "./wiring.js";
 
 export interface DemoOptions {
   readonly version: string;
@@ -60,7 +60,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const at = () => `${((clock.monoMs() - startedMs) / 1000).toFixed(1).padStart(5)} s`;
   const noFuse = options.fuse === false ? "not asked for" : faultMountUnavailable();
   let fuse: FaultMount | undefined;
-  if (noFuse === null) fuse = await mountFaultFs(join(root, "pool-backing"), pool, join(root, "fault.json"));
+  if (noFuse === null) fuse = await mountFaultFs(join(root, "pool-backing"), pool, join(root, "fault.json"), clock);
   else mkdirSync(pool);
   const real = new ProcessExecutor();
   const storage: Executor = fuse === undefined ? new StallingExecutor(real, clock, () => (clock.monoMs() - startedMs) / 1000, phases, pool) : real;
@@ -69,9 +69,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       ? []
       : [
           // A heartbeat rewrites its file in place (open, write, fsync): 3 × 350 ms is slow, not late.
-          setTimeout(() => fuse.setFault({ delayMs: 350, ops: ["create", "open", "write", "fsync"] }), phases.slowAtS * 1000),
-          setTimeout(() => fuse.setFault({ hang: true, ops: ["create", "write", "fsync", "rename", "open", "mkdir", "unlink"] }), phases.stallAtS * 1000),
-          setTimeout(() => fuse.setFault({}), phases.recoverAtS * 1000),
+          clock.setTimer(phases.slowAtS * 1000, () => fuse.setFault({ delayMs: 350, ops: ["create", "open", "write", "fsync"] })),
+          clock.setTimer(phases.stallAtS * 1000, () => fuse.setFault({ hang: true, ops: ["create", "write", "fsync", "rename", "open", "mkdir", "unlink"] })),
+          clock.setTimer(phases.recoverAtS * 1000, () => fuse.setFault({})),
         ];
 
   // The folder stands in for an NFS mount: a mount table that says so, as hb checks before each write.
@@ -104,6 +104,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         pid: process.pid,
         isHbd: () => false,
         addressOf: () => undefined,
+        lag: eventLoopLag(),
         ...hbdFactories({ executor: storage, clock, version: options.version }),
         stderr: () => undefined,
         sysClassWatchdog: "/sys/class/watchdog",
@@ -125,7 +126,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out(`status: curl -s http://${daemon.statusAddress}/status   (or: hb status --file ${file})\n\n`);
   await clock.sleep(Math.max(0, phases.endAtS * 1000 - (clock.monoMs() - startedMs)));
   await daemon.stop();
-  for (const timer of faultTimers) clearTimeout(timer);
+  for (const timer of faultTimers) timer.cancel();
   fuse?.unmount();
   const last = await readLastFence(state, { executor: new ProcessExecutor(), deadlineMs: 5_000 }).catch(() => null);
   out(`\nThe audit record of the decision: ${join(state, "fence.jsonl")}\n`);
@@ -158,7 +159,7 @@ export class StallingExecutor implements Executor {
     if (!isStorageWorker || t < this.phases.slowAtS || t >= this.phases.recoverAtS) return this.real.run(request);
     if (t >= this.phases.stallAtS) {
       // A child that never answers: the write blocked in the kernel on dead storage.
-      return this.real.run({ ...request, file: process.execPath, args: ["-e", "setInterval(() => {}, 1e9)"] });
+      return this.real.run({ ...request, file: process.execPath, args: ["-e", "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)"] });
     }
     await this.clock.sleep(1300, request.signal);
     return this.real.run(request);

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { SystemClock, type Clock } from "@hb/core";
 
 /**
  * A FUSE mount whose writes can be slowed or hung in the kernel, served by the repository's
@@ -42,12 +43,12 @@ function connectionOf(mountPoint: string): string | null {
  * here: every path is in the demo's own fresh temporary folder, or the kernel's (mountinfo,
  * fusectl), never one that comes from input.
  */
-export async function mountFaultFs(backing: string, mountPoint: string, control: string): Promise<FaultMount> {
+export async function mountFaultFs(backing: string, mountPoint: string, control: string, clock: Clock = new SystemClock()): Promise<FaultMount> {
   mkdirSync(backing, { recursive: true });
   mkdirSync(mountPoint, { recursive: true });
   writeFileSync(control, "{}");
   const server = spawn(PYTHON, [SCRIPT, backing, mountPoint, control], { stdio: "ignore" });
-  for (let i = 0; i < 500 && connectionOf(mountPoint) === null; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 500 && connectionOf(mountPoint) === null; i++) await clock.sleep(10);
   if (connectionOf(mountPoint) === null) {
     server.kill("SIGKILL");
     throw new Error(`the fault filesystem did not mount at ${mountPoint}`);

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
-import { join } from "node:path";
 import { HbError } from "@hb/config";
 import { readLocalFileSync } from "@hb/config/files";
+import { pidFilePath } from "@hb/protocol";
 
 export class AlreadyRunningError extends HbError {
   constructor(message: string) {
@@ -28,7 +28,7 @@ export type StateDirLock = { readonly held: true; release(): void } | { readonly
  * there would block the read forever, and a link could name another hbd's pid file.
  */
 export function acquireStateDirLock(stateDir: string, pid: number, holder: LockHolderCheck): StateDirLock {
-  const path = join(stateDir, "hbd.pid");
+  const path = pidFilePath(stateDir);
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   } catch (error) {

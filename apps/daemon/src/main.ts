@@ -24,7 +24,7 @@ if (command.kind === "help") {
   // which would kill hbd half way through its clean stop. A second signal changes nothing.
   for (const signal of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.on(signal, () => onSignal(signal));
 
-  const [{ DEFAULT_AGENT_PROPERTIES, readPropertiesFile, resolveConfig }, { ipv4AddressOf, readBootId, SystemClock }, { default: pino }, { Daemon }, { discoverLibvirtPools }, { hbdExecutor, hbdFactories, lastFenceRecord, isHbdProcess }] = await Promise.all([
+  const [{ DEFAULT_AGENT_PROPERTIES, loadConfig }, { ipv4AddressOf, readBootId, SystemClock }, { default: pino }, { Daemon }, { discoverLibvirtPools }, { eventLoopLag, hbdExecutor, hbdFactories, lastFenceRecord, isHbdProcess }] = await Promise.all([
     import("@hb/config"),
     import("@hb/core"),
     import("pino"),
@@ -34,7 +34,7 @@ if (command.kind === "help") {
   ]);
   const propertiesPath = command.file ?? (process.env.AGENT_PROPS || DEFAULT_AGENT_PROPERTIES);
   // The executor's stuck-child cap comes from the file as it is at start (the daemon reports its problems).
-  const executor = hbdExecutor(resolveConfig(await readPropertiesFile(propertiesPath).catch(() => null)).values);
+  const executor = hbdExecutor((await loadConfig(propertiesPath)).values);
   const clock = new SystemClock();
   const log = pino({ level: command.logLevel, base: { svc: "hbd" }, redact: { paths: ["*.passphrase", "*.password"], censor: "[redacted]" } });
   const factories = hbdFactories({ executor, clock, version: packageJson.version, heldWatchdog: () => daemon.heldWatchdogBackstop() });
@@ -50,6 +50,7 @@ if (command.kind === "help") {
       bootId: readBootId(),
       uid: process.getuid?.() ?? 0,
       addressOf: ipv4AddressOf,
+      lag: eventLoopLag(),
       ...factories,
       discoverPools: (config) => discoverLibvirtPools(executor, config["hb.fence.step.timeout"]),
       lastFenceRecord,

@@ -1,15 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { TARGET_STATES, type LoopEvent } from "@hb/core";
-import { VETO_CHECKS, type FenceVetoReport, type VetoCheck } from "./control.js";
-
-/** The -c calls that did not fence since hbd started, for the status endpoint. */
-export interface VetoSummary {
-  readonly total: number;
-  readonly vetoed: number;
-  readonly deferred: number;
-  readonly byCheck: Readonly<Record<VetoCheck, number>>;
-  readonly last: { readonly at: string; readonly outcome: string; readonly check: VetoCheck; readonly source: string; readonly target: string; readonly detail: string } | null;
-}
+import { VETO_CHECKS, type FenceVetoReport, type VetoCheck, type VetoSummary } from "@hb/protocol";
 
 /** The errno code in an inconclusive attempt's message (EMFILE, ENOMEM…), a closed set for the metric's label. */
 export function ownFaultCodeOf(message: string): string {

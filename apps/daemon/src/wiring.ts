@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { HeartbeatConfig } from "@hb/config";
 import { readLocalFileSync } from "@hb/config/files";
 import { ProcessExecutor, readBootId, type Clock, type Executor, type FenceAction, type HeartbeatTarget } from "@hb/core";
@@ -5,6 +6,7 @@ import { createFenceAction, defaultBackstops, describeLastFence, fenceSettings, 
 import { NfsHeartbeatTarget, findQemuProcessesUsingMount } from "@hb/storage-nfs";
 import { DrbdHeartbeatTarget } from "@hb/storage-drbd";
 import type { DaemonDeps, TargetContext } from "./daemon.js";
+import type { EventLoopLag } from "./supervisor.js";
 import type { PoolSpec } from "./pools.js";
 
 export interface WiringDeps {
@@ -114,4 +116,18 @@ export function isHbdProcess(pid: number, ownScript: string | undefined): boolea
  */
 export function hbdExecutor(config: HeartbeatConfig): ProcessExecutor {
   return new ProcessExecutor({ maxStuckPerGroup: config["kvm.heartbeat.update.max.tries"] });
+}
+
+/** Node's own event-loop delay, sampled every 20 ms. */
+export function eventLoopLag(): EventLoopLag {
+  const histogram = monitorEventLoopDelay({ resolution: 20 });
+  return {
+    start: () => histogram.enable(),
+    takeP99Ms: () => {
+      const p99Ms = histogram.percentile(99) / 1e6;
+      histogram.reset();
+      return p99Ms;
+    },
+    stop: () => histogram.disable(),
+  };
 }

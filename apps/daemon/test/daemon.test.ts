@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeTempDir, type TempDir } from "@hb/testkit";
-import type { FenceDecision, HeartbeatTarget } from "@hb/core";
+import { SimulatedClock, type FenceDecision, type HeartbeatTarget } from "@hb/core";
 import pino from "pino";
 import { Daemon, type DaemonDeps } from "../src/daemon.js";
 import { fakeDaemonDeps } from "./fake-deps.js";
@@ -28,7 +28,9 @@ afterEach(async () => {
 function setup(extra: string[] = [], behaviour: (pool: string) => "ok" | "hang" = () => "ok") {
   const decisions: FenceDecision[] = [];
   const stderr: string[] = [];
+  clock = new SimulatedClock();
   const deps = fakeDaemonDeps({
+    clock,
     makeTarget: (pool): HeartbeatTarget => ({ id: pool.id, attempt: () => (behaviour(pool.id) === "hang" ? new Promise(() => undefined) : Promise.resolve({ ok: true })) }),
     makeFence: (config) => ({ name: config["kvm.heartbeat.fence.action"], execute: async (d) => (decisions.push(d), { action: d.action, outcome: "recorded", acted: false }) }),
     stderr: (text) => void stderr.push(text),
@@ -56,15 +58,20 @@ function control(socket: string, request: unknown): Promise<{ ok: boolean; resul
   });
 }
 
+// The simulated clock moves 50 ms at a time; sockets and fetches between the steps are real.
+let clock: SimulatedClock;
 const until = async (predicate: () => boolean) => {
-  while (!predicate()) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!predicate()) {
+    await clock.runUntil(clock.monoMs() + 50);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 };
 
 describe("hbd", () => {
   it("monitors every declared pool and serves status, health and metrics on loopback", async () => {
     temp = await makeTempDir("hbd-");
-    const { deps, stderr } = setup();
-    const { daemon } = await start(setup().properties, deps);
+    const { deps, stderr, properties } = setup();
+    const { daemon } = await start(properties, deps);
     await until(() => daemon.status().targets.every((t) => t.state === "healthy"));
     const base = `http://${daemon.statusAddress}`;
     const status = (await (await fetch(`${base}/status`)).json()) as { targets: { id: string; state: string }[] };

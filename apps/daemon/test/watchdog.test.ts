@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
-import { ProcessExecutor } from "@hb/core";
+import { ProcessExecutor, SystemClock } from "@hb/core";
 import { deviceWatchdog, systemdWatchdog } from "../src/watchdog.js";
 
 const temp = await makeTempDir("hbd-wd-");
@@ -88,7 +88,8 @@ describe("hbd's keepalives", () => {
     );
     const daemon = new Daemon(
       { propertiesPath: file },
-      fakeDaemonDeps({ sysClassWatchdog: temp.file("sys2") }),
+      // Real time: the stall below is the event loop's own.
+      fakeDaemonDeps({ sysClassWatchdog: temp.file("sys2"), clock: new SystemClock() }),
     );
     await daemon.start();
     const size = async () => (await readFile(device, "utf8")).length;

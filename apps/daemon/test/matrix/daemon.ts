@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { parseProperties, resolveConfig } from "@hb/config";
 import { SystemClock, type AttemptRecord, type ProcessExecutor, type TargetState } from "@hb/core";
 import { Daemon } from "../../src/daemon.js";
-import { hbdExecutor, hbdFactories } from "../../src/wiring.js";
+import { eventLoopLag, hbdExecutor, hbdFactories } from "../../src/wiring.js";
 
 export interface LogEntry {
   /** performance.now() when hbd logged it: the clock of every attempt record. */
@@ -56,6 +56,7 @@ export class DaemonUnderTest {
         pid: process.pid,
         isHbd: () => true,
         addressOf: () => undefined,
+        lag: eventLoopLag(),
         ...hbdFactories({ executor, clock, version: "fault-matrix", heldWatchdog: () => daemon.heldWatchdogBackstop() }),
         stderr: (text) => void (this.stderrText += text),
         sysClassWatchdog: options.sysClassWatchdog ?? "/nonexistent",
