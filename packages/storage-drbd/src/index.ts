@@ -21,4 +21,5 @@ export { checkPeer, describePeer, judgePeerFromDrbd, judgePeerFromLinstor, type 
 export { parseLinstorNodes, type LinstorNode, type LinstorNodeSource } from "./linstor.js";
 export { checkResourceOptions, IO_ERROR_VS_SUSPEND_IO, type DoctorFinding } from "./doctor.js";
 export { DrbdHeartbeatTarget, evidenceOf, type DrbdTargetOptions } from "./target.js";
+export { drbdSettings, type DrbdSettings } from "./settings.js";
 export { HttpLinstorNodes } from "./adapters/linstor-http.js";
