@@ -1,4 +1,3 @@
-import { connect } from "node:net";
 import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
@@ -7,6 +6,7 @@ import { SimulatedClock, type FenceDecision, type HeartbeatTarget } from "@hb/co
 import pino from "pino";
 import { Daemon, type DaemonDeps } from "../src/daemon.js";
 import { fakeDaemonDeps } from "./fake-deps.js";
+import { controlRequest } from "./scenario-harness.js";
 
 const FAST = [
   "heartbeat.update.timeout=300",
@@ -45,17 +45,6 @@ async function start(properties: string, deps: DaemonDeps): Promise<{ daemon: Da
   await daemon.start();
   daemons.push(daemon);
   return { daemon, file };
-}
-
-function control(socket: string, request: unknown): Promise<{ ok: boolean; result?: unknown; error?: string }> {
-  return new Promise((resolve, reject) => {
-    const client = connect(socket);
-    let data = "";
-    client.on("data", (chunk) => (data += chunk));
-    client.on("end", () => resolve(JSON.parse(data)));
-    client.on("error", reject);
-    client.write(`${JSON.stringify(request)}\n`);
-  });
 }
 
 // The simulated clock moves 50 ms at a time; sockets and fetches between the steps are real.
@@ -109,15 +98,15 @@ describe("hbd", () => {
     const { daemon, file } = await start(properties, deps);
     await until(() => daemon.status().targets.every((t) => t.armed));
     const socket = join(temp.path, "state", "hbd.sock");
-    expect(await control(socket, { op: "maintenance-on", ttlMs: 60_000, reason: "test" })).toMatchObject({ ok: true });
+    expect(await controlRequest(socket, { op: "maintenance-on", ttlMs: 60_000, reason: "test" })).toMatchObject({ ok: true });
     hang = true;
     await until(() => decisions.length === 1);
     expect(decisions[0]).toMatchObject({ target: "pool-a", mode: "suppressed", isFence: false });
     expect(daemon.status().targets.find((t) => t.id === "pool-b")?.state).toBe("healthy");
-    expect(await control(socket, { op: "bogus" })).toMatchObject({ ok: false, error: expect.stringMatching(/unknown op/) });
+    expect(await controlRequest(socket, { op: "bogus" })).toMatchObject({ ok: false, error: expect.stringMatching(/unknown op/) });
 
     await writeFile(file, `${properties}kvm.heartbeat.fence.action=log-only\n`);
-    expect(await control(socket, { op: "reload" })).toMatchObject({ ok: true, result: { action: "log-only" } });
+    expect(await controlRequest(socket, { op: "reload" })).toMatchObject({ ok: true, result: { action: "log-only" } });
     expect(daemon.status()).toMatchObject({ action: "log-only", fences: false });
     expect(daemon.status().targets.find((t) => t.id === "pool-a")?.state).toBe("dead");
   });
