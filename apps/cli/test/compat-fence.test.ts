@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { readScriptConfig } from "../src/commands/fence.js";
+import { readScriptConfig } from "../src/lib/config.js";
 import type { FenceHost } from "./fence-fakes.js";
 import { roomyFenceHost } from "./roomy-host.js";
 

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { lstat, readFile, readlink, symlink, truncate, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
-import { readScriptConfig } from "../src/commands/fence.js";
+import { readScriptConfig } from "../src/lib/config.js";
 import { runHb } from "./harness.js";
 
 // agent.properties as a hostile local user could leave it: real FIFOs and device nodes made in a

@@ -3,7 +3,7 @@ import { chmod, readdir, readFile, rename, stat, unlink, writeFile } from "node:
 import { promisify } from "node:util";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { inspectShims, installShims, shimText, thisHb } from "../src/commands/shims.js";
+import { inspectShims, installShims, shimText, thisHb } from "../src/lib/shims.js";
 import { runHb } from "./harness.js";
 
 const exec = promisify(execFile);

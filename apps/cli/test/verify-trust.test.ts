@@ -11,7 +11,7 @@ import { ProcessExecutor, SystemClock, type ExecRequest, type Executor } from "@
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunDeps } from "../src/context.js";
-import { verifyFence, type VerifyOutcome } from "../src/commands/verify.js";
+import { verifyFence, type VerifyOutcome } from "../src/lib/fence-verify.js";
 import { fakeControlSocket, freePort, otherUidUnavailableReason, statusDocument, strangerOnStatusPort, type FakeControlSocket } from "./fake-hbd.js";
 import type { FenceHost } from "./fence-fakes.js";
 import { roomyFenceHost } from "./roomy-host.js";

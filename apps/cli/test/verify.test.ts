@@ -8,16 +8,10 @@ import { parseEvents2, parseShowJson, type DrbdResourceOptions } from "@hb/stora
 import { makeTempDir } from "@hb/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { FIXTURES } from "../../../packages/storage-drbd/test/fake.js";
-import {
-  askDaemon,
-  describeNoFences,
-  judgeDaemon,
-  judgeDrbdVeto,
-  parseDaemonStatus,
-  readNoFences,
-  type DaemonTarget,
-  type DaemonView,
-} from "../src/commands/verify.js";
+import { describeNoFences, readNoFences } from "@hb/fence";
+import { judgeDrbdVeto } from "@hb/storage-drbd";
+import { askDaemon, parseDaemonStatus, type DaemonTarget, type DaemonView } from "../src/lib/hbd-client.js";
+import { judgeDaemon } from "../src/lib/one-owner.js";
 import { showJson } from "./verify-fixtures.js";
 
 const R1 = "cs-1f3a6c52-8d3e-4c4b-9a57-2b8f6e1d0c41";

@@ -39,3 +39,15 @@ export {
 } from "./backstops.js";
 export { readBootId, BOOT_ID_FILE } from "@hb/core/adapters";
 export { withinDeadline, type Settled } from "./deadline.js";
+export {
+  describeNoFences,
+  readNoFences,
+  recordNoFence,
+  summarizeNoFences,
+  type NoFence,
+  type NoFenceEvidence,
+  type NoFenceOutcome,
+  type NoFenceRecord,
+  type NoFenceSummary,
+  type RecordNoFenceOptions,
+} from "./vetoes.js";

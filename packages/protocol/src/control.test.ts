@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { controlAnswerSchema, maintenanceAnswerSchema, parseControlRequest } from "./control.js";
+import { controlAnswerSchema, maintenanceAnswerSchema, parseControlAnswer, parseControlRequest, readMaintenanceAnswer } from "./control.js";
 import * as z from "zod/mini";
 
 const report = { op: "fence-veto", outcome: "vetoed", check: "drbd-quorum", source: "kvmspheartbeat.sh", target: "LINSTOR/StorPool storage", detail: "DRBD quorum holds" };
@@ -43,5 +43,14 @@ describe("control answers", () => {
     for (const value of [null, {}, { ok: "yes" }, []]) expect(z.safeParse(controlAnswerSchema, value).success).toBe(false);
     expect(z.parse(maintenanceAnswerSchema, { maintenanceUntil: { until: "2026-11-30T09:00:00.000Z" } })).toEqual({ maintenanceUntil: { until: "2026-11-30T09:00:00.000Z" } });
     expect(z.safeParse(maintenanceAnswerSchema, "odd").success).toBe(false);
+  });
+});
+
+describe("reading answers", () => {
+  it("gives the result or the refusal, and null for what is not an answer", () => {
+    expect(parseControlAnswer({ ok: false, error: "unknown op" })).toEqual({ ok: false, error: "unknown op" });
+    expect(parseControlAnswer("ok")).toBeNull();
+    expect(readMaintenanceAnswer({ maintenanceUntil: { until: "2026-11-30T09:00:00.000Z" } })).toEqual({ until: "2026-11-30T09:00:00.000Z" });
+    for (const value of [null, {}, { maintenanceUntil: "soon" }, { maintenanceUntil: { until: 5 } }]) expect(readMaintenanceAnswer(value)?.until ?? null).toBeNull();
   });
 });

@@ -98,3 +98,15 @@ export type MaintenanceAnswer = z.input<typeof maintenanceAnswerSchema>;
 /** What hbd answers to reload: the action it runs, the configuration's problems, and whether it kept the old one. */
 export const reloadAnswerSchema = z.object({ action: text, problems: lenient(z.number(), null), stale: lenient(z.nullable(staleConfigSchema), null) });
 export type ReloadAnswer = z.input<typeof reloadAnswerSchema>;
+
+/** An answer line read: the result, or hbd's refusal (null words when it gave none); null when it is not an answer line. */
+export function parseControlAnswer(value: unknown): z.output<typeof controlAnswerSchema> | null {
+  const parsed = z.safeParse(controlAnswerSchema, value);
+  return parsed.success ? parsed.data : null;
+}
+
+/** The result of maintenance-on or -off as read: the time fencing is suspended until, or null (also for an odd answer). */
+export function readMaintenanceAnswer(value: unknown): { readonly until: string | null } | null {
+  const parsed = z.safeParse(maintenanceAnswerSchema, value);
+  return parsed.success ? parsed.data.maintenanceUntil : null;
+}

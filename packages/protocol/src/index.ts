@@ -6,6 +6,8 @@ export {
   MAINTENANCE_TTL_MAX_MS,
   maintenanceAnswerSchema,
   maintenanceOnSchema,
+  parseControlAnswer,
+  readMaintenanceAnswer,
   MAX_REQUEST_BYTES,
   parseControlRequest,
   reloadAnswerSchema,

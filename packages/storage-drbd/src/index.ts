@@ -22,4 +22,5 @@ export { parseLinstorNodes, type LinstorNode, type LinstorNodeSource } from "./l
 export { checkResourceOptions, IO_ERROR_VS_SUSPEND_IO, type DoctorFinding } from "./doctor.js";
 export { DrbdHeartbeatTarget, evidenceOf, type DrbdTargetOptions } from "./target.js";
 export { drbdSettings, type DrbdSettings } from "./settings.js";
+export { checkDrbdVeto, judgeDrbdVeto, type DrbdVetoCheck, type DrbdVetoJudgement, type PrimaryCheck } from "./veto.js";
 export { HttpLinstorNodes } from "./adapters/linstor-http.js";

@@ -23,6 +23,7 @@ export {
 } from "./heartbeat.js";
 export { readHeartbeat, readRecord, readStorageFile, type ReadOptions } from "./read.js";
 export { writeHeartbeat, failedToCreate, type WriteHeartbeatOptions, type WriteResult } from "./write.js";
+export { checkHeartbeatWrite, type WriteCheck, type WriteCheckOptions } from "./write-check.js";
 export {
   parseMountTable,
   readMountTable,

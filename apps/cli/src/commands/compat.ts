@@ -31,11 +31,11 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
     case "kvmheartbeat":
       // Upstream's dispatch: -r (read) first, then -c (fence), else write.
       return parsed.options.get("c") === true && parsed.options.get("r") !== true
-        ? (await import("./compat-fence.js")).kvmheartbeatFence(parsed, deps)
-        : (await import("./compat-nfs.js")).kvmheartbeat(parsed, deps);
+        ? (await import("../compat/fence.js")).kvmheartbeatFence(parsed, deps)
+        : (await import("../compat/nfs.js")).kvmheartbeat(parsed, deps);
     case "kvmspheartbeat":
-      return (await import("./compat-fence.js")).kvmspheartbeat(parsed, deps);
+      return (await import("../compat/fence.js")).kvmspheartbeat(parsed, deps);
     case "kvmvmactivity":
-      return (await import("./compat-nfs.js")).kvmvmactivity(parsed, deps);
+      return (await import("../compat/nfs.js")).kvmvmactivity(parsed, deps);
   }
 }

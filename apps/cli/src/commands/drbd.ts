@@ -1,4 +1,4 @@
-import { isHbError, resolveConfig, type HbError, type HeartbeatConfig } from "@hb/config";
+import { isHbError, type HbError, type HeartbeatConfig } from "@hb/config";
 import {
   checkPeer,
   checkResourceOptions,
@@ -13,7 +13,8 @@ import {
   type ResourceVerdict,
 } from "@hb/storage-drbd";
 import { parseCommandArgs, positionals, wholeNumberOption } from "../args.js";
-import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+import type { RunDeps } from "../context.js";
+import { sharedConfig } from "../lib/config.js";
 import { UsageError } from "../errors.js";
 
 const USAGES = {
@@ -68,7 +69,7 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
     return 0;
   }
   if (verb === "doctor" && values.json === true) throw new UsageError(`--json is not an option of hb drbd doctor (usage: ${usage})`);
-  const config = resolveConfig(await readPropertiesOrDefaults(propertiesPath(values.file, deps), deps)).values;
+  const config = await sharedConfig(values.file, deps);
   const settings = {
     executor: deps.executor,
     drbdsetup: config["hb.drbd.drbdsetup"],

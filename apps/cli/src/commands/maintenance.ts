@@ -1,10 +1,12 @@
-import { HbError, MAINTENANCE_TTL_MAX_MS } from "@hb/config";
+import { HbError } from "@hb/config";
 import { printable } from "@hb/core";
 import { UntrustedStateError } from "@hb/fence";
+import { MAINTENANCE_TTL_MAX_MS, readMaintenanceAnswer, type ControlRequest } from "@hb/protocol";
 import { parseCommandArgs, positionals } from "../args.js";
 import type { RunDeps } from "../context.js";
 import { UsageError } from "../errors.js";
-import { askControl, DaemonUnreachableError, sharedConfig } from "./daemon-client.js";
+import { sharedConfig } from "../lib/config.js";
+import { askControl, DaemonUnreachableError } from "../lib/hbd-client.js";
 
 const USAGE = "hb maintenance on --ttl DURATION [--reason TEXT] | off [--file F]";
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -38,12 +40,12 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
     ttlMs = parseDuration(values.ttl);
   }
   const config = await sharedConfig(values.file, deps);
-  const request = ttlMs !== undefined ? { op: "maintenance-on", ttlMs, reason: values.reason ?? "operator" } : mode === "off" ? { op: "maintenance-off" } : null;
+  const request: ControlRequest | null = ttlMs !== undefined ? { op: "maintenance-on", ttlMs, reason: values.reason ?? "operator" } : mode === "off" ? { op: "maintenance-off" } : null;
   if (request === null) throw new UsageError(`usage: ${USAGE}`);
   const result = await ask(config["hb.state.dir"], request, deps, config["hb.fence.step.timeout"]);
   if (request.op === "maintenance-on") {
-    const granted = typeof result === "object" && result !== null ? (result as { maintenanceUntil?: { until?: unknown } | null }).maintenanceUntil : undefined;
-    const until = typeof granted?.until === "string" ? printable(granted.until) : "?";
+    const granted = readMaintenanceAnswer(result)?.until ?? null;
+    const until = granted === null ? "?" : printable(granted);
     deps.stdout(`fencing suspended until ${until}; heartbeats continue\n`);
   } else {
     deps.stdout("maintenance ended: fencing active\n");
@@ -56,7 +58,7 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
  * by the step deadline; the socket and its folder owned by root and writable by no one else): a
  * socket someone else could have placed is never sent a request nor believed.
  */
-async function ask(stateDir: string, request: unknown, deps: RunDeps, deadlineMs: number): Promise<unknown> {
+async function ask(stateDir: string, request: ControlRequest, deps: RunDeps, deadlineMs: number): Promise<unknown> {
   const answer = await askControl(stateDir, request, deps, deadlineMs);
   if (answer.ok) return answer.result;
   if (answer.failure === "untrusted") throw new UntrustedStateError(answer.socket, `hbd's control socket cannot be trusted, nothing sent: ${answer.reason}`);

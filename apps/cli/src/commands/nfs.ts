@@ -1,4 +1,4 @@
-import { readPropertiesFile, resolveConfig, type HeartbeatConfig } from "@hb/config";
+import type { HeartbeatConfig } from "@hb/config";
 import { printable } from "@hb/core";
 import { readBootId } from "@hb/core/adapters";
 import {
@@ -6,7 +6,6 @@ import {
   ensureMounted,
   findNfsMount,
   judgeHeartbeat,
-  killQemuProcessesUsingMount,
   parseVolumeList,
   readHeartbeat,
   readMountTable,
@@ -23,8 +22,10 @@ import {
   type ScanSkippedEntry,
 } from "@hb/storage-nfs";
 import { parseCommandArgs, positionals, wholeNumberOption } from "../args.js";
-import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+import type { RunDeps } from "../context.js";
+import { sharedConfig } from "../lib/config.js";
 import { UsageError } from "../errors.js";
+import { ACTIVITY_ANSWER_MS, readerThresholdMs, stopQemuOnMount } from "../lib/nfs.js";
 
 const USAGES = {
   write: "hb nfs write --mount M [--host H] [--server S --export P] [--timeout MS] [--no-record] [--file F]",
@@ -33,9 +34,6 @@ const USAGES = {
   scan: "hb nfs scan --mount M [--max-age SECONDS] [--timeout MS] [--json] [--file F]",
 } as const;
 type Verb = keyof typeof USAGES;
-
-/** The agent's effective answer time for kvmvmactivity.sh is 3.6 s (3600 given as ms); hb answers by 3 s. */
-export const ACTIVITY_ANSWER_MS = 3000;
 
 export const NFS_USAGE = `hb nfs — the NFS heartbeat file <mount>/KVMHA/hb-<host>
 
@@ -96,7 +94,7 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
   for (const [name, value] of Object.entries(values)) {
     if (value !== undefined && !ALLOWED[verb as Verb].includes(name)) throw new UsageError(`hb nfs ${verb} does not take --${name} (usage: ${usage})`);
   }
-  const config = resolveConfig(await readPropertiesOrDefaults(propertiesPath(values.file, deps), deps)).values;
+  const config = await sharedConfig(values.file, deps);
   const mount = required("mount", values.mount, usage, (text) => validateMountPoint(text));
   const timeout = wholeNumberOption("timeout", values.timeout);
   const maxAge = wholeNumberOption("max-age", values["max-age"]);
@@ -140,25 +138,6 @@ function guard<T>(validate: () => T): T {
     return validate();
   } catch (error) {
     throw new UsageError((error as Error).message);
-  }
-}
-
-/**
- * The age beyond which a neighbour calls a heartbeat dead: what the agent passes as -t
- * (kvm.heartbeat.update.frequency in whole seconds), or hb.heartbeat.max.age when longer —
- * the timing model's reader threshold.
- */
-export function readerThresholdMs(config: HeartbeatConfig): number {
-  return Math.max(Math.floor(config["kvm.heartbeat.update.frequency"] / 1000) * 1000, config["hb.heartbeat.max.age"] ?? 0);
-}
-
-/** Settings for the entry points, read without a word before the verdict line (see compat-nfs). */
-export async function quietConfig(deps: RunDeps): Promise<{ readonly config: HeartbeatConfig; readonly note: string | null }> {
-  const path = propertiesPath(undefined, deps);
-  try {
-    return { config: resolveConfig(await readPropertiesFile(path)).values, note: null };
-  } catch (error) {
-    return { config: resolveConfig(null).values, note: `${(error as Error).message}; using CloudStack's defaults` };
   }
 }
 
@@ -239,24 +218,6 @@ async function nfsWrite(args: WriteArgs, deps: RunDeps): Promise<number> {
   if (result.recordError !== undefined) deps.stderr(`hb: the record beside it was not written: ${result.recordError}\n`);
   if (result.swept > 0) deps.stdout(`removed ${result.swept} temporary file(s) left by earlier killed attempts\n`);
   return 0;
-}
-
-/** Upstream's deleteVMs after a remount in write mode: SIGKILL every qemu using the mount. */
-export async function stopQemuOnMount(mount: string, deadlineMs: number, deps: RunDeps): Promise<string> {
-  try {
-    const result = await killQemuProcessesUsingMount({ executor: deps.executor, mountPoint: mount, deadlineMs, kill: killProcess });
-    return result.killed.length === 0 ? `no qemu process uses ${mount}` : `killed qemu processes using ${mount} after the remount: ${result.killed.join(" ")}`;
-  } catch (error) {
-    return `could not stop the qemu processes using ${mount}: ${(error as Error).message}`;
-  }
-}
-
-function killProcess(pid: number): boolean {
-  try {
-    return process.kill(pid, "SIGKILL");
-  } catch {
-    return false;
-  }
 }
 
 interface CheckArgs {

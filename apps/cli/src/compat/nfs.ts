@@ -20,7 +20,8 @@ import {
 } from "@hb/storage-nfs";
 import type { RunDeps } from "../context.js";
 import { flag, optionValue, type GetoptsResult } from "../getopts.js";
-import { ACTIVITY_ANSWER_MS, quietConfig, readerThresholdMs, stopQemuOnMount } from "./nfs.js";
+import { quietConfig } from "../lib/config.js";
+import { ACTIVITY_ANSWER_MS, readerThresholdMs, stopQemuOnMount } from "../lib/nfs.js";
 
 /*
  * kvmheartbeat.sh (write and -r) and kvmvmactivity.sh as the agent calls them: judged by exit

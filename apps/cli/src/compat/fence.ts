@@ -5,8 +5,9 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { propertiesPath, type RunDeps } from "../context.js";
 import { flag, optionValue, type GetoptsResult } from "../getopts.js";
-import { readScriptConfig } from "./fence.js";
-import type { FenceStorage } from "./verify.js";
+import { readScriptConfig } from "../lib/config.js";
+import { fenceNow } from "../lib/fence-now.js";
+import type { FenceStorage } from "../lib/one-owner.js";
 
 /** What the agent asked a -c entry point to fence, and the configuration it fences with. */
 export interface ScriptFence {
@@ -33,14 +34,14 @@ export interface FenceVerification {
 }
 
 /**
- * hb.fence.verify and the one-owner rule (see verify.ts): hbd's verdict when hbd watches the
+ * hb.fence.verify and the one-owner rule (lib/fence-verify.ts, lib/one-owner.ts): hbd's verdict when hbd watches the
  * storage, else DRBD's quorum (drbd-quorum) or one more NFS write (storage). A veto or a
  * deferral is recorded and exits 0; anything unknown at the deadline lets the action run.
  */
 const verifyBeforeFence: FenceVerification = {
   name: "hb.fence.verify",
   async check(fence, deps) {
-    const { verifyFence, recordNoFence, sayLoudly } = await import("./verify.js");
+    const { verifyFence, recordNoFence, sayLoudly } = await import("../lib/fence-verify.js");
     const request = { source: fence.source, target: fence.target, storage: fence.storage, config: fence.config };
     const outcome = await verifyFence(request, deps);
     if (outcome.kind === "no-fence") {
@@ -94,12 +95,13 @@ async function fenceFromScript(source: ScriptFence["source"], target: string, st
     notes.push(...(verdict.notes ?? []));
   }
   // What the verification found goes into the record's reason: why hb did not veto.
-  const reason = notes.length === 0 ? [] : ["--reason", `the CloudStack agent ran ${source} -c; ${notes.join("; ")}`];
-  const args = ["fence", "--source", source, "--target", target, "--action", fence.action, "--file", path, ...reason];
-  return runDetached(args, deps);
+  const reason = notes.length === 0 ? undefined : `the CloudStack agent ran ${source} -c; ${notes.join("; ")}`;
+  const args = ["fence", "--source", source, "--target", target, "--action", fence.action, "--file", path, ...(reason === undefined ? [] : ["--reason", reason])];
+  const inProcess = async (quiet: RunDeps) => (await fenceNow({ source, target, action: fence.action, file: path, reason }, quiet)).report.exitStatus;
+  return runDetached(args, inProcess, deps);
 }
 
-/** bin/hb.js of this installation, from the bundle (dist/) or the sources (src/commands/). */
+/** bin/hb.js of this installation, from the bundle (dist/) or the sources (src/compat/). */
 function hbEntry(): string | undefined {
   for (const relative of ["../bin/hb.js", "../../bin/hb.js"]) {
     const candidate = fileURLToPath(new URL(relative, import.meta.url));
@@ -116,9 +118,9 @@ const STATUS_GRACE_MS = 250;
  * would have exited with, as soon as the child reports it (graceful-reboot keeps running for its
  * deadline after that). Where no detached process can be started, the action runs here.
  */
-function runDetached(args: readonly string[], deps: RunDeps): Promise<number> {
+function runDetached(args: readonly string[], here: (quiet: RunDeps) => Promise<number>, deps: RunDeps): Promise<number> {
   const quiet: RunDeps = { ...deps, stdout: () => undefined, stderr: () => undefined };
-  const inProcess = async () => (await import("./fence.js")).run(args.slice(1), quiet);
+  const inProcess = () => here(quiet);
   const entry = hbEntry();
   if (entry === undefined) return inProcess();
   return new Promise((resolve) => {

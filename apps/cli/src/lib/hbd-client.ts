@@ -1,19 +1,16 @@
-import { HbError, resolveConfig } from "@hb/config";
+// hb's client of hbd: its control socket (root's, checked for owner and mode, asked from a child)
+// and its read-only status endpoint (information for people, never a reason not to fence).
+import { HbError } from "@hb/config";
 import type { ExecResult } from "@hb/core";
+import { controlSocketPath, parseControlAnswer, parseHbdStatus, pidFilePath, type ControlRequest, type HbdStatus } from "@hb/protocol";
 import type * as NodeFs from "node:fs";
 import type * as NodeNet from "node:net";
-import { join } from "node:path";
-import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+import type { RunDeps } from "../context.js";
 
 export class DaemonUnreachableError extends HbError {
   constructor(message: string) {
     super("DAEMON_UNREACHABLE", message);
   }
-}
-
-/** The effective configuration hb and hbd share, from --file / AGENT_PROPS / the default path. */
-export async function sharedConfig(file: string | undefined, deps: RunDeps) {
-  return resolveConfig(await readPropertiesOrDefaults(propertiesPath(file, deps), deps)).values;
 }
 
 /** hbd's status document is a few kB per pool; an answer past this is not hbd's. */
@@ -57,6 +54,83 @@ export async function fetchStatus(listen: string, deadlineMs: number): Promise<u
     throw new DaemonUnreachableError(`hbd does not answer at ${url}: ${(error as Error).message}`);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// hbd's status document, as far as -c and hb doctor rely on it.
+
+export interface DaemonTarget {
+  readonly id: string;
+  readonly kind: string;
+  readonly mountPoint?: string;
+  readonly state: string | null;
+  readonly armed: boolean;
+  readonly lastGoodAt: string | null;
+  readonly lastGoodAgeMs: number | null;
+  readonly lastChange: { readonly reason?: string } | null;
+}
+
+export interface DaemonView {
+  readonly address: string;
+  readonly version: string;
+  /** hbd's own word; missing means not healthy. */
+  readonly healthy: boolean;
+  readonly maintenance: { readonly until: string } | null;
+  readonly targets: readonly DaemonTarget[];
+}
+
+export type DaemonAnswer = { readonly answered: true; readonly view: DaemonView } | { readonly answered: false; readonly reason: string };
+
+/** hbd's status (parsed with @hb/protocol's schema) as -c and hb doctor use it; healthy from the document unless told. */
+export function daemonView(status: HbdStatus, address: string, healthy = status.healthy === true): DaemonView {
+  const { maintenance } = status;
+  return {
+    address,
+    version: status.version,
+    healthy,
+    maintenance: maintenance !== null && maintenance !== "unreadable" && maintenance.until !== null ? { until: maintenance.until } : null,
+    targets: status.targets.map((target) => ({
+      id: target.id,
+      kind: target.kind,
+      ...(target.mountPoint === undefined ? {} : { mountPoint: target.mountPoint }),
+      state: target.state,
+      armed: target.armed,
+      lastGoodAt: target.lastGoodAt,
+      lastGoodAgeMs: target.lastGoodAgeMs,
+      lastChange: target.lastChange === null ? null : target.lastChange.reason === null ? {} : { reason: target.lastChange.reason },
+    })),
+  };
+}
+
+/** hbd's status document as -c relies on it, or null when the value is not one (another program answering). */
+export function parseDaemonStatus(value: unknown, address: string, healthy?: boolean): DaemonView | null {
+  const status = parseHbdStatus(value);
+  return status === null ? null : daemonView(status, address, healthy);
+}
+
+/**
+ * Ask hbd over its loopback status endpoint: /status and /healthz, both within deadlineMs. For
+ * people only (hb doctor): any local user can listen on that port, so its answer is never a
+ * reason not to fence. A stopped hbd still accepts the connection (the kernel does) and never
+ * answers: the deadline is what tells.
+ */
+export async function askDaemon(listen: string, deadlineMs: number): Promise<DaemonAnswer> {
+  if (deadlineMs <= 0) return { answered: false, reason: "no time left to ask" };
+  const signal = AbortSignal.timeout(deadlineMs);
+  const base = `http://${listen}`;
+  try {
+    const [status, health] = await Promise.all([fetch(`${base}/status`, { signal }), fetch(`${base}/healthz`, { signal })]);
+    if (!status.ok) return { answered: false, reason: `${base}/status answered HTTP ${status.status}` };
+    const body = await boundedJson(status);
+    await health.arrayBuffer().catch(() => undefined);
+    const view = parseDaemonStatus(body, listen, health.status === 200);
+    return view === null ? { answered: false, reason: `${base}/status is not hbd's status` } : { answered: true, view };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    const why = signal.aborted ? `no answer within ${deadlineMs} ms` : (cause ?? (error as Error).message);
+    return { answered: false, reason: `${base}: ${why}` };
+  }
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // The trusted channel: hbd's control socket, checked for owner and mode, asked from a child.
@@ -231,9 +305,9 @@ const CONTROL_SOURCE = [
  * socket and its folder (owner root, writable by no one else); an answer that fails the check is
  * no answer. Never throws.
  */
-export async function askControl(stateDir: string, request: unknown, deps: Pick<RunDeps, "executor">, deadlineMs: number): Promise<ControlAnswer> {
-  const socket = join(stateDir, "hbd.sock");
-  const pidPath = join(stateDir, "hbd.pid");
+export async function askControl(stateDir: string, request: ControlRequest, deps: Pick<RunDeps, "executor">, deadlineMs: number): Promise<ControlAnswer> {
+  const socket = controlSocketPath(stateDir);
+  const pidPath = pidFilePath(stateDir);
   const unknownPid: PidFileRead = { read: false, path: pidPath, reason: "not read" };
   if (deadlineMs <= 0) return { ok: false, socket, failure: "timeout", reason: "no time left to ask hbd", pidFile: unknownPid };
   const workerRequest: ControlWorkerRequest = { folder: stateDir, socket, pidFile: pidPath, line: `${JSON.stringify(request)}\n`, deadlineMs };
@@ -260,7 +334,8 @@ export async function askControl(stateDir: string, request: unknown, deps: Pick<
   } catch {
     return { ok: false, socket, failure: "refused", reason: `${socket}: the answer is not JSON: ${reply.answer.slice(0, 100)}`, pidFile };
   }
-  const fields = typeof answer === "object" && answer !== null ? (answer as { ok?: unknown; result?: unknown; error?: unknown }) : {};
-  if (fields.ok !== true) return { ok: false, socket, failure: "refused", reason: `hbd refused: ${typeof fields.error === "string" ? fields.error.slice(0, 200) : "no reason"}`, pidFile };
-  return { ok: true, socket, result: fields.result, pidFile };
+  const line = parseControlAnswer(answer);
+  if (line?.ok === true) return { ok: true, socket, result: line.result, pidFile };
+  const error = line?.ok === false ? line.error : null;
+  return { ok: false, socket, failure: "refused", reason: `hbd refused: ${error === null ? "no reason" : error.slice(0, 200)}`, pidFile };
 }

@@ -1,0 +1,47 @@
+// Configuration as the commands read it: the agent's file, or CloudStack's defaults where the
+// agent itself would fall back to them.
+import { readPropertiesFile, resolveConfig, type HeartbeatConfig, type PropertiesDocument } from "@hb/config";
+import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+
+/** The effective configuration hb and hbd share, from --file / AGENT_PROPS / the default path. */
+export async function sharedConfig(file: string | undefined, deps: RunDeps) {
+  return resolveConfig(await readPropertiesOrDefaults(propertiesPath(file, deps), deps)).values;
+}
+
+/** Settings for the entry points, read without a word before the verdict line (see compat-nfs). */
+export async function quietConfig(deps: RunDeps): Promise<{ readonly config: HeartbeatConfig; readonly note: string | null }> {
+  const path = propertiesPath(undefined, deps);
+  try {
+    return { config: resolveConfig(await readPropertiesFile(path)).values, note: null };
+  } catch (error) {
+    return { config: resolveConfig(null).values, note: `${(error as Error).message}; using CloudStack's defaults` };
+  }
+}
+
+// Settings whose problems are worth a notice on the fence path.
+export const FENCE_KEYS = /^(kvm\.heartbeat\.fence\.action|hb\.fence\.|hb\.state\.dir|hb\.watchdog\.device)/;
+
+export interface ScriptConfig {
+  readonly values: HeartbeatConfig;
+  /** Problems on the fence path, in words: a missing file, an unknown action read as reboot. */
+  readonly notices: readonly string[];
+}
+
+/**
+ * The configuration of a fence run started by the agent: a missing or unreadable file means
+ * CloudStack's defaults, so the host is still fenced. Never throws.
+ */
+export async function readScriptConfig(path: string): Promise<ScriptConfig> {
+  let doc: PropertiesDocument | null = null;
+  const notices: string[] = [];
+  try {
+    doc = await readPropertiesFile(path);
+  } catch (error) {
+    notices.push(`${(error as Error).message}; using CloudStack's defaults`);
+  }
+  const resolved = resolveConfig(doc);
+  for (const problem of resolved.problems) {
+    if (FENCE_KEYS.test(problem.key)) notices.push(`${path}:${problem.line}: ${problem.key}: ${problem.message}`);
+  }
+  return { values: resolved.values, notices };
+}

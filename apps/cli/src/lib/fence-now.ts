@@ -1,0 +1,116 @@
+// `hb fence`'s action run now: by an operator, or detached from a -c entry point (which runs it
+// here when no detached process can be started).
+import {
+  deriveTiming,
+  FENCE_ACTIONS,
+  isFencingAction,
+  readPropertiesFile,
+  resolveConfig,
+  type FenceActionName,
+  type HeartbeatConfig,
+} from "@hb/config";
+import type { FenceDecision } from "@hb/core";
+import { createFenceAction, fenceSettings, type AffectedVms, type FenceActionReport } from "@hb/fence";
+import { findQemuProcessesUsingMount } from "@hb/storage-nfs";
+import { closeSync, writeSync } from "node:fs";
+import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+import { UsageError } from "../errors.js";
+import { FENCE_KEYS, readScriptConfig, type ScriptConfig } from "./config.js";
+
+/** `hard-reboot` is `reboot`; anything else unknown is a usage error here (not in agent.properties). */
+export function parseActionName(value: string): FenceActionName {
+  const name = value.trim() === "hard-reboot" ? "reboot" : value.trim();
+  if ((FENCE_ACTIONS as readonly string[]).includes(name)) return name as FenceActionName;
+  throw new UsageError(`--action takes ${FENCE_ACTIONS.join(", ")} (hard-reboot = reboot), not ${JSON.stringify(value)}`);
+}
+
+export interface FenceNowOptions {
+  readonly action?: FenceActionName | undefined;
+  readonly reason?: string | undefined;
+  readonly dryRun?: boolean | undefined;
+  readonly file?: string | undefined;
+  /** Set by the -c entry points: the script that asked, and what for. */
+  readonly source?: string | undefined;
+  readonly target?: string | undefined;
+  /** Where the -c entry point waits for the script's exit status. */
+  readonly statusFd?: number | undefined;
+}
+
+/** Run the action now; the report, and the state directory its record went to. */
+export async function fenceNow(options: FenceNowOptions, deps: RunDeps): Promise<{ readonly report: FenceActionReport; readonly stateDir: string }> {
+  const fromScript = options.source !== undefined;
+  const { action, statusFd } = options;
+  const path = propertiesPath(options.file, deps);
+
+  let config: ScriptConfig;
+  if (fromScript) {
+    config = await readScriptConfig(path);
+  } else {
+    // An operator's explicit --file must exist; the agent's own file may be absent (defaults).
+    const doc = options.file === undefined ? await readPropertiesOrDefaults(path, deps) : await readPropertiesFile(path);
+    const resolved = resolveConfig(doc);
+    // An --action on the command line makes a bad kvm.heartbeat.fence.action irrelevant.
+    const relevant = (key: string) => FENCE_KEYS.test(key) && !(action !== undefined && key === "kvm.heartbeat.fence.action");
+    const notices = resolved.problems.filter((problem) => relevant(problem.key)).map((problem) => `${path}:${problem.line}: ${problem.key}: ${problem.message}`);
+    for (const notice of notices) deps.stderr(`hb: ${notice}\n`);
+    config = { values: resolved.values, notices };
+  }
+
+  const chosen = action ?? config.values["kvm.heartbeat.fence.action"];
+  const values: HeartbeatConfig = { ...config.values, "kvm.heartbeat.fence.action": chosen };
+  const dryRun = options.dryRun === true || values["hb.fence.dry.run"];
+  const source = options.source ?? "hb fence";
+  const decision: FenceDecision = {
+    atMs: deps.clock.monoMs(),
+    wallTime: new Date(deps.clock.wallMs()).toISOString(),
+    target: options.target ?? "(none: requested by the operator)",
+    reason: options.reason ?? (fromScript ? `the CloudStack agent ran ${source} -c` : "requested with hb fence"),
+    action: chosen,
+    isFence: !dryRun && isFencingAction(chosen),
+    mode: dryRun ? "dry-run" : "act",
+    dryRun,
+    history: [],
+    lastAttempts: [],
+    timing: deriveTiming(values),
+    arithmetic: fromScript
+      ? `${source} -c is run by the CloudStack agent once kvm.heartbeat.update.max.tries (${values["kvm.heartbeat.update.max.tries"]}) heartbeat attempts failed`
+      : "an operator's request: no heartbeat arithmetic",
+  };
+  const fence = createFenceAction(chosen, {
+    executor: deps.executor,
+    clock: deps.clock,
+    settings: fenceSettings(values),
+    source,
+    version: deps.version,
+    cause: fromScript ? "heartbeat" : "operator",
+    notices: config.notices,
+    ...(statusFd === undefined ? {} : { onScriptExit: (status: number) => reportStatus(statusFd, status) }),
+    // The split-brain guard (hb.fence.kill.affected.vms): kvmheartbeat.sh -c names the pool's
+    // mount point, so the qemu processes using it can be found; kvmspheartbeat.sh cannot know.
+    ...(source === "kvmheartbeat.sh" && options.target?.startsWith("/") === true ? { affectedVms: qemuOnMount(options.target, deps, values) } : {}),
+  });
+  return { report: await fence.execute(decision), stateDir: fenceSettings(values).stateDir };
+}
+
+function qemuOnMount(mountPoint: string, deps: RunDeps, values: HeartbeatConfig): AffectedVms {
+  return {
+    find: async (_target, signal) =>
+      (await findQemuProcessesUsingMount({ executor: deps.executor, deadlineMs: values["hb.fence.step.timeout"], signal, mountPoint })).map((process) => process.pid),
+  };
+}
+
+export function parseStatusFd(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 3) throw new UsageError(`--status-fd takes a file descriptor of 3 or more, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** Tells the waiting -c entry point the script's exit status; it may be gone already. */
+function reportStatus(fd: number, status: number): void {
+  try {
+    writeSync(fd, `${status}\n`);
+    closeSync(fd);
+  } catch {
+    // The agent killed the entry point: nobody is listening, the action goes on.
+  }
+}
+
