@@ -1,0 +1,108 @@
+# Helpers of the guest steps. Markers go to the serial console, where the host stamps them on
+# arrival; results are key=value lines on the 9p share (uncached: each line reaches the host).
+RESULTS=/host/results/$STEP.txt
+POOL=/mnt/pool
+PROPS=/etc/cloudstack/agent/agent.properties
+
+mark() { echo "HBLAB mark $1" >/dev/ttyS0; }
+say() { echo "HBLAB say $*" >/dev/ttyS0; }
+result() { printf '%s=%s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')" >>"$RESULTS"; }
+fail() {
+  result error "$*"
+  say "error: $*"
+  finish
+}
+# Ends the step: the VM powers off at once (no unit is stopped: nothing here needs a clean stop).
+finish() {
+  mark "done-$STEP"
+  sync
+  systemctl poweroff --force --force
+  sleep 60
+}
+# Reads one value out of the JSON on stdin: json 'v.targets[0].state'.
+json() {
+  node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>{let v;try{v=JSON.parse(s)}catch{v=null};let r;try{r=eval(process.argv[1])}catch{r=undefined};console.log(typeof r==="object"?JSON.stringify(r):String(r))})' "$1"
+}
+# Waits up to $2 seconds for the command in $1 to succeed.
+wait_for() {
+  local i=0
+  while ! eval "$1" >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ "$i" -gt $(($2 * 5)) ] && return 1
+    sleep 0.2
+  done
+}
+
+# The kernel NFS server exports /srv/nfs to this host; the pool is a real NFS mount of it.
+nfs_up() {
+  local options=${1:-vers=4.1,hard}
+  systemctl start nfs-server || fail "nfs-server does not start"
+  exportfs -ra
+  mkdir -p "$POOL"
+  local src=127.0.0.1:/pool
+  case "$options" in vers=3*) src=127.0.0.1:/srv/nfs/pool ;; esac
+  mount -t nfs -o "$options" "$src" "$POOL" || fail "mount $options failed"
+  result mount "$(grep " $POOL " /proc/mounts)"
+}
+# The export stops answering: every packet to or from port 2049 is dropped (loopback both ways).
+nfs_freeze() {
+  nft add table inet lab
+  nft add chain inet lab out '{ type filter hook output priority 0; policy accept; }'
+  nft add rule inet lab out tcp dport 2049 drop
+  nft add rule inet lab out tcp sport 2049 drop
+}
+nfs_thaw() { nft delete table inet lab; }
+
+# agent.properties with the lab's short settings; extra lines from stdin override them.
+write_props() {
+  mkdir -p /etc/cloudstack/agent
+  {
+    cat <<PROPS
+heartbeat.update.timeout=5000
+kvm.heartbeat.update.frequency=5000
+kvm.heartbeat.update.max.tries=3
+kvm.heartbeat.update.retry.sleep=2000
+hb.fence.step.timeout=1000
+hb.fence.flush.wait=1000
+hb.host.ip=127.0.0.1
+hb.pools=nfs:$POOL
+kvm.heartbeat.fence.action=reboot
+PROPS
+    cat
+  } >"$PROPS"
+  hb config validate --file "$PROPS" >/dev/null || fail "agent.properties: $(hb config validate --file "$PROPS" 2>&1)"
+  hb timing explain --json --file "$PROPS" >"/host/results/$STEP.timing.json"
+}
+
+# hbd as the real unit, its log also on the console (the host times its decision line there).
+hbd_start() {
+  mkdir -p /etc/systemd/system/hbd.service.d
+  printf '[Service]\nStandardOutput=journal+console\nStandardError=journal+console\n' >/etc/systemd/system/hbd.service.d/console.conf
+  systemctl daemon-reload
+  systemctl start hbd || fail "hbd does not start: $(systemctl status hbd --no-pager 2>&1 | tail -5)"
+  wait_for "[ \"\$(hb status --json | json 'v.targets.every((t)=>t.armed&&t.state===\"healthy\")&&v.targets.length>0')\" = true ]" 120 ||
+    fail "hbd never armed: $(hb status 2>&1 | tail -5)"
+  result hbd_pid "$(systemctl show -p MainPID --value hbd)"
+}
+
+# The first process in state D in hbd's cgroup (its storage children stay there): its
+# /proc/PID/stat, wchan and command line, within $1 s.
+watch_dstate() {
+  local deadline=$(($(date +%s) + $1)) procs=/sys/fs/cgroup/system.slice/hbd.service/cgroup.procs
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    for pid in $(cat "$procs" 2>/dev/null); do
+      stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+      state=$(echo "${stat##*) }" | cut -d' ' -f1)
+      if [ "$state" = D ]; then
+        mark dstate
+        result dstate_stat "$stat"
+        result dstate_wchan "$(cat /proc/$pid/wchan 2>/dev/null)"
+        result dstate_cmdline "$(tr '\0' ' ' </proc/$pid/cmdline 2>/dev/null | cut -c1-160)"
+        say "D state: /proc/$pid/stat: $stat"
+        return 0
+      fi
+    done
+    sleep 0.1
+  done
+  return 1
+}

@@ -1,0 +1,18 @@
+# Scenario 1: the NFS server stops answering under a running hbd (action reboot, hard mount).
+nfs_up vers=4.1,hard
+write_props </dev/null
+hbd_start
+mark armed
+sleep 2
+mark fault
+nfs_freeze
+result fault_wall_ms "$(date +%s%3N)"
+watch_dstate 20 || result dstate_stat "none seen"
+# hbd answers while its write is stuck in the kernel.
+status=$(timeout 5 hb status --json) && mark status-answered
+result last_good_at "$(printf '%s' "$status" | json 'v.targets[0].lastGoodAt')"
+result status_during_hang "$(printf '%s' "$status" | json '`${v.targets[0].state} failures=${v.targets[0].consecutiveFailures} healthy=${v.healthy}`')"
+sync
+# The decision comes, sysrq resets the VM: qemu exits under -no-reboot. Nothing past here runs.
+sleep 300
+fail "no reset within 300 s of the fault"

@@ -1,0 +1,124 @@
+// The lab's scenarios: which guest steps boot in turn on one disk, and how their outcome and
+// times are judged against hb's timing model (`hb timing explain --json` in the guest, with the
+// scenario's own agent.properties). Each check becomes one row of docs/lab.md.
+import { firstLine, markers } from "./vm.mjs";
+
+const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+/** A timed row: measured seconds within [low, high] (seconds), shown with the prediction. */
+function timed(what, { predicted, measured, low, high, tolerance }) {
+  const pass = measured !== null && measured !== undefined && Number.isFinite(measured) && measured >= low && measured <= high;
+  return { what, predicted, measured: measured === null || measured === undefined || !Number.isFinite(measured) ? "not seen" : `${measured.toFixed(2)} s`, tolerance, pass };
+}
+function fact(what, { predicted, measured, pass }) {
+  return { what, predicted, measured, tolerance: "—", pass: Boolean(pass) };
+}
+
+const decisionLine = /fence decision:/;
+/** "here after 24.01 s" in the decision's arithmetic: the decision, after the last good heartbeat. */
+function decisionAfterLastGood(record) {
+  const match = /here after ([0-9.]+) s/.exec(record?.timing?.arithmetic ?? "");
+  return match ? Number(match[1]) : null;
+}
+function exitAfter(boot, marker) {
+  const at = markers(boot.lines).get(marker);
+  return at === undefined || boot.timedOut ? null : boot.exitAt - at;
+}
+function resetAfterDecision(boot) {
+  const line = firstLine(boot.lines, decisionLine);
+  return line && !boot.timedOut ? boot.exitAt - line.at : null;
+}
+const wallMs = (iso) => (iso ? Date.parse(iso) : NaN);
+
+/** Rows shared by every scenario whose pool hangs under a running hbd and ends in a reset. */
+function hangRows(boot, timing, record, { resetMs }) {
+  const rows = [];
+  const latest = timing.decisionLatestMs;
+  const decided = decisionAfterLastGood(record);
+  rows.push(timed("decision after the last good heartbeat (hbd's record)", {
+    predicted: `${s(latest)} (decisionLatestMs: every try cut at its deadline)`, measured: decided, low: latest / 1000 - 0.75, high: latest / 1000 + 1.5, tolerance: "−0.75 s / +1.5 s",
+  }));
+  const reset = resetAfterDecision(boot);
+  rows.push(timed("reset after the decision (host clock: hbd's decision line on the console → qemu exit)", {
+    predicted: `${s(resetMs.low)} to ${s(resetMs.high)}`, measured: reset, low: resetMs.low / 1000 - 0.25, high: resetMs.high / 1000 + 1, tolerance: "−0.25 s / +1 s",
+  }));
+  // From the fault on the host's clock: the model's decision less the time the last good heartbeat
+  // was already old at the fault (guest wall clock), plus the action's time to the reset.
+  const sinceGood = (Number(boot.results.fault_wall_ms) - wallMs(boot.results.last_good_at)) / 1000;
+  const fromFault = exitAfter(boot, "fault");
+  const low = latest / 1000 - sinceGood + resetMs.low / 1000;
+  const high = latest / 1000 - sinceGood + resetMs.high / 1000;
+  rows.push(timed("reset after the fault (host clock: the guest's fault marker → qemu exit)", {
+    predicted: Number.isFinite(sinceGood) ? `${low.toFixed(2)} to ${high.toFixed(2)} s (last good heartbeat ${sinceGood.toFixed(2)} s old at the fault)` : "?", measured: fromFault,
+    low: low - 0.75, high: high + 2, tolerance: "−0.75 s / +2 s",
+  }));
+  return rows;
+}
+
+function readTiming(ctx, step) {
+  const timing = ctx.json(`${step}.timing.json`);
+  if (!timing) throw new Error(`the guest wrote no timing model for ${step}`);
+  return timing;
+}
+function fenceRecord(ctx, step) {
+  return ctx.json(`${step}.fence.json`)?.record ?? null;
+}
+const rebootWindow = (timing) => {
+  const v = timing.values;
+  // reboot: sysrq s, then b after the flush wait; the steps before it are bounded by 3 T in all.
+  return { low: v["hb.fence.flush.wait"], high: timing.resetLatestMs - timing.decisionLatestMs };
+};
+
+export const SCENARIOS = [
+  {
+    id: "1",
+    name: "nfs-server-stops",
+    title: "NFS server stops (hard v4.1 mount, loopback kernel server, nftables drop on 2049; action reboot)",
+    steps: ["nfs-stop", "nfs-stop-after"],
+    evaluate(ctx) {
+      const [boot, after] = ctx.boots;
+      const timing = readTiming(ctx, "nfs-stop");
+      const record = fenceRecord(ctx, "nfs-stop-after");
+      const rows = [];
+      rows.push(fact("hbd's write blocks in D state (/proc/PID/stat)", {
+        predicted: "state D while the server is frozen", measured: boot.results.dstate_stat ? `${stateOf(boot.results.dstate_stat)}, wchan ${boot.results.dstate_wchan || "?"}` : "not seen",
+        pass: stateOf(boot.results.dstate_stat ?? "") === "D",
+      }));
+      rows.push(fact("hbd answers its status during the hang", { predicted: "answers, pool failing", measured: boot.results.status_during_hang ?? "no answer", pass: /failing|dead/.test(boot.results.status_during_hang ?? "") }));
+      rows.push(...hangRows(boot, timing, record, { resetMs: rebootWindow(timing) }));
+      rows.push(fact("the record survives the reset; the boot id differs", {
+        predicted: "record's boot id = the first boot's; the second boot's differs",
+        measured: `record ${short(after.results.record_boot_id)}, first boot ${short(boot.results.boot_id)}, second boot ${short(after.results.boot_id)}`,
+        pass: Boolean(record) && after.results.record_boot_id === boot.results.boot_id && after.results.boot_id !== boot.results.boot_id,
+      }));
+      return rows;
+    },
+  },
+  {
+    id: "4",
+    name: "watchdog",
+    title: "watchdog: hbd SIGSTOPped with hb.watchdog=device (i6300esb) and hb.watchdog=systemd (WatchdogSec)",
+    steps: ["wd-device", "wd-systemd"],
+    append: { "wd-device": ["i6300esb.heartbeat=10"] },
+    evaluate(ctx) {
+      const [device, systemd] = ctx.boots;
+      const rows = [];
+      const t = Number(device.results.watchdog_timeout);
+      rows.push(timed(`device: reset after SIGSTOP (i6300esb, timeout ${t} s, keepalive every ${(t / 3).toFixed(2)} s)`, {
+        predicted: `${((t * 2) / 3).toFixed(2)} to ${t.toFixed(2)} s (the timeout after the last keepalive)`, measured: exitAfter(device, "stop"),
+        low: (t * 2) / 3 - 0.25, high: t + 1, tolerance: "−0.25 s / +1 s",
+      }));
+      const w = Number(systemd.results.watchdog_usec?.replace(/s$/, "")) || 10;
+      rows.push(timed(`systemd: reset after SIGSTOP (WatchdogSec=${w} s, FailureAction=reboot-force)`, {
+        predicted: `${(w / 2).toFixed(2)} to ${w.toFixed(2)} s + the forced reboot`, measured: exitAfter(systemd, "stop"),
+        low: w / 2 - 0.25, high: w + 5, tolerance: "−0.25 s / +5 s (systemd kills hbd, then reboot-force)",
+      }));
+      return rows;
+    },
+  },
+];
+
+function stateOf(stat) {
+  return String(stat).split(") ").pop()?.split(" ")[0] ?? "?";
+}
+const short = (id) => (id ? String(id).slice(0, 8) : "?");
