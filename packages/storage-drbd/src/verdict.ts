@@ -90,119 +90,147 @@ function describeDisk(device: DrbdDevice): string {
   return `local disk ${device.disk}`;
 }
 
-/** The verdict of one resource on this host, with every fact that led to it. */
-export function classifyResource(resource: DrbdResourceState): ResourceVerdict {
-  const primary = isPrimary(resource);
-  // A loss on a resource this host does not write to is an impairment of the host, not a loss.
-  const loss: Verdict = primary ? "lost" : "degraded";
-  const evidence: VerdictEvidence[] = [];
-  const add = (fact: Omit<VerdictEvidence, "resource">) => evidence.push({ resource: resource.name, ...fact });
+/** A fact about one resource, before it is tagged with the resource's name. */
+type Fact = Omit<VerdictEvidence, "resource">;
 
-  add({ field: "role", value: resource.role, verdict: "healthy", text: primary ? "Primary on this host" : `${resource.role} on this host: cannot make the host lost` });
+/** The role (only a Primary can be lost) and DRBD's promotion score when it reports one. */
+function roleFacts(resource: DrbdResourceState, primary: boolean): Fact[] {
+  const facts: Fact[] = [{ field: "role", value: resource.role, verdict: "healthy", text: primary ? "Primary on this host" : `${resource.role} on this host: cannot make the host lost` }];
   if (resource.promotionScore !== undefined) {
     const may = resource.mayPromote === undefined ? "" : `may_promote:${yesNo(resource.mayPromote)} `;
-    add({ field: "promotion_score", value: String(resource.promotionScore), verdict: "healthy", text: `${may}promotion_score:${resource.promotionScore}` });
+    facts.push({ field: "promotion_score", value: String(resource.promotionScore), verdict: "healthy", text: `${may}promotion_score:${resource.promotionScore}` });
   }
+  return facts;
+}
 
+/** Each volume without quorum (a loss when Primary), or quorum held on all of them. */
+function quorumFacts(resource: DrbdResourceState, primary: boolean, loss: Verdict): Fact[] {
   const withoutQuorum = resource.devices.filter((device) => device.quorum === false);
-  for (const device of withoutQuorum) {
-    add({
-      field: "quorum",
-      value: "no",
-      volume: device.volume,
-      verdict: loss,
-      text: primary ? `volume ${device.volume}: no quorum while Primary: DRBD fails or freezes its writes` : `volume ${device.volume}: no quorum (not Primary here)`,
-    });
-  }
+  const facts: Fact[] = withoutQuorum.map((device) => ({
+    field: "quorum",
+    value: "no",
+    volume: device.volume,
+    verdict: loss,
+    text: primary ? `volume ${device.volume}: no quorum while Primary: DRBD fails or freezes its writes` : `volume ${device.volume}: no quorum (not Primary here)`,
+  }));
   const withQuorum = resource.devices.filter((device) => device.quorum === true);
   if (withoutQuorum.length === 0 && withQuorum.length > 0) {
-    add({ field: "quorum", value: "yes", verdict: "healthy", text: withQuorum.length === 1 ? "quorum held" : `quorum held on all ${withQuorum.length} volumes` });
+    facts.push({ field: "quorum", value: "yes", verdict: "healthy", text: withQuorum.length === 1 ? "quorum held" : `quorum held on all ${withQuorum.length} volumes` });
   }
+  return facts;
+}
 
+/** Why I/O is suspended: for quorum or for lack of data is a loss; by an administrator or the fence-peer handler, an impairment. */
+function suspensionReasonFact(reason: string, value: string, loss: Verdict): Fact {
+  switch (reason) {
+    case "quorum":
+      return { field: "suspended", value, verdict: loss, text: "I/O suspended for lack of quorum (on-no-quorum suspend-io): writes freeze" };
+    case "no-data":
+    case "no-disk":
+      return { field: "suspended", value, verdict: loss, text: "I/O suspended: no data accessible (on-no-data-accessible suspend-io)" };
+    case "user":
+      return { field: "suspended", value, verdict: "degraded", text: "I/O suspended by an administrator (drbdsetup suspend-io)" };
+    case "fencing":
+      return { field: "suspended", value, verdict: "degraded", text: "I/O suspended while the fence-peer handler runs" };
+    default:
+      return { field: "suspended", value, verdict: "degraded", text: `I/O suspended (${reason})` };
+  }
+}
+
+/** Suspended I/O, one fact per reason, and I/O failed on purpose. */
+function ioFacts(resource: DrbdResourceState, loss: Verdict): Fact[] {
+  const facts: Fact[] = [];
   if (resource.suspended) {
     const reasons = resource.suspendedReasons;
     if (reasons === undefined || reasons.length === 0) {
-      add({ field: "suspended", value: "yes", verdict: "degraded", text: "I/O suspended (this drbd-utils does not say why)" });
+      facts.push({ field: "suspended", value: "yes", verdict: "degraded", text: "I/O suspended (this drbd-utils does not say why)" });
     }
-    for (const reason of reasons ?? []) {
-      const value = reasons?.join(",") ?? reason;
-      switch (reason) {
-        case "quorum":
-          add({ field: "suspended", value, verdict: loss, text: "I/O suspended for lack of quorum (on-no-quorum suspend-io): writes freeze" });
-          break;
-        case "no-data":
-        case "no-disk":
-          add({ field: "suspended", value, verdict: loss, text: "I/O suspended: no data accessible (on-no-data-accessible suspend-io)" });
-          break;
-        case "user":
-          add({ field: "suspended", value, verdict: "degraded", text: "I/O suspended by an administrator (drbdsetup suspend-io)" });
-          break;
-        case "fencing":
-          add({ field: "suspended", value, verdict: "degraded", text: "I/O suspended while the fence-peer handler runs" });
-          break;
-        default:
-          add({ field: "suspended", value, verdict: "degraded", text: `I/O suspended (${reason})` });
-      }
-    }
+    for (const reason of reasons ?? []) facts.push(suspensionReasonFact(reason, reasons?.join(",") ?? reason, loss));
   }
   if (resource.forceIoFailures === true) {
-    add({ field: "force-io-failures", value: "yes", verdict: "degraded", text: "DRBD fails I/O on purpose (after secondary --force)" });
+    facts.push({ field: "force-io-failures", value: "yes", verdict: "degraded", text: "DRBD fails I/O on purpose (after secondary --force)" });
   }
+  return facts;
+}
 
+/** A volume whose local disk is not UpToDate: a loss when no connected peer has the data, else an impairment (or a client's normal state). */
+function notUpToDateFact(resource: DrbdResourceState, device: DrbdDevice, loss: Verdict): Fact {
+  const peers = peersWithUpToDate(resource, device.volume);
+  const disk = describeDisk(device);
+  const at = { field: "disk", value: device.disk, volume: device.volume };
+  if (peers.length === 0) return { ...at, verdict: loss, text: `volume ${device.volume}: ${disk} and no connected peer UpToDate: no data accessible` };
+  if (device.disk === "Diskless" && device.client === true) return { ...at, verdict: "healthy", text: `volume ${device.volume}: diskless client, data through ${peers.join(", ")}` };
+  return { ...at, verdict: "degraded", text: `volume ${device.volume}: ${disk}, data served by UpToDate peer ${peers.join(", ")}` };
+}
+
+function blockedFact(volume: number, blocked: string): Fact {
+  const where = blocked === "lower" ? "by the backing device" : blocked === "upper" ? "by DRBD (new requests held)" : "by DRBD and the backing device";
+  return { field: "blocked", value: blocked, volume, verdict: "degraded", text: `volume ${volume}: I/O blocked ${where}` };
+}
+
+/** Each volume's local disk and blocked I/O, or the local disk UpToDate on all of them. */
+function diskFacts(resource: DrbdResourceState, loss: Verdict): Fact[] {
+  const facts: Fact[] = [];
   let disksUpToDate = 0;
   for (const device of resource.devices) {
-    if (device.disk === "UpToDate") {
-      disksUpToDate++;
-    } else {
-      const peers = peersWithUpToDate(resource, device.volume);
-      const disk = describeDisk(device);
-      if (peers.length === 0) {
-        add({ field: "disk", value: device.disk, volume: device.volume, verdict: loss, text: `volume ${device.volume}: ${disk} and no connected peer UpToDate: no data accessible` });
-      } else if (device.disk === "Diskless" && device.client === true) {
-        add({ field: "disk", value: device.disk, volume: device.volume, verdict: "healthy", text: `volume ${device.volume}: diskless client, data through ${peers.join(", ")}` });
-      } else {
-        add({ field: "disk", value: device.disk, volume: device.volume, verdict: "degraded", text: `volume ${device.volume}: ${disk}, data served by UpToDate peer ${peers.join(", ")}` });
-      }
-    }
-    if (device.blocked !== undefined && device.blocked !== "no") {
-      const where = device.blocked === "lower" ? "by the backing device" : device.blocked === "upper" ? "by DRBD (new requests held)" : "by DRBD and the backing device";
-      add({ field: "blocked", value: device.blocked, volume: device.volume, verdict: "degraded", text: `volume ${device.volume}: I/O blocked ${where}` });
-    }
+    if (device.disk === "UpToDate") disksUpToDate++;
+    else facts.push(notUpToDateFact(resource, device, loss));
+    if (device.blocked !== undefined && device.blocked !== "no") facts.push(blockedFact(device.volume, device.blocked));
   }
   if (disksUpToDate > 0 && disksUpToDate === resource.devices.length) {
-    add({ field: "disk", value: "UpToDate", verdict: "healthy", text: disksUpToDate === 1 ? "local disk UpToDate" : `local disk UpToDate on all ${disksUpToDate} volumes` });
+    facts.push({ field: "disk", value: "UpToDate", verdict: "healthy", text: disksUpToDate === 1 ? "local disk UpToDate" : `local disk UpToDate on all ${disksUpToDate} volumes` });
   }
+  return facts;
+}
 
+/** What a connected peer's volume says: resync, online verify, congestion (Ahead/Behind), or a peer disk that is not UpToDate. */
+function peerDeviceFact(connection: DrbdConnection, peer: DrbdPeerDevice): Fact | null {
+  const at = { field: "replication", value: peer.replication, peer: connection.name, volume: peer.volume, verdict: "degraded" as const };
+  if (RESYNC_STATES.has(peer.replication)) return { ...at, text: describeResync(connection, peer) };
+  if (peer.replication === "VerifyS" || peer.replication === "VerifyT") return { ...at, text: `volume ${peer.volume}: online verify with ${connection.name}` };
+  if (peer.replication === "Ahead" || peer.replication === "Behind") {
+    const who = peer.replication === "Ahead" ? `this host runs Ahead of ${connection.name}` : `this host is Behind ${connection.name}`;
+    return { ...at, text: `volume ${peer.volume}: ${who} (congestion: replication pulled ahead, resync follows)` };
+  }
+  if (peer.peerDisk !== "UpToDate" && !(peer.peerDisk === "Diskless" && peer.peerClient === true)) {
+    return { ...at, field: "peer-disk", value: peer.peerDisk, text: `volume ${peer.volume}: disk of ${connection.name} is ${peer.peerDisk}` };
+  }
+  return null;
+}
+
+/** Each peer not connected, a congested link, what each connected peer's volumes say; or every peer Connected. */
+function connectionFacts(resource: DrbdResourceState): Fact[] {
+  const facts: Fact[] = [];
   let connected = 0;
   for (const connection of resource.connections) {
     if (connection.state !== "Connected") {
-      add({ field: "connection", value: connection.state, peer: connection.name, verdict: "degraded", text: describeDown(connection) });
+      facts.push({ field: "connection", value: connection.state, peer: connection.name, verdict: "degraded", text: describeDown(connection) });
       continue;
     }
     connected++;
     if (connection.congested === true) {
       const inFlight = connection.apInFlightKiB === undefined ? "" : `, ${connection.apInFlightKiB} KiB of application writes in flight`;
-      add({ field: "congested", value: "yes", peer: connection.name, verdict: "degraded", text: `link to ${connection.name} congested${inFlight}` });
+      facts.push({ field: "congested", value: "yes", peer: connection.name, verdict: "degraded", text: `link to ${connection.name} congested${inFlight}` });
     }
     for (const peer of connection.peerDevices) {
-      const at = { peer: connection.name, volume: peer.volume };
-      if (RESYNC_STATES.has(peer.replication)) {
-        add({ field: "replication", value: peer.replication, ...at, verdict: "degraded", text: describeResync(connection, peer) });
-      } else if (peer.replication === "VerifyS" || peer.replication === "VerifyT") {
-        add({ field: "replication", value: peer.replication, ...at, verdict: "degraded", text: `volume ${peer.volume}: online verify with ${connection.name}` });
-      } else if (peer.replication === "Ahead" || peer.replication === "Behind") {
-        const who = peer.replication === "Ahead" ? `this host runs Ahead of ${connection.name}` : `this host is Behind ${connection.name}`;
-        add({ field: "replication", value: peer.replication, ...at, verdict: "degraded", text: `volume ${peer.volume}: ${who} (congestion: replication pulled ahead, resync follows)` });
-      } else if (peer.peerDisk !== "UpToDate" && !(peer.peerDisk === "Diskless" && peer.peerClient === true)) {
-        add({ field: "peer-disk", value: peer.peerDisk, ...at, verdict: "degraded", text: `volume ${peer.volume}: disk of ${connection.name} is ${peer.peerDisk}` });
-      }
+      const fact = peerDeviceFact(connection, peer);
+      if (fact !== null) facts.push(fact);
     }
   }
   if (resource.connections.length > 0 && connected === resource.connections.length) {
     const names = resource.connections.map((connection) => connection.name).join(", ");
-    add({ field: "connection", value: "Connected", verdict: "healthy", text: `${connected === 1 ? "peer" : `all ${connected} peers`} Connected (${names})` });
+    facts.push({ field: "connection", value: "Connected", verdict: "healthy", text: `${connected === 1 ? "peer" : `all ${connected} peers`} Connected (${names})` });
   }
+  return facts;
+}
 
+/** The verdict of one resource on this host, with every fact that led to it. */
+export function classifyResource(resource: DrbdResourceState): ResourceVerdict {
+  const primary = isPrimary(resource);
+  // A loss on a resource this host does not write to is an impairment of the host, not a loss.
+  const loss: Verdict = primary ? "lost" : "degraded";
+  const facts = [...roleFacts(resource, primary), ...quorumFacts(resource, primary, loss), ...ioFacts(resource, loss), ...diskFacts(resource, loss), ...connectionFacts(resource)];
+  const evidence: VerdictEvidence[] = facts.map((fact) => ({ resource: resource.name, ...fact }));
   return {
     name: resource.name,
     role: resource.role,
