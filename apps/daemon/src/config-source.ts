@@ -1,4 +1,4 @@
-import { loadConfig, type HeartbeatConfig, type LoadedConfig } from "@hb/config";
+import { daemonSettings, loadConfig, type DaemonSettings, type HeartbeatConfig, type LoadedConfig } from "@hb/config";
 import type { Clock } from "@hb/core";
 import type { ConfigState } from "@hb/protocol";
 import type { Logger } from "pino";
@@ -10,11 +10,12 @@ export interface DaemonOptions {
 }
 
 /** A reload's outcome: the new configuration taken, or refused with the running one kept. */
-export type ReloadOutcome = { readonly taken: true; readonly problems: number; readonly before: HeartbeatConfig } | { readonly taken: false; readonly problems: number; readonly reason: string };
+export type ReloadOutcome = { readonly taken: true; readonly problems: number; readonly before: DaemonSettings } | { readonly taken: false; readonly problems: number; readonly reason: string };
 
 /** The configuration hbd runs on: agent.properties, read at start and on each reload. */
 export class ConfigSource {
   private current!: HeartbeatConfig;
+  private currentSettings!: DaemonSettings;
   private state!: ConfigState;
   /** Keys the file holds, to tell a replaced file from an edited one. */
   private keys: ReadonlySet<string> = new Set();
@@ -26,6 +27,11 @@ export class ConfigSource {
 
   get config(): HeartbeatConfig {
     return this.current;
+  }
+
+  /** The settings hbd itself runs on, from the same configuration. */
+  get settings(): DaemonSettings {
+    return this.currentSettings;
   }
 
   /** Where the running configuration came from, and whether a reload could not replace it; undefined before start. */
@@ -56,11 +62,11 @@ export class ConfigSource {
     if (reason !== undefined) {
       const since = this.state.stale?.since ?? this.now();
       this.state = { ...this.state, stale: { since, reason } };
-      const config = this.current;
-      this.deps.log.error({ file: this.path, staleSince: since }, `reload refused: ${reason}; the running configuration stays (action ${config["kvm.heartbeat.fence.action"]}${config["hb.fence.dry.run"] ? ", dry run" : ""})`);
+      const { fenceAction, dryRun } = this.currentSettings;
+      this.deps.log.error({ file: this.path, staleSince: since }, `reload refused: ${reason}; the running configuration stays (action ${fenceAction}${dryRun ? ", dry run" : ""})`);
       return { taken: false, problems: loaded.problems.length, reason };
     }
-    const before = this.current;
+    const before = this.currentSettings;
     this.take(loaded);
     return { taken: true, problems: loaded.problems.length, before };
   }
@@ -74,6 +80,7 @@ export class ConfigSource {
       this.deps.log.warn({ file: this.path, line: problem.line, key: problem.key, value: problem.value, used: problem.used }, `configuration: ${problem.message}`);
     }
     this.current = loaded.values;
+    this.currentSettings = daemonSettings(loaded.values);
     this.keys = keysOf(loaded);
     this.state = { path: this.path, loadedAt: this.now(), stale: null };
   }

@@ -1,5 +1,5 @@
 import type { Server as NetServer } from "node:net";
-import { deriveTiming, isFencingAction, type HeartbeatConfig } from "@hb/config";
+import { deriveTiming, type DaemonSettings, type HeartbeatConfig } from "@hb/config";
 import { HeartbeatLoop, type Clock, type Executor, type FenceAction } from "@hb/core";
 import type { RebootBackstop } from "@hb/fence";
 import type { ReloadAnswer, StatusDocument } from "@hb/protocol";
@@ -74,14 +74,18 @@ export class Daemon {
     return this.configs.config;
   }
 
+  private get settings(): DaemonSettings {
+    return this.configs.settings;
+  }
+
   async start(): Promise<void> {
     const { deps } = this;
     const config = await this.configs.first();
-    const stateDir = config["hb.state.dir"];
+    const { stateDir, stepTimeoutMs, fenceAction } = this.settings;
     this.lock = acquireStateDirLock(stateDir, deps.pid, { isHbd: (pid) => deps.isHbd(pid), bootId: deps.bootId ?? null });
     if (!this.lock.held) deps.log.error({ stateDir }, `state folder unusable (${this.lock.problem}): hbd runs without its pid file; fence records may not be written, the fence itself still acts`);
     try {
-      const watchdog = deps.makeWatchdog?.(config) ?? makeWatchdog(config, { ...deps, watchdogUsec: deps.env.WATCHDOG_USEC });
+      const watchdog = deps.makeWatchdog?.(config) ?? makeWatchdog(this.settings, { ...deps, watchdogUsec: deps.env.WATCHDOG_USEC });
       this.supervisor = new Supervisor(watchdog, { ...deps, metrics: this.metrics }, { lagThresholdMs: () => this.lagThresholdMs(), loopHealthy: () => this.loopHealthy() });
       this.startedAtWallMs = deps.clock.wallMs();
       const loop = new HeartbeatLoop({ config, clock: deps.clock, targets: [], fence: this.fences.track(deps.makeFence(config)), onEvent: (event) => this.events.record(event) });
@@ -93,9 +97,9 @@ export class Daemon {
       await this.openControlSocket();
       this.supervisor.start();
       this.pools.startTimer();
-      const lastFence = await deps.lastFenceRecord?.(stateDir, config["hb.fence.step.timeout"]);
-      deps.stderr(startupSummary({ ...deps, propertiesPath: this.configs.path, config, pools: this.pools.pools, watchdog, endpoint: this.endpoint.view, controlProblem: this.control.problem, lockProblem: this.lock.held ? null : this.lock.problem, lastFence }));
-      deps.log.info({ pools: [...this.pools.pools.keys()], action: config["kvm.heartbeat.fence.action"], status: this.endpoint.view }, "hbd started");
+      const lastFence = await deps.lastFenceRecord?.(stateDir, stepTimeoutMs);
+      deps.stderr(startupSummary({ ...deps, propertiesPath: this.configs.path, config, settings: this.settings, pools: this.pools.pools, watchdog, endpoint: this.endpoint.view, controlProblem: this.control.problem, lockProblem: this.lock.held ? null : this.lock.problem, lastFence }));
+      deps.log.info({ pools: [...this.pools.pools.keys()], action: fenceAction, status: this.endpoint.view }, "hbd started");
     } catch (error) {
       await this.stop();
       throw error;
@@ -108,16 +112,15 @@ export class Daemon {
     const stale = this.configs.view?.stale ?? null;
     if (!outcome.taken) {
       await this.pools?.retry();
-      return { action: this.config["kvm.heartbeat.fence.action"], problems: outcome.problems, stale };
+      return { action: this.settings.fenceAction, problems: outcome.problems, stale };
     }
-    const config = this.config;
+    const { config, settings } = this.configs;
     this.loop?.reconfigure(config, this.fences.track(this.deps.makeFence(config)));
     await this.pools?.retry();
     if (!this.endpoint.view.bound) await this.bindStatusEndpoint();
     if (this.control.server === undefined) await this.openControlSocket();
-    const action = config["kvm.heartbeat.fence.action"];
-    this.deps.log.info({ before: outcome.before["kvm.heartbeat.fence.action"], action, fences: isFencingAction(action) && config["reboot.host.and.alert.management.on.heartbeat.timeout"] }, "configuration reloaded");
-    return { action, problems: outcome.problems, stale: null };
+    this.deps.log.info({ before: outcome.before.fenceAction, action: settings.fenceAction, fences: settings.fences }, "configuration reloaded");
+    return { action: settings.fenceAction, problems: outcome.problems, stale: null };
   }
 
   /** SIGTERM/SIGINT: no fence in flight is abandoned; the watchdog is disarmed cleanly. */
@@ -160,22 +163,23 @@ export class Daemon {
     const { deps, events } = this;
     const configState = this.configs.view ?? { path: this.configs.path, loadedAt: "", stale: null };
     return statusDocument(
-      { ...deps, config: this.config, configState, endpoint: this.endpoint.view, discovery: this.pools?.discovery ?? { state: "off", since: null, error: null, failures: 0 }, startedAtWallMs: this.startedAtWallMs, maintenanceUntilMs: this.loop?.maintenanceUntil(), watchdog: this.supervisor?.view() ?? { mode: "none", armed: false, timeoutSeconds: null }, lagP99Ms: this.supervisor?.lagP99Ms ?? 0, stuckChildren: deps.executor.stuck ?? 0, decisions: events.decisions, vetoes: this.metrics.vetoSummary(), targets: this.loop?.status() ?? [], pools: this.pools?.pools ?? new Map(), inconclusiveAttempts: (id) => events.inconclusiveAttempts(id) },
+      { ...deps, config: this.config, settings: this.settings, configState, endpoint: this.endpoint.view, discovery: this.pools?.discovery ?? { state: "off", since: null, error: null, failures: 0 }, startedAtWallMs: this.startedAtWallMs, maintenanceUntilMs: this.loop?.maintenanceUntil(), watchdog: this.supervisor?.view() ?? { mode: "none", armed: false, timeoutSeconds: null }, lagP99Ms: this.supervisor?.lagP99Ms ?? 0, stuckChildren: deps.executor.stuck ?? 0, decisions: events.decisions, vetoes: this.metrics.vetoSummary(), targets: this.loop?.status() ?? [], pools: this.pools?.pools ?? new Map(), inconclusiveAttempts: (id) => events.inconclusiveAttempts(id) },
       this.health(),
       deps.clock,
     );
   }
 
   private bindStatusEndpoint(): Promise<void> {
-    return this.endpoint.bind(this.config["hb.status.listen"], this.config["hb.status.allow.remote"], this.config["kvm.heartbeat.update.frequency"]);
+    const { statusListen, allowRemoteStatus, frequencyMs } = this.settings;
+    return this.endpoint.bind(statusListen, allowRemoteStatus, frequencyMs);
   }
 
   private async openControlSocket(): Promise<void> {
-    this.control = await openControlSocket(this.config["hb.state.dir"], (request) => answerControl(request, { ...this.deps, loop: this.loop, metrics: this.metrics, status: () => this.status(), reload: () => this.reload() }), { uid: this.deps.uid ?? process.getuid?.() ?? 0, log: this.deps.log });
+    this.control = await openControlSocket(this.settings.stateDir, (request) => answerControl(request, { ...this.deps, loop: this.loop, metrics: this.metrics, status: () => this.status(), reload: () => this.reload() }), { uid: this.deps.uid ?? process.getuid?.() ?? 0, log: this.deps.log });
   }
 
   private lagThresholdMs(): number {
-    return Math.min(1_000, this.config["heartbeat.update.timeout"] / 10);
+    return Math.min(1_000, this.settings.attemptTimeoutMs / 10);
   }
 
   private loopHealthy(): boolean {
@@ -184,7 +188,7 @@ export class Daemon {
 
   // The loop is alive when every target made progress within one full round's worst case.
   private progressing(): boolean {
-    const budgetMs = deriveTiming(this.config).decisionLatestMs + this.config["kvm.heartbeat.update.frequency"];
+    const budgetMs = deriveTiming(this.config).decisionLatestMs + this.settings.frequencyMs;
     return this.events.progressing(this.pools?.pools.keys() ?? [], budgetMs);
   }
 }

@@ -159,7 +159,7 @@ export class StallingExecutor implements Executor {
     if (!isStorageWorker || t < this.phases.slowAtS || t >= this.phases.recoverAtS) return this.real.run(request);
     if (t >= this.phases.stallAtS) {
       // A child that never answers: the write blocked in the kernel on dead storage.
-      return this.real.run({ ...request, file: process.execPath, args: ["-e", "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)"] });
+      return this.real.run({ ...request, file: process.execPath, args: ["-e", "setInterval(() => {}, 1e9)"] });
     }
     await this.clock.sleep(1300, request.signal);
     return this.real.run(request);

@@ -24,7 +24,7 @@ if (command.kind === "help") {
   // which would kill hbd half way through its clean stop. A second signal changes nothing.
   for (const signal of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.on(signal, () => onSignal(signal));
 
-  const [{ DEFAULT_AGENT_PROPERTIES, loadConfig }, { ipv4AddressOf, readBootId, SystemClock }, { default: pino }, { Daemon }, { discoverLibvirtPools }, { eventLoopLag, hbdExecutor, hbdFactories, lastFenceRecord, isHbdProcess }] = await Promise.all([
+  const [{ DEFAULT_AGENT_PROPERTIES, daemonSettings, loadConfig }, { ipv4AddressOf, readBootId, SystemClock }, { default: pino }, { Daemon }, { discoverLibvirtPools }, { eventLoopLag, hbdExecutor, hbdFactories, lastFenceRecord, isHbdProcess }] = await Promise.all([
     import("@hb/config"),
     import("@hb/core"),
     import("pino"),
@@ -52,7 +52,7 @@ if (command.kind === "help") {
       addressOf: ipv4AddressOf,
       lag: eventLoopLag(),
       ...factories,
-      discoverPools: (config) => discoverLibvirtPools(executor, config["hb.fence.step.timeout"]),
+      discoverPools: (config) => discoverLibvirtPools(executor, daemonSettings(config).stepTimeoutMs),
       lastFenceRecord,
       stderr: (text) => process.stderr.write(text),
       sysClassWatchdog: "/sys/class/watchdog",

@@ -1,4 +1,4 @@
-import { hostIdOf, type HeartbeatConfig } from "@hb/config";
+import { daemonSettings, hostIdOf, type HeartbeatConfig } from "@hb/config";
 import type { Clock, HeartbeatLoop, HeartbeatTarget, TimerHandle } from "@hb/core";
 import type { DiscoveryState } from "@hb/protocol";
 import type { Logger } from "pino";
@@ -54,7 +54,8 @@ export class PoolSync {
   async sync(): Promise<void> {
     const { deps, loop } = this;
     const config = this.config();
-    const declared = parseDeclaredPools(config["hb.pools"]);
+    const settings = daemonSettings(config);
+    const declared = parseDeclaredPools(settings.declaredPools);
     for (const problem of declared.problems) deps.log.warn({ entry: problem.entry }, `hb.pools: ${problem.message}; entry skipped`);
     const discovered = await this.discover(config);
     const wanted = new Map<string, PoolSpec>();
@@ -70,7 +71,7 @@ export class PoolSync {
     const added = [...wanted].filter(([id]) => !this.pools.has(id));
     // New pools' first rounds spread over one frequency: 64 writes, each a child process, must
     // not start in one burst every round.
-    const spacingMs = config["kvm.heartbeat.update.frequency"] / Math.max(1, added.length);
+    const spacingMs = settings.frequencyMs / Math.max(1, added.length);
     for (const [index, [id, pool]] of added.entries()) {
       if (pool.kind === "nfs" && hostId === undefined) {
         deps.log.error({ pool: id }, "no host id for the heartbeat file (set hb.host.ip or private.network.device): pool not monitored");
@@ -122,7 +123,7 @@ export class PoolSync {
   startTimer(): void {
     if (this.deps.discoverPools === undefined || this.stopped) return;
     this.timer?.cancel();
-    this.timer = every(this.deps.clock, this.config()["kvm.heartbeat.update.frequency"], () => void this.sync().catch((error: unknown) => this.deps.log.error({ err: String(error) }, "pool sync failed")));
+    this.timer = every(this.deps.clock, daemonSettings(this.config()).frequencyMs, () => void this.sync().catch((error: unknown) => this.deps.log.error({ err: String(error) }, "pool sync failed")));
   }
 
   stop(): void {

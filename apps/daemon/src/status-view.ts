@@ -1,4 +1,4 @@
-import { deriveTiming, type HeartbeatConfig } from "@hb/config";
+import { deriveTiming, type DaemonSettings, type HeartbeatConfig } from "@hb/config";
 import type { Clock, FenceDecision, TargetStatus as LoopTargetStatus } from "@hb/core";
 import type { ConfigState, DiscoveryState, StatusDocument, StatusEndpointState, TargetStatus, VetoSummary } from "@hb/protocol";
 import type { PoolSpec } from "./pools.js";
@@ -7,6 +7,7 @@ import type { PoolSpec } from "./pools.js";
 export interface StatusParts {
   readonly version: string;
   readonly config: HeartbeatConfig;
+  readonly settings: DaemonSettings;
   readonly configState: ConfigState;
   readonly endpoint: StatusEndpointState;
   readonly discovery: DiscoveryState;
@@ -62,9 +63,9 @@ export function statusDocument(parts: StatusParts, health: { healthy: boolean; p
     config: parts.configState,
     discovery: parts.discovery,
     startedAt: new Date(parts.startedAtWallMs).toISOString(),
-    action: config["kvm.heartbeat.fence.action"],
-    fences: timing.fences,
-    dryRun: config["hb.fence.dry.run"],
+    action: parts.settings.fenceAction,
+    fences: parts.settings.fences,
+    dryRun: parts.settings.dryRun,
     maintenance: parts.maintenanceUntilMs === undefined ? null : { until: toWall(parts.maintenanceUntilMs) },
     watchdog: parts.watchdog,
     eventLoopLagP99Ms: Math.round(parts.lagP99Ms * 10) / 10,

@@ -1,5 +1,5 @@
 import type { Clock, Executor, TimerHandle } from "@hb/core";
-import type { HeartbeatConfig } from "@hb/config";
+import type { DaemonSettings } from "@hb/config";
 import type { RebootBackstop } from "@hb/fence";
 import type { Logger } from "pino";
 import { every } from "./every.js";
@@ -36,10 +36,10 @@ export interface SupervisorPolicy {
 const LAG_WINDOW_MS = 5_000;
 
 /** The configured watchdog: the device, systemd's, or none. */
-export function makeWatchdog(config: HeartbeatConfig, deps: { readonly sysClassWatchdog: string; readonly watchdogUsec: string | undefined; readonly executor: Executor }): Watchdog {
-  switch (config["hb.watchdog"]) {
+export function makeWatchdog(settings: DaemonSettings, deps: { readonly sysClassWatchdog: string; readonly watchdogUsec: string | undefined; readonly executor: Executor }): Watchdog {
+  switch (settings.watchdog) {
     case "device":
-      return deviceWatchdog({ device: config["hb.watchdog.device"], sysClassDir: deps.sysClassWatchdog });
+      return deviceWatchdog({ device: settings.watchdogDevice, sysClassDir: deps.sysClassWatchdog });
     case "systemd":
       return systemdWatchdog(deps.watchdogUsec, deps.executor);
     default:

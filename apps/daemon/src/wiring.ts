@@ -1,10 +1,10 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import type { HeartbeatConfig } from "@hb/config";
+import { daemonSettings, type HeartbeatConfig } from "@hb/config";
 import { readLocalFileSync } from "@hb/config/files";
 import { ProcessExecutor, readBootId, type Clock, type Executor, type FenceAction, type HeartbeatTarget } from "@hb/core";
 import { createFenceAction, defaultBackstops, describeLastFence, fenceSettings, readLastFence, type RebootBackstop } from "@hb/fence";
-import { NfsHeartbeatTarget, findQemuProcessesUsingMount } from "@hb/storage-nfs";
-import { DrbdHeartbeatTarget } from "@hb/storage-drbd";
+import { NfsHeartbeatTarget, findQemuProcessesUsingMount, nfsWriterSettings } from "@hb/storage-nfs";
+import { DrbdHeartbeatTarget, drbdSettings } from "@hb/storage-drbd";
 import type { DaemonDeps, TargetContext } from "./daemon.js";
 import type { EventLoopLag } from "./supervisor.js";
 import type { PoolSpec } from "./pools.js";
@@ -21,23 +21,20 @@ export interface WiringDeps {
 export function makeTarget(pool: PoolSpec, context: TargetContext, deps: WiringDeps): HeartbeatTarget {
   const { config } = context;
   if (pool.kind === "linstor") {
-    return new DrbdHeartbeatTarget({
-      id: pool.id,
-      executor: deps.executor,
-      drbdsetup: config["hb.drbd.drbdsetup"],
-      ...(config["hb.drbd.node.name"] === null ? {} : { nodeName: config["hb.drbd.node.name"] }),
-    });
+    const { drbdsetup, nodeName } = drbdSettings(config);
+    return new DrbdHeartbeatTarget({ id: pool.id, executor: deps.executor, drbdsetup, ...(nodeName === null ? {} : { nodeName }) });
   }
+  const nfs = nfsWriterSettings(config);
   return new NfsHeartbeatTarget({
     id: pool.id,
     mountPoint: pool.mountPoint,
     hostId: context.hostId ?? "",
     executor: deps.executor,
     clock: deps.clock,
-    mountsFile: config["hb.mounts.file"],
+    mountsFile: nfs.mountsFile,
     record: {
       bootId: readBootId() ?? "unknown",
-      fields: () => ({ frequencyMs: config["kvm.heartbeat.update.frequency"], timeoutMs: config["heartbeat.update.timeout"], maxTries: config["kvm.heartbeat.update.max.tries"] }),
+      fields: () => ({ frequencyMs: nfs.frequencyMs, timeoutMs: nfs.writeTimeoutMs, maxTries: nfs.maxTries }),
     },
   });
 }
@@ -49,7 +46,7 @@ export function makeFence(config: HeartbeatConfig, deps: WiringDeps, poolMount: 
   const backstops = defaultBackstops({ executor: deps.executor, clock: deps.clock, settings }).map((backstop) =>
     backstop.name === "watchdog" && held !== undefined ? held : backstop,
   );
-  return createFenceAction(config["kvm.heartbeat.fence.action"], {
+  return createFenceAction(daemonSettings(config).fenceAction, {
     executor: deps.executor,
     clock: deps.clock,
     settings,
@@ -115,7 +112,7 @@ export function isHbdProcess(pid: number, ownScript: string | undefined): boolea
  * `kvm.heartbeat.update.max.tries` as hbd starts with it.
  */
 export function hbdExecutor(config: HeartbeatConfig): ProcessExecutor {
-  return new ProcessExecutor({ maxStuckPerGroup: config["kvm.heartbeat.update.max.tries"] });
+  return new ProcessExecutor({ maxStuckPerGroup: daemonSettings(config).maxTries });
 }
 
 /** Node's own event-loop delay, sampled every 20 ms. */
