@@ -1,5 +1,5 @@
 import type { Executor } from "@hb/core";
-import { HbError } from "@hb/config";
+import { HbError, poolIdOf, type PoolSpec } from "@hb/config";
 
 /** virsh is not installed (or cannot start): this host has no libvirt pools to discover. */
 export class LibvirtUnavailableError extends HbError {
@@ -7,82 +7,9 @@ export class LibvirtUnavailableError extends HbError {
     super("LIBVIRT_UNAVAILABLE", message);
   }
 }
-import { basename } from "node:path";
 
-/** One storage pool hbd keeps a heartbeat for. */
-export type PoolSpec =
-  | { readonly kind: "nfs"; readonly id: string; readonly mountPoint: string; readonly server?: string; readonly export?: string; readonly source: "declared" | "libvirt" }
-  | { readonly kind: "linstor"; readonly id: string; readonly source: "declared" };
-
-export interface PoolProblem {
-  readonly entry: string;
-  readonly message: string;
-}
-
-/**
- * `hb.pools`: entries separated by `;` (blanks around them ignored):
- *   nfs:MOUNT                    heartbeat in MOUNT/KVMHA; the mount is checked, never remounted
- *   nfs:MOUNT@SERVER:EXPORT      the same, remounted from SERVER:EXPORT when missing (upstream's options)
- *   linstor:NAME                 the DRBD/LINSTOR health of this host, as target NAME
- * A bad entry is reported and skipped; the others are kept.
- */
-export function parseDeclaredPools(value: string | null): { pools: PoolSpec[]; problems: PoolProblem[] } {
-  const pools: PoolSpec[] = [];
-  const problems: PoolProblem[] = [];
-  for (const raw of (value ?? "").split(";")) {
-    const entry = raw.trim();
-    if (entry === "") continue;
-    const colon = entry.indexOf(":");
-    const kind = colon < 0 ? "" : entry.slice(0, colon);
-    const rest = colon < 0 ? "" : entry.slice(colon + 1);
-    if (kind === "nfs") {
-      const at = rest.indexOf("@");
-      const mountPoint = at < 0 ? rest : rest.slice(0, at);
-      if (!mountPoint.startsWith("/") || mountPoint.includes("..")) {
-        problems.push({ entry, message: "the mount point must be an absolute path without .." });
-        continue;
-      }
-      if (at < 0) {
-        pools.push({ kind: "nfs", id: poolIdOf(mountPoint), mountPoint, source: "declared" });
-        continue;
-      }
-      const remote = rest.slice(at + 1);
-      const split = remote.indexOf(":");
-      const server = split < 0 ? "" : remote.slice(0, split);
-      const exportPath = split < 0 ? "" : remote.slice(split + 1);
-      if (server === "" || !exportPath.startsWith("/")) {
-        problems.push({ entry, message: "expected nfs:MOUNT@SERVER:/EXPORT" });
-        continue;
-      }
-      pools.push({ kind: "nfs", id: poolIdOf(mountPoint), mountPoint, server, export: exportPath, source: "declared" });
-    } else if (kind === "linstor" || kind === "drbd") {
-      if (!/^[A-Za-z0-9_.-]+$/.test(rest)) {
-        problems.push({ entry, message: "expected linstor:NAME (letters, digits, _ . -)" });
-        continue;
-      }
-      pools.push({ kind: "linstor", id: rest, source: "declared" });
-    } else {
-      problems.push({ entry, message: "unknown pool type (nfs:… or linstor:…)" });
-    }
-  }
-  const seen = new Set<string>();
-  return {
-    pools: pools.filter((pool) => {
-      if (seen.has(pool.id)) {
-        problems.push({ entry: pool.id, message: "declared twice; the first one is kept" });
-        return false;
-      }
-      seen.add(pool.id);
-      return true;
-    }),
-    problems,
-  };
-}
-
-/** The agent mounts NFS pools at <mount.path>/<pool uuid>: the folder name is the pool's id. */
-function poolIdOf(mountPoint: string): string {
-  return basename(mountPoint.replace(/\/+$/, "")) || mountPoint;
-}
+// hb.pools is read by @hb/config (hb config validate reports what hbd skips); hbd takes it from there.
+export { parseDeclaredPools, type PoolProblem, type PoolSpec } from "@hb/config";
 
 /**
  * The agent's view of its HA pools: libvirt's active storage pools of type netfs (NFS). A
