@@ -131,19 +131,19 @@ function agentThresholdMs(frequencyMs: number): number {
 }
 
 /** The numbers of the model, before they are told as a timeline and checked as invariants. */
-interface Times {
-  readonly fences: boolean;
-  readonly healthyMaxGapMs: number;
-  readonly neighbourThresholdMs: number;
-  readonly neighbourDeadAfterMs: number;
-  readonly decisionEarliestMs: number;
-  readonly decisionLatestMs: number;
-  readonly resetLatestMs: number | null;
-  readonly upstreamDecisionLatestMs: number;
-  readonly upstreamResetLatestMs: number;
-  readonly failedChecksNeeded: number;
-  readonly earliestRecoveryElsewhereMs: number;
-}
+type Times = Pick<
+  TimingModel,
+  | "fences"
+  | "healthyMaxGapMs"
+  | "neighbourThresholdMs"
+  | "neighbourDeadAfterMs"
+  | "decisionEarliestMs"
+  | "decisionLatestMs"
+  | "resetLatestMs"
+  | "upstreamDecisionLatestMs"
+  | "upstreamResetLatestMs"
+  | "earliestRecoveryElsewhereMs"
+> & { readonly failedChecksNeeded: number };
 
 /** Whether a decision takes the host down: a fencing action, and the reboot flag on. */
 function decisionFences(config: HeartbeatConfig): boolean {

@@ -32,13 +32,19 @@ function named(message: string, code: string): Error & { code: string } {
 
 // What a planted non-file is, in words, for the message that names it (the same words as @hb/config's reader).
 function kindName(stat: NodeFs.Stats): string {
-  if (stat.isFIFO()) return "FIFO";
-  if (stat.isCharacterDevice()) return "character device";
-  if (stat.isBlockDevice()) return "block device";
-  if (stat.isSocket()) return "socket";
-  if (stat.isDirectory()) return "folder";
-  if (stat.isSymbolicLink()) return "symbolic link";
-  return "special file";
+  return stat.isFIFO()
+    ? "FIFO"
+    : stat.isCharacterDevice()
+      ? "character device"
+      : stat.isBlockDevice()
+        ? "block device"
+        : stat.isSocket()
+          ? "socket"
+          : stat.isDirectory()
+            ? "folder"
+            : stat.isSymbolicLink()
+              ? "symbolic link"
+              : "special file";
 }
 
 function kindOf(stat: NodeFs.Stats): string {
