@@ -107,7 +107,7 @@ export class Daemon {
   }
 
   /** SIGHUP: new configuration and action, same targets' state; a file that cannot be used keeps the running one. */
-  async reload(): Promise<ReloadAnswer & { action: string }> {
+  async reload(): Promise<ReloadAnswer> {
     const outcome = await this.configs.reload();
     const stale = this.configs.view?.stale ?? null;
     if (!outcome.taken) {
@@ -129,6 +129,7 @@ export class Daemon {
     this.stopping = true;
     this.supervisor?.stopTimers();
     this.pools?.stop();
+    this.endpoint.stopRetrying();
     await this.fences.settled();
     await this.loop?.stop();
     await this.supervisor?.release();

@@ -55,9 +55,14 @@ export class StatusEndpoint {
     }
   }
 
-  async close(): Promise<void> {
+  /** No more binding: the first step of a stop. */
+  stopRetrying(): void {
     this.stopped = true;
     this.retryTimer?.cancel();
+  }
+
+  async close(): Promise<void> {
+    this.stopRetrying();
     const server = this.server?.server;
     if (server === undefined) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

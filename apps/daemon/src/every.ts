@@ -1,8 +1,8 @@
 import type { Clock, TimerHandle } from "@hb/core";
 
 /**
- * `tick` every `intervalMs` on the Clock, the next one set as each starts (as setInterval does),
- * until cancelled.
+ * `tick` every `intervalMs` on the Clock until cancelled, the next one set as each starts: a
+ * late tick shows as a longer gap before it, as with a Node interval.
  */
 export function every(clock: Clock, intervalMs: number, tick: () => void): TimerHandle {
   let cancelled = false;
