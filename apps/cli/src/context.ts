@@ -1,4 +1,4 @@
-import { DEFAULT_AGENT_PROPERTIES, readPropertiesFile, type PropertiesDocument } from "@hb/config";
+import { DEFAULT_AGENT_PROPERTIES, loadConfig, type LoadedConfig } from "@hb/config";
 import type { Clock, Executor } from "@hb/core";
 
 /** What a command may touch. main.ts builds the real one; tests build their own. */
@@ -20,13 +20,18 @@ export function propertiesPath(file: string | undefined, deps: RunDeps): string 
 
 /**
  * For commands that work without a file: the agent itself falls back to defaults when the
- * file is missing or unreadable, so these say so once and carry on.
+ * file is missing or unusable, so these say so once and carry on. An operator's explicit --file
+ * must be usable (its error otherwise).
  */
-export async function readPropertiesOrDefaults(path: string, deps: RunDeps): Promise<PropertiesDocument | null> {
-  try {
-    return await readPropertiesFile(path);
-  } catch (error) {
-    deps.stderr(`hb: ${(error as Error).message}; using CloudStack's defaults\n`);
-    return null;
-  }
+export async function loadCommandConfig(file: string | undefined, deps: RunDeps): Promise<LoadedConfig> {
+  const path = propertiesPath(file, deps);
+  if (file !== undefined) return loadConfig(path, { unusable: "throw" });
+  return loadOrDefaults(path, deps);
+}
+
+/** The file at path, or CloudStack's defaults, said once on stderr. */
+export async function loadOrDefaults(path: string, deps: RunDeps): Promise<LoadedConfig> {
+  const loaded = await loadConfig(path);
+  if (loaded.fileProblem !== null) deps.stderr(`hb: ${loaded.fileProblem.notice}\n`);
+  return loaded;
 }

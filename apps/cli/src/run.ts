@@ -1,4 +1,4 @@
-import { isHbError } from "@hb/config/errors";
+import { isHbError } from "@hb/errors";
 import { printable } from "@hb/core/adapters";
 import { GROUPS, groupHelp, parseTopLevel, USAGE } from "./cli.js";
 import type { RunDeps } from "./context.js";

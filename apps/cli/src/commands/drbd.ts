@@ -2,6 +2,7 @@ import { isHbError, type HbError, type HeartbeatConfig } from "@hb/config";
 import {
   checkPeer,
   checkResourceOptions,
+  drbdSettings,
   HttpLinstorNodes,
   IO_ERROR_VS_SUSPEND_IO,
   readHostHealth,
@@ -72,8 +73,8 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
   const config = await sharedConfig(values.file, deps);
   const settings = {
     executor: deps.executor,
-    drbdsetup: config["hb.drbd.drbdsetup"],
-    deadlineMs: wholeNumberOption("timeout", values.timeout) ?? config["heartbeat.update.timeout"],
+    drbdsetup: drbdSettings(config).drbdsetup,
+    deadlineMs: wholeNumberOption("timeout", values.timeout) ?? drbdSettings(config).deadlineMs,
   };
   try {
     switch (verb as Verb) {
@@ -107,7 +108,7 @@ function isDrbdFailure(error: unknown): error is HbError {
 /** This host's node name, or undefined with a note: commands work without it. */
 async function nodeName(settings: Settings, config: HeartbeatConfig, deps: RunDeps): Promise<string | undefined> {
   try {
-    return await resolveNodeName({ executor: settings.executor, configured: config["hb.drbd.node.name"], deadlineMs: settings.deadlineMs });
+    return await resolveNodeName({ executor: settings.executor, configured: drbdSettings(config).nodeName, deadlineMs: settings.deadlineMs });
   } catch (error) {
     if (!isHbError(error)) throw error;
     deps.stderr(`hb: ${error.message}\n`);
@@ -166,7 +167,7 @@ const DECIDED_BY: Record<PeerVerdict["decidedBy"], string> = {
 };
 
 async function peer(node: string, settings: Settings, config: HeartbeatConfig, json: boolean, deps: RunDeps): Promise<number> {
-  const controller = config["hb.linstor.controller"];
+  const controller = drbdSettings(config).linstorController;
   const self = await nodeName(settings, config, deps);
   const verdict = await checkPeer({
     ...settings,

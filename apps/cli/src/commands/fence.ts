@@ -1,7 +1,6 @@
-import { readPropertiesFile, resolveConfig } from "@hb/config";
-import { describeLastFence, describeNoFences, parseLastFence, readFenceLogTail, summarizeNoFences, type FenceActionReport } from "@hb/fence";
+import { describeLastFence, describeNoFences, fenceSettings, parseLastFence, readFenceLogTail, summarizeNoFences, type FenceActionReport } from "@hb/fence";
 import { parseCommandArgs, positionals } from "../args.js";
-import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+import { loadCommandConfig, type RunDeps } from "../context.js";
 import { fenceNow, parseActionName, parseStatusFd } from "../lib/fence-now.js";
 
 const USAGE = "hb fence [--action A] [--reason TEXT] [--dry-run] [--file F] | hb fence last [--json] [--file F]";
@@ -78,13 +77,11 @@ async function fenceLast(argv: readonly string[], deps: RunDeps): Promise<number
   const usage = "hb fence last [--json] [--file F]";
   const { values: options, positionals: words } = parseCommandArgs(argv, { json: { type: "boolean" }, file: { type: "string", short: "f" } }, usage);
   positionals(words, 0, usage);
-  const path = propertiesPath(options.file, deps);
-  const doc = options.file === undefined ? await readPropertiesOrDefaults(path, deps) : await readPropertiesFile(path);
-  const values = resolveConfig(doc).values;
-  const stateDir = values["hb.state.dir"];
+  const { values } = await loadCommandConfig(options.file, deps);
+  const { stateDir, stepTimeoutMs } = fenceSettings(values);
   // One read of the log's end, in a child bounded by the step deadline: the state folder may
   // hang, and a FIFO, device, link or a folder others may write is refused with a named error.
-  const tail = await readFenceLogTail(stateDir, { executor: deps.executor, deadlineMs: values["hb.fence.step.timeout"] });
+  const tail = await readFenceLogTail(stateDir, { executor: deps.executor, deadlineMs: stepTimeoutMs });
   const last = tail === null ? null : parseLastFence(tail);
   // -c calls that were vetoed or deferred to hbd since that decision (or ever, when there is none).
   const vetoes = tail === null ? null : summarizeNoFences(tail.text);

@@ -1,4 +1,4 @@
-import { HbError } from "@hb/config";
+import { HbError, statusSettings } from "@hb/config";
 import { printable } from "@hb/core";
 import { UntrustedStateError } from "@hb/fence";
 import { MAINTENANCE_TTL_MAX_MS, readMaintenanceAnswer, type ControlRequest } from "@hb/protocol";
@@ -42,7 +42,8 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
   const config = await sharedConfig(values.file, deps);
   const request: ControlRequest | null = ttlMs !== undefined ? { op: "maintenance-on", ttlMs, reason: values.reason ?? "operator" } : mode === "off" ? { op: "maintenance-off" } : null;
   if (request === null) throw new UsageError(`usage: ${USAGE}`);
-  const result = await ask(config["hb.state.dir"], request, deps, config["hb.fence.step.timeout"]);
+  const { stateDir, stepTimeoutMs } = statusSettings(config);
+  const result = await ask(stateDir, request, deps, stepTimeoutMs);
   if (request.op === "maintenance-on") {
     const granted = readMaintenanceAnswer(result)?.until ?? null;
     const until = granted === null ? "?" : printable(granted);

@@ -16,6 +16,8 @@ import {
   validateMountArguments,
   validateMountPoint,
   validateRemountPoint,
+  nfsReaderSettings,
+  nfsWriterSettings,
   writeHeartbeat,
   type NeighbourVerdict,
   type ScannedHeartbeat,
@@ -25,7 +27,7 @@ import { parseCommandArgs, positionals, wholeNumberOption } from "../args.js";
 import type { RunDeps } from "../context.js";
 import { sharedConfig } from "../lib/config.js";
 import { UsageError } from "../errors.js";
-import { ACTIVITY_ANSWER_MS, readerThresholdMs, stopQemuOnMount } from "../lib/nfs.js";
+import { ACTIVITY_ANSWER_MS, stopQemuOnMount } from "../lib/nfs.js";
 
 const USAGES = {
   write: "hb nfs write --mount M [--host H] [--server S --export P] [--timeout MS] [--no-record] [--file F]",
@@ -95,13 +97,14 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
     if (value !== undefined && !ALLOWED[verb as Verb].includes(name)) throw new UsageError(`hb nfs ${verb} does not take --${name} (usage: ${usage})`);
   }
   const config = await sharedConfig(values.file, deps);
+  const reader = nfsReaderSettings(config);
   const mount = required("mount", values.mount, usage, (text) => validateMountPoint(text));
   const timeout = wholeNumberOption("timeout", values.timeout);
   const maxAge = wholeNumberOption("max-age", values["max-age"]);
   const json = values.json ?? false;
   switch (verb as Verb) {
     case "write": {
-      const host = required("host", values.host ?? config["hb.host.ip"] ?? undefined, usage, validateHostId);
+      const host = required("host", values.host ?? reader.hostIp ?? undefined, usage, validateHostId);
       if ((values.server === undefined) !== (values.export === undefined)) throw new UsageError(`--server and --export go together (usage: ${usage})`);
       if (values.server !== undefined && values.export !== undefined) {
         // Refused here, before anything runs: a server mount would read as an option, a system folder to mount over.
@@ -109,11 +112,11 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
         guard(() => validateMountArguments(server, exportPath, mount));
         guard(() => validateRemountPoint(mount));
       }
-      return nfsWrite({ mount, host, server: values.server, exportPath: values.export, timeoutMs: timeout ?? config["heartbeat.update.timeout"], record: !values["no-record"], config }, deps);
+      return nfsWrite({ mount, host, server: values.server, exportPath: values.export, timeoutMs: timeout ?? nfsWriterSettings(config).writeTimeoutMs, record: !values["no-record"], config }, deps);
     }
     case "check": {
       const host = required("host", values.host, usage, validateHostId);
-      return nfsCheck({ mount, host, timeoutMs: timeout ?? config["kvm.heartbeat.checker.timeout"], maxAgeMs: maxAge === undefined ? readerThresholdMs(config) : maxAge * 1000, json, config }, deps);
+      return nfsCheck({ mount, host, timeoutMs: timeout ?? reader.checkTimeoutMs, maxAgeMs: maxAge === undefined ? reader.thresholdMs : maxAge * 1000, json, config }, deps);
     }
     case "activity": {
       const host = required("host", values.host, usage, validateHostId);
@@ -123,7 +126,7 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
       return nfsActivity({ mount, host, volumes, suspectTime, timeoutMs: timeout ?? ACTIVITY_ANSWER_MS, json, config }, deps);
     }
     case "scan":
-      return nfsScan({ mount, timeoutMs: timeout ?? config["kvm.heartbeat.checker.timeout"], maxAgeMs: maxAge === undefined ? readerThresholdMs(config) : maxAge * 1000, json, config }, deps);
+      return nfsScan({ mount, timeoutMs: timeout ?? reader.checkTimeoutMs, maxAgeMs: maxAge === undefined ? reader.thresholdMs : maxAge * 1000, json, config }, deps);
   }
 }
 
@@ -147,7 +150,8 @@ const seconds = (ms: number) => Number((ms / 1000).toFixed(3));
 /** Whether the pool is an NFS mount per the mount table; a reason when it is not or cannot be told. */
 async function notMounted(mount: string, config: HeartbeatConfig): Promise<string | null> {
   try {
-    return findNfsMount(await readMountTable(config["hb.mounts.file"]), mount) === undefined ? `${mount} is not an NFS mount (per ${config["hb.mounts.file"]})` : null;
+    const { mountsFile } = nfsWriterSettings(config);
+    return findNfsMount(await readMountTable(mountsFile), mount) === undefined ? `${mount} is not an NFS mount (per ${mountsFile})` : null;
   } catch (error) {
     return (error as Error).message;
   }
@@ -168,7 +172,7 @@ async function nfsWrite(args: WriteArgs, deps: RunDeps): Promise<number> {
   const remaining = () => Math.max(1, Math.round(args.timeoutMs - (deps.clock.monoMs() - started)));
   if (args.server !== undefined && args.exportPath !== undefined) {
     try {
-      const state = await ensureMounted({ executor: deps.executor, server: args.server, exportPath: args.exportPath, mountPoint: args.mount, mountsFile: args.config["hb.mounts.file"], deadlineMs: remaining() });
+      const state = await ensureMounted({ executor: deps.executor, server: args.server, exportPath: args.exportPath, mountPoint: args.mount, mountsFile: nfsWriterSettings(args.config).mountsFile, deadlineMs: remaining() });
       if (state.state === "remounted") {
         deps.stdout(`remounted ${args.server}:${args.exportPath} at ${args.mount}\n`);
         const stopped = await stopQemuOnMount(args.mount, remaining(), deps);
@@ -202,9 +206,9 @@ async function nfsWrite(args: WriteArgs, deps: RunDeps): Promise<number> {
             bootId,
             writtenAtMs: wallMs,
             writer: "hb nfs write",
-            frequencyMs: args.config["kvm.heartbeat.update.frequency"],
-            timeoutMs: args.config["heartbeat.update.timeout"],
-            maxAgeSeconds: seconds(readerThresholdMs(args.config)),
+            frequencyMs: nfsWriterSettings(args.config).frequencyMs,
+            timeoutMs: nfsWriterSettings(args.config).writeTimeoutMs,
+            maxAgeSeconds: seconds(nfsReaderSettings(args.config).thresholdMs),
           },
         }
       : {}),

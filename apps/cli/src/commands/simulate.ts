@@ -1,7 +1,7 @@
 import { readLocalFile } from "@hb/config/files";
 import { formatSimulation, parseScenario, printable, ScenarioError, simulate, SIMULATION_LIMITS } from "@hb/core";
 import { parseCommandArgs, positionals } from "../args.js";
-import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+import { loadOrDefaults, propertiesPath, type RunDeps } from "../context.js";
 
 const USAGE = "hb simulate SCENARIO.json [--file F] [--json]";
 
@@ -39,8 +39,8 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
 export async function simulateCommand(scenarioPath: string, file: string | undefined, json: boolean, deps: RunDeps): Promise<number> {
   const scenario = parseScenario(await readScenario(scenarioPath));
   const path = propertiesPath(file, deps);
-  const doc = await readPropertiesOrDefaults(path, deps);
-  const result = await simulate(scenario, doc?.text ?? "");
+  const { document } = await loadOrDefaults(path, deps);
+  const result = await simulate(scenario, document?.text ?? "");
   for (const problem of result.problems) {
     // Each problem where it comes from: a line of agent.properties, or the scenario's own properties.
     const where = problem.source === "scenario" ? `${scenarioPath}: properties.${problem.key}` : `${path}:${problem.line}: ${problem.key}`;

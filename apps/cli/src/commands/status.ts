@@ -1,3 +1,4 @@
+import { statusSettings } from "@hb/config";
 import { printable } from "@hb/core";
 import { readStatus } from "@hb/protocol";
 import { parseCommandArgs, positionals } from "../args.js";
@@ -12,11 +13,10 @@ const USAGE = "hb status [--file F] [--json]";
  * bound, and no other program can answer there), else from the read-only TCP endpoint, saying so.
  */
 async function askStatus(config: Awaited<ReturnType<typeof sharedConfig>>, deps: RunDeps): Promise<{ status: object; from: string }> {
-  const step = config["hb.fence.step.timeout"];
-  const control = await askControl(config["hb.state.dir"], { op: "status" }, deps, step);
+  const { stateDir, stepTimeoutMs: step, statusListen: listen } = statusSettings(config);
+  const control = await askControl(stateDir, { op: "status" }, deps, step);
   if (control.ok && typeof control.result === "object" && control.result !== null) return { status: control.result, from: control.socket };
   const why = control.ok ? `${control.socket} answered with something that is not hbd's status` : control.reason;
-  const listen = config["hb.status.listen"];
   try {
     const status = await fetchStatus(listen, step);
     if (typeof status !== "object" || status === null) throw new DaemonUnreachableError(`http://${listen}/status is not hbd's status`);

@@ -1,7 +1,7 @@
-import { deriveTiming, formatSeconds, resolveConfig } from "@hb/config";
-import { describeFenceAction, hostGracefulRebootGuarantee } from "@hb/fence";
+import { deriveTiming, formatSeconds } from "@hb/config";
+import { describeFenceAction, fenceSettings, hostGracefulRebootGuarantee } from "@hb/fence";
 import { parseCommandArgs, positionals } from "../args.js";
-import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+import { loadOrDefaults, propertiesPath, type RunDeps } from "../context.js";
 import { UsageError } from "../errors.js";
 
 const USAGE = "hb timing explain [--file F] [--json]";
@@ -16,11 +16,11 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
 
 export async function timingExplain(file: string | undefined, json: boolean, deps: RunDeps): Promise<number> {
   const path = propertiesPath(file, deps);
-  const resolved = resolveConfig(await readPropertiesOrDefaults(path, deps));
+  const resolved = await loadOrDefaults(path, deps);
   const model = deriveTiming(resolved.values);
   // Whether graceful-reboot still ends in a reset when the shutdown stalls after hb is gone.
   const graceful =
-    model.fenceAction === "graceful-reboot" ? hostGracefulRebootGuarantee({ watchdogDevice: resolved.values["hb.watchdog.device"] }) : undefined;
+    model.fenceAction === "graceful-reboot" ? hostGracefulRebootGuarantee({ watchdogDevice: fenceSettings(resolved.values).watchdogDevice }) : undefined;
   if (json) {
     const gracefulReboot = graceful === undefined ? {} : { gracefulReboot: { guaranteed: graceful.guaranteed, summary: graceful.summary } };
     deps.stdout(`${JSON.stringify({ file: path, values: resolved.values, problems: resolved.problems, ...model, ...gracefulReboot }, null, 2)}\n`);

@@ -1,4 +1,4 @@
-import type { FenceActionName, HeartbeatConfig } from "@hb/config";
+import { verifySettings, type FenceActionName, type HeartbeatConfig } from "@hb/config";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { Readable } from "node:stream";
@@ -83,7 +83,7 @@ export async function kvmspheartbeat(options: GetoptsResult, deps: RunDeps): Pro
 async function fenceFromScript(source: ScriptFence["source"], target: string, storage: FenceStorage, deps: RunDeps): Promise<number> {
   const path = propertiesPath(undefined, deps);
   const { values } = await readScriptConfig(path);
-  const fence: ScriptFence = { source, target, storage, propertiesPath: path, config: values, action: values["kvm.heartbeat.fence.action"] };
+  const fence: ScriptFence = { source, target, storage, propertiesPath: path, config: values, action: verifySettings(values).fenceAction };
   const notes: string[] = [];
   for (const verification of VERIFICATIONS) {
     // A check that breaks proves nothing: it can never be a reason not to fence.

@@ -1,4 +1,4 @@
-import type { HeartbeatConfig } from "@hb/config";
+import { neighbourThresholdMs, type HeartbeatConfig } from "@hb/config";
 import {
   cannotJudgeLine,
   checkVmActivity,
@@ -16,12 +16,14 @@ import {
   upstreamPaths,
   validateHostId,
   validateMountPoint,
+  nfsReaderSettings,
+  nfsWriterSettings,
   writeHeartbeat,
 } from "@hb/storage-nfs";
 import type { RunDeps } from "../context.js";
 import { flag, optionValue, type GetoptsResult } from "../getopts.js";
 import { quietConfig } from "../lib/config.js";
-import { ACTIVITY_ANSWER_MS, readerThresholdMs, stopQemuOnMount } from "../lib/nfs.js";
+import { ACTIVITY_ANSWER_MS, stopQemuOnMount } from "../lib/nfs.js";
 
 /*
  * kvmheartbeat.sh (write and -r) and kvmvmactivity.sh as the agent calls them: judged by exit
@@ -69,11 +71,11 @@ export async function kvmheartbeat(options: GetoptsResult, deps: RunDeps): Promi
     deps.stderr(`hb: kvmheartbeat: -m: ${(error as Error).message}\n`);
     return 1;
   }
-  const left = timeLeft((readMode ? config["kvm.heartbeat.checker.timeout"] : config["heartbeat.update.timeout"]) - ANSWER_BEFORE_AGENT_MS, deps);
+  const left = timeLeft((readMode ? nfsReaderSettings(config).checkTimeoutMs : nfsWriterSettings(config).writeTimeoutMs) - ANSWER_BEFORE_AGENT_MS, deps);
 
   let remounted: boolean;
   try {
-    remounted = (await ensureMounted({ executor: deps.executor, server, exportPath, mountPoint: mount, mountsFile: config["hb.mounts.file"], deadlineMs: left() })).state === "remounted";
+    remounted = (await ensureMounted({ executor: deps.executor, server, exportPath, mountPoint: mount, mountsFile: nfsWriterSettings(config).mountsFile, deadlineMs: left() })).state === "remounted";
   } catch (error) {
     say(deps, remountFailedLine(server, exportPath, mountArg), (error as Error).message, note);
     return 1;
@@ -127,7 +129,8 @@ async function readHeartbeatMode(options: GetoptsResult, args: ModeArgs & { read
     return 1;
   }
   // -t as the agent passes it; hb.heartbeat.max.age when longer (the writer's period plus its timeout).
-  const thresholdMs = Math.max(interval === "" ? readerThresholdMs(args.config) : Number(interval) * 1000, args.config["hb.heartbeat.max.age"] ?? 0);
+  const reader = nfsReaderSettings(args.config);
+  const thresholdMs = interval === "" ? reader.thresholdMs : neighbourThresholdMs(Number(interval) * 1000, reader.maxAgeMs);
   const maxAgeSeconds = Number((thresholdMs / 1000).toFixed(3));
   const read = await readHeartbeat(mount, host, { executor: deps.executor, deadlineMs: left() });
   const verdict = judgeHeartbeat(read, { nowEpochSeconds: Math.floor(deps.clock.wallMs() / 1000), maxAgeSeconds });
@@ -169,7 +172,8 @@ export async function kvmvmactivity(options: GetoptsResult, deps: RunDeps): Prom
   };
   try {
     // Upstream reads whatever is under the mount point; an unmounted pool would look inactive.
-    if (findNfsMount(await readMountTable(config["hb.mounts.file"]), mount) === undefined) return cannotJudge(`${mount} is not an NFS mount (per ${config["hb.mounts.file"]})`);
+    const { mountsFile } = nfsReaderSettings(config);
+    if (findNfsMount(await readMountTable(mountsFile), mount) === undefined) return cannotJudge(`${mount} is not an NFS mount (per ${mountsFile})`);
   } catch (error) {
     return cannotJudge((error as Error).message);
   }

@@ -1,21 +1,17 @@
 // Configuration as the commands read it: the agent's file, or CloudStack's defaults where the
 // agent itself would fall back to them.
-import { readPropertiesFile, resolveConfig, type HeartbeatConfig, type PropertiesDocument } from "@hb/config";
-import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+import { loadConfig, type HeartbeatConfig } from "@hb/config";
+import { loadOrDefaults, propertiesPath, type RunDeps } from "../context.js";
 
 /** The effective configuration hb and hbd share, from --file / AGENT_PROPS / the default path. */
 export async function sharedConfig(file: string | undefined, deps: RunDeps) {
-  return resolveConfig(await readPropertiesOrDefaults(propertiesPath(file, deps), deps)).values;
+  return (await loadOrDefaults(propertiesPath(file, deps), deps)).values;
 }
 
 /** Settings for the entry points, read without a word before the verdict line (see compat-nfs). */
 export async function quietConfig(deps: RunDeps): Promise<{ readonly config: HeartbeatConfig; readonly note: string | null }> {
-  const path = propertiesPath(undefined, deps);
-  try {
-    return { config: resolveConfig(await readPropertiesFile(path)).values, note: null };
-  } catch (error) {
-    return { config: resolveConfig(null).values, note: `${(error as Error).message}; using CloudStack's defaults` };
-  }
+  const loaded = await loadConfig(propertiesPath(undefined, deps));
+  return { config: loaded.values, note: loaded.fileProblem?.notice ?? null };
 }
 
 // Settings whose problems are worth a notice on the fence path.
@@ -32,16 +28,10 @@ export interface ScriptConfig {
  * CloudStack's defaults, so the host is still fenced. Never throws.
  */
 export async function readScriptConfig(path: string): Promise<ScriptConfig> {
-  let doc: PropertiesDocument | null = null;
-  const notices: string[] = [];
-  try {
-    doc = await readPropertiesFile(path);
-  } catch (error) {
-    notices.push(`${(error as Error).message}; using CloudStack's defaults`);
-  }
-  const resolved = resolveConfig(doc);
-  for (const problem of resolved.problems) {
+  const loaded = await loadConfig(path);
+  const notices = loaded.fileProblem === null ? [] : [loaded.fileProblem.notice];
+  for (const problem of loaded.problems) {
     if (FENCE_KEYS.test(problem.key)) notices.push(`${path}:${problem.line}: ${problem.key}: ${problem.message}`);
   }
-  return { values: resolved.values, notices };
+  return { values: loaded.values, notices };
 }

@@ -1,5 +1,5 @@
 // hb doctor's checks: the deployment mode, the shims, and whether hbd answers where -c asks it.
-import { deriveTiming } from "@hb/config";
+import { deriveTiming, statusSettings } from "@hb/config";
 import { controlSocketPath, parseHbdStatus } from "@hb/protocol";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -42,11 +42,11 @@ async function isFolder(path: string): Promise<boolean> {
 export async function diagnose(options: { readonly file: string | undefined; readonly dir: string }, deps: RunDeps): Promise<DoctorReport> {
   const config = await sharedConfig(options.file, deps);
   const timing = deriveTiming(config);
-  const step = config["hb.fence.step.timeout"];
+  const { stateDir, stepTimeoutMs: step, statusListen } = statusSettings(config);
   const dir = resolve(options.dir);
   const [control, statusEndpoint, shims] = await Promise.all([
-    askControl(config["hb.state.dir"], { op: "status" }, deps, step),
-    askDaemon(config["hb.status.listen"], step),
+    askControl(stateDir, { op: "status" }, deps, step),
+    askDaemon(statusListen, step),
     isFolder(dir).then(async (folder) =>
       folder ? inspectShims(dir).catch((error: unknown) => ({ dir, error: (error as Error).message })) : { dir, error: `${dir} is not a folder (pass --dir: the agent's script folder)` },
     ),
@@ -86,7 +86,7 @@ export async function diagnose(options: { readonly file: string | undefined; rea
   if (view !== null) {
     if (!view.healthy) problems.push(`hbd answers on ${control.socket} but does not report itself healthy: the shims' -c will not defer to it`);
     const endpoint = status?.statusEndpoint ?? null;
-    if (endpoint?.bound === false) problems.push(`hbd could not bind its status endpoint ${endpoint.listen ?? config["hb.status.listen"]} (${endpoint.error ?? "no reason given"}): hbd runs, but Prometheus and hb status without root see nothing`);
+    if (endpoint?.bound === false) problems.push(`hbd could not bind its status endpoint ${endpoint.listen ?? statusListen} (${endpoint.error ?? "no reason given"}): hbd runs, but Prometheus and hb status without root see nothing`);
     const stale = status?.config?.stale ?? null;
     if (stale !== null) problems.push(`hbd's configuration is stale since ${stale.since ?? "?"}: ${stale.reason ?? "?"} (hbd keeps the configuration it had)`);
   } else if (owned && !(control.ok === false && control.failure === "untrusted")) {
@@ -105,7 +105,7 @@ export async function diagnose(options: { readonly file: string | undefined; rea
     answered: view !== null,
     ...(view === null ? {} : { view }),
     ...(controlReason === undefined ? {} : { reason: controlReason }),
-    controlSocket: controlSocketPath(config["hb.state.dir"]),
+    controlSocket: controlSocketPath(stateDir),
     control: control.ok ? { ok: true } : { ok: false, failure: control.failure, reason: control.reason },
     markers,
     statusEndpoint,

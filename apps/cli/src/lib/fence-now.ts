@@ -4,8 +4,6 @@ import {
   deriveTiming,
   FENCE_ACTIONS,
   isFencingAction,
-  readPropertiesFile,
-  resolveConfig,
   type FenceActionName,
   type HeartbeatConfig,
 } from "@hb/config";
@@ -13,7 +11,7 @@ import type { FenceDecision } from "@hb/core";
 import { createFenceAction, fenceSettings, type AffectedVms, type FenceActionReport } from "@hb/fence";
 import { findQemuProcessesUsingMount } from "@hb/storage-nfs";
 import { closeSync, writeSync } from "node:fs";
-import { propertiesPath, readPropertiesOrDefaults, type RunDeps } from "../context.js";
+import { loadCommandConfig, propertiesPath, type RunDeps } from "../context.js";
 import { UsageError } from "../errors.js";
 import { FENCE_KEYS, readScriptConfig, type ScriptConfig } from "./config.js";
 
@@ -47,8 +45,7 @@ export async function fenceNow(options: FenceNowOptions, deps: RunDeps): Promise
     config = await readScriptConfig(path);
   } else {
     // An operator's explicit --file must exist; the agent's own file may be absent (defaults).
-    const doc = options.file === undefined ? await readPropertiesOrDefaults(path, deps) : await readPropertiesFile(path);
-    const resolved = resolveConfig(doc);
+    const resolved = await loadCommandConfig(options.file, deps);
     // An --action on the command line makes a bad kvm.heartbeat.fence.action irrelevant.
     const relevant = (key: string) => FENCE_KEYS.test(key) && !(action !== undefined && key === "kvm.heartbeat.fence.action");
     const notices = resolved.problems.filter((problem) => relevant(problem.key)).map((problem) => `${path}:${problem.line}: ${problem.key}: ${problem.message}`);
@@ -95,7 +92,7 @@ export async function fenceNow(options: FenceNowOptions, deps: RunDeps): Promise
 function qemuOnMount(mountPoint: string, deps: RunDeps, values: HeartbeatConfig): AffectedVms {
   return {
     find: async (_target, signal) =>
-      (await findQemuProcessesUsingMount({ executor: deps.executor, deadlineMs: values["hb.fence.step.timeout"], signal, mountPoint })).map((process) => process.pid),
+      (await findQemuProcessesUsingMount({ executor: deps.executor, deadlineMs: fenceSettings(values).stepTimeoutMs, signal, mountPoint })).map((process) => process.pid),
   };
 }
 

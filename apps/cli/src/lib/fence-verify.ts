@@ -2,12 +2,12 @@
 // watches this storage (the one-owner rule), then the configured check of the storage itself
 // (DRBD's quorum, or one more NFS write). Every step is bounded by the verification's deadline,
 // which the timing model derives so that the action still starts before the agent kills -c.
-import { deriveTiming, formatSeconds, hostIdOf, type FenceVerifyMode, type HeartbeatConfig } from "@hb/config";
+import { formatSeconds, hostIdOf, verifySettings, type FenceVerifyMode, type HeartbeatConfig } from "@hb/config";
 import { ipv4AddressOf } from "@hb/core/adapters";
 import { recordNoFence as recordInFenceLog, sendSyslog, type NoFenceEvidence, type NoFenceOutcome } from "@hb/fence";
 import type { VetoCheck } from "@hb/protocol";
-import { checkDrbdVeto } from "@hb/storage-drbd";
-import { checkHeartbeatWrite } from "@hb/storage-nfs";
+import { checkDrbdVeto, drbdSettings } from "@hb/storage-drbd";
+import { checkHeartbeatWrite, nfsWriterSettings } from "@hb/storage-nfs";
 import type { RunDeps } from "../context.js";
 import { askControl, parseDaemonStatus } from "./hbd-client.js";
 import { describeMarkers, hbdOwned, readModeMarkers } from "./mode-markers.js";
@@ -35,7 +35,8 @@ export interface VerifyRequest {
  */
 export async function verifyFence(request: VerifyRequest, deps: RunDeps): Promise<VerifyOutcome> {
   const { config } = request;
-  const timing = deriveTiming(config).verify;
+  const settings = verifySettings(config);
+  const { timing } = settings;
   const started = deps.clock.monoMs();
   const remaining = () => Math.max(0, Math.floor(timing.deadlineMs - (deps.clock.monoMs() - started)));
   const notes: string[] = [];
@@ -48,7 +49,7 @@ export async function verifyFence(request: VerifyRequest, deps: RunDeps): Promis
 
   // hbd's verdict counts only over its control socket (root's); the TCP endpoint is not asked.
   const queryMs = Math.min(timing.daemonQueryMs, remaining());
-  const answer = await askControl(config["hb.state.dir"], { op: "status" }, deps, queryMs);
+  const answer = await askControl(settings.stateDir, { op: "status" }, deps, queryMs);
   const markers = await readModeMarkers(answer.pidFile, deps.clock, Math.min(timing.daemonQueryMs, remaining()));
   let hbdDecided = false;
   const view = answer.ok ? parseDaemonStatus(answer.result, answer.socket) : null;
@@ -77,7 +78,7 @@ export async function verifyFence(request: VerifyRequest, deps: RunDeps): Promis
     if (silent.loud || hbdOwned(markers)) {
       const why = hbdOwned(markers) ? `${silent.text}; ${describeMarkers(markers)}` : silent.text;
       notes.push(why);
-      loud.push(`${why}: deciding here, as configured (hb.fence.verify=${timing.mode}, action ${config["kvm.heartbeat.fence.action"]})`);
+      loud.push(`${why}: deciding here, as configured (hb.fence.verify=${timing.mode}, action ${settings.fenceAction})`);
       evidence.hbd = { answered: false, failure: answer.ok ? "not-hbd" : answer.failure, reason: silent.reason, markers };
     }
   }
@@ -86,7 +87,7 @@ export async function verifyFence(request: VerifyRequest, deps: RunDeps): Promis
   const mode: FenceVerifyMode = timing.mode;
   if (mode === "none") return { kind: "act", notes, loud, evidence };
   if (request.storage.kind === "shared-block") {
-    const drbd = await checkDrbdVeto({ executor: deps.executor, clock: deps.clock, drbdsetup: config["hb.drbd.drbdsetup"], deadlineMs: remaining() });
+    const drbd = await checkDrbdVeto({ executor: deps.executor, clock: deps.clock, drbdsetup: drbdSettings(config).drbdsetup, deadlineMs: remaining() });
     switch (drbd.kind) {
       case "unavailable":
         // Not a DRBD host (StorPool, or no drbd module): nothing to verify, as upstream.
@@ -118,7 +119,7 @@ export async function verifyFence(request: VerifyRequest, deps: RunDeps): Promis
       clock: deps.clock,
       mountPoint: request.storage.mountPoint,
       hostId: request.storage.mountPoint === undefined ? undefined : hostIdOf(config, ipv4AddressOf),
-      mountsFile: config["hb.mounts.file"],
+      mountsFile: nfsWriterSettings(config).mountsFile,
       deadlineMs: remaining(),
     });
     if (write.ok) return { kind: "no-fence", outcome: "vetoed", check: "storage", detail: write.detail, evidence: { ...evidence, write: write.evidence } };
@@ -133,11 +134,10 @@ export async function verifyFence(request: VerifyRequest, deps: RunDeps): Promis
  */
 export async function recordNoFence(request: VerifyRequest, outcome: Extract<VerifyOutcome, { kind: "no-fence" }>, deps: RunDeps): Promise<NoFenceOutcome> {
   const { config } = request;
-  const stateDir = config["hb.state.dir"];
-  const step = config["hb.fence.step.timeout"];
+  const { stateDir, stepTimeoutMs: step, fenceAction } = verifySettings(config);
   const { outcome: how, check, detail, evidence } = outcome;
   return recordInFenceLog(
-    { source: request.source, target: request.target, outcome: how, check, detail, evidence, action: config["kvm.heartbeat.fence.action"] },
+    { source: request.source, target: request.target, outcome: how, check, detail, evidence, action: fenceAction },
     {
       executor: deps.executor,
       clock: deps.clock,
@@ -152,6 +152,6 @@ export async function recordNoFence(request: VerifyRequest, outcome: Extract<Ver
 
 /** Say it before acting: hbd should have owned this decision but cannot, or the check could not finish. */
 export async function sayLoudly(request: VerifyRequest, lines: readonly string[], deps: RunDeps): Promise<void> {
-  const step = request.config["hb.fence.step.timeout"];
+  const step = verifySettings(request.config).stepTimeoutMs;
   await Promise.all(lines.map((text) => sendSyslog(deps.executor, `${request.source} -c: ${text}.`, "user.crit", step).catch(() => undefined)));
 }

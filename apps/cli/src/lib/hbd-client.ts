@@ -1,6 +1,6 @@
 // hb's client of hbd: its control socket (root's, checked for owner and mode, asked from a child)
 // and its read-only status endpoint (information for people, never a reason not to fence).
-import { HbError } from "@hb/config";
+import { HbError } from "@hb/errors";
 import type { ExecResult } from "@hb/core";
 import { controlSocketPath, parseControlAnswer, parseHbdStatus, pidFilePath, type ControlRequest, type HbdStatus } from "@hb/protocol";
 import type * as NodeFs from "node:fs";

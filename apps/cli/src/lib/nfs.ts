@@ -1,19 +1,9 @@
 // NFS helpers shared by `hb nfs` and the kvmheartbeat.sh / kvmvmactivity.sh entry points.
-import type { HeartbeatConfig } from "@hb/config";
 import { killQemuProcessesUsingMount } from "@hb/storage-nfs";
 import type { RunDeps } from "../context.js";
 
 /** The agent's effective answer time for kvmvmactivity.sh is 3.6 s (3600 given as ms); hb answers by 3 s. */
 export const ACTIVITY_ANSWER_MS = 3000;
-
-/**
- * The age beyond which a neighbour calls a heartbeat dead: what the agent passes as -t
- * (kvm.heartbeat.update.frequency in whole seconds), or hb.heartbeat.max.age when longer —
- * the timing model's reader threshold.
- */
-export function readerThresholdMs(config: HeartbeatConfig): number {
-  return Math.max(Math.floor(config["kvm.heartbeat.update.frequency"] / 1000) * 1000, config["hb.heartbeat.max.age"] ?? 0);
-}
 
 /** Upstream's deleteVMs after a remount in write mode: SIGKILL every qemu using the mount. */
 export async function stopQemuOnMount(mount: string, deadlineMs: number, deps: RunDeps): Promise<string> {
