@@ -23,15 +23,24 @@ finish() {
 json() {
   node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>{let v;try{v=JSON.parse(s)}catch{v=null};let r;try{r=eval(process.argv[1])}catch{r=undefined};console.log(typeof r==="object"?JSON.stringify(r):String(r))})' "$1"
 }
-# Waits up to $2 seconds for the command in $1 to succeed.
+# Waits up to $2 seconds for the command in $1 to succeed, trying every half second (every Node
+# start costs a second of an emulated CPU: polls must not starve hbd).
 wait_for() {
-  local i=0
+  local deadline=$(($(date +%s) + $2))
   while ! eval "$1" >/dev/null 2>&1; do
-    i=$((i + 1))
-    [ "$i" -gt $(($2 * 5)) ] && return 1
-    sleep 0.2
+    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    sleep 0.5
   done
 }
+# hbd's status document from its read-only HTTP endpoint, with bash alone (no Node start).
+status_doc() {
+  exec 3<>/dev/tcp/127.0.0.1/9746 || return 1
+  printf 'GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  timeout 5 cat <&3 | sed '1,/^\r*$/d'
+  exec 3<&-
+}
+# True when the status document, blanks removed, matches the extended regex $1 (no Node start).
+status_has() { status_doc | tr -d " \n\r" | grep -Eq "$1"; }
 
 # The kernel NFS server exports /srv/nfs to this host; the pool is a real NFS mount of it.
 nfs_up() {
@@ -58,11 +67,11 @@ write_props() {
   mkdir -p /etc/cloudstack/agent
   {
     cat <<PROPS
-heartbeat.update.timeout=5000
+heartbeat.update.timeout=10000
 kvm.heartbeat.update.frequency=5000
 kvm.heartbeat.update.max.tries=3
 kvm.heartbeat.update.retry.sleep=2000
-hb.fence.step.timeout=1000
+hb.fence.step.timeout=3000
 hb.fence.flush.wait=1000
 hb.host.ip=127.0.0.1
 hb.pools=nfs:$POOL
@@ -80,8 +89,7 @@ hbd_start() {
   printf '[Service]\nStandardOutput=journal+console\nStandardError=journal+console\n' >/etc/systemd/system/hbd.service.d/console.conf
   systemctl daemon-reload
   systemctl start hbd || fail "hbd does not start: $(systemctl status hbd --no-pager 2>&1 | tail -5)"
-  wait_for "[ \"\$(hb status --json | json 'v.targets.every((t)=>t.armed&&t.state===\"healthy\")&&v.targets.length>0')\" = true ]" 120 ||
-    fail "hbd never armed: $(hb status 2>&1 | tail -5)"
+  wait_for "status_has '\"targets\":\\[\\{[^]]*\"armed\":true'" 180 || fail "hbd never armed: $(hb status 2>&1 | tail -5)"
   result hbd_pid "$(systemctl show -p MainPID --value hbd)"
 }
 
@@ -106,3 +114,6 @@ watch_dstate() {
   done
   return 1
 }
+
+# The pool's last good heartbeat (ISO wall time) from hbd's status, as the fault begins.
+last_good_at() { status_doc | tr -d ' \n\r' | grep -o '"lastGoodAt":"[^"]*"' | head -1 | cut -d'"' -f4; }

@@ -226,6 +226,21 @@ function buildRootfs(dir, { kernelDir, nodeTgz }) {
   renameSync(tmp, dir);
 }
 
+// Units a lab VM does not need: each costs seconds of boot under emulation.
+const MASKED_UNITS = [
+  "getty@.service", "getty-static.service", "serial-getty@.service", "e2scrub_reap.service", "e2scrub_all.timer",
+  "apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "fstrim.timer", "systemd-tmpfiles-clean.timer",
+  "nfs-blkmap.service",
+];
+
+/** The image's own settings over the cached root tree (cheap to change: only the image is rebuilt). */
+function configureImage(root) {
+  for (const unit of MASKED_UNITS) {
+    rmSync(join(root, "etc/systemd/system", unit), { force: true });
+    symlinkSync("/dev/null", join(root, "etc/systemd/system", unit));
+  }
+}
+
 /** hb's built CLI and daemon, what they need to run, and the hbd unit. A .deb replaces this later. */
 export function installHb(root) {
   for (const [app, parts] of [["apps/cli", ["bin", "dist", "package.json"]], ["apps/daemon", ["bin", "dist", "systemd", "package.json"]]]) {
@@ -272,13 +287,14 @@ export function ensureImage() {
   const rootfs = join(cache, `rootfs-${baseKey}`);
   if (!existsSync(join(rootfs, "sbin", "init"))) buildRootfs(rootfs, { kernelDir, nodeTgz });
   lap("rootfs");
-  const hbKey = hashTree(hbInputs()).update(installHb.toString()).digest("hex").slice(0, 16);
+  const hbKey = hashTree(hbInputs()).update(installHb.toString()).update(configureImage.toString()).update(MASKED_UNITS.join(",")).digest("hex").slice(0, 16);
   const image = join(cache, `image-${baseKey}-${hbKey}.img`);
   if (!existsSync(image)) {
     say(`image: ${SUITE} root tree + hb from this checkout → ${image}`);
     const staging = join(cache, "staging");
     rmSync(staging, { recursive: true, force: true });
     run("cp", ["-a", rootfs, staging]);
+    configureImage(staging);
     installHb(staging);
     const tmp = `${image}.tmp`;
     run("mkfs.ext4", ["-q", "-F", "-L", "hblab", "-d", staging, tmp, IMAGE_SIZE], { capture: true });

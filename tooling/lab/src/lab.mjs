@@ -97,7 +97,7 @@ async function main(argv) {
   const failed = rows.filter((r) => !r.pass).length;
   if (!argv.includes("--no-doc")) writeReport(join(REPO_ROOT, "docs", "lab.md"), { results, image, imageSeconds, total });
   console.log(`lab: ${results.length} scenario(s) in ${total.toFixed(0)} s (image ${imageSeconds.toFixed(0)} s)`);
-  console.log(`${rows.length - failed} passed, ${failed} failed`);
+  console.log(`lab: ${rows.length - failed} of ${rows.length} checks passed${failed ? `, ${failed} FAILED` : ""}`);
   return failed === 0 ? 0 : 1;
 }
 

@@ -116,7 +116,107 @@ export const SCENARIOS = [
       return rows;
     },
   },
-];
+  {
+    id: "2",
+    name: "graceful-stall",
+    title: "graceful-reboot while a unit stalls the shutdown for ever (hb.fence.graceful.deadline 15 s)",
+    steps: ["graceful-stall", "graceful-stall-after"],
+    evaluate(ctx) {
+      const [boot, after] = ctx.boots;
+      const timing = readTiming(ctx, "graceful-stall");
+      const record = fenceRecord(ctx, "graceful-stall-after");
+      const g = timing.values["hb.fence.graceful.deadline"];
+      const rows = hangRows(boot, timing, record, { resetMs: { low: g, high: timing.resetLatestMs - timing.decisionLatestMs } });
+      const stalled = firstLine(boot.lines, /stop job is running for lab: a service whose stop never ends|lab-stall/i);
+      rows.push(fact("the shutdown stalls on the unit (systemd on the console)", { predicted: "a stop job that never ends", measured: stalled ? stalled.text.trim().slice(0, 100) : "not seen", pass: Boolean(stalled) }));
+      rows.push(fact("the fallback's record survives the reset", { predicted: "a fallback record (sysrq b)", measured: after.results.fallback_record ?? "none", pass: Boolean(after.results.fallback_record) }));
+      return rows;
+    },
+  },
+  {
+    id: "3",
+    name: "agent-actions",
+    title: "restart-agent and log-only: a stand-in cloudstack-agent unit, the VM keeps running",
+    steps: ["agent-actions"],
+    evaluate(ctx) {
+      const [boot] = ctx.boots;
+      const rows = [];
+      for (const action of ["restart-agent", "log-only"]) {
+        const timing = ctx.json(`agent-actions.${action}.timing.json`);
+        const record = ctx.json(`agent-actions.${action}.fence.json`)?.record ?? null;
+        const latest = timing?.decisionLatestMs ?? NaN;
+        rows.push(timed(`${action}: decision after the last good heartbeat (hbd's record)`, {
+          predicted: `${s(latest)} (decisionLatestMs)`, measured: decisionAfterLastGood(record), low: latest / 1000 - 0.75, high: latest / 1000 + 1.5, tolerance: "−0.75 s / +1.5 s",
+        }));
+        rows.push(fact(`${action}: the record says what it is`, { predicted: "action " + action + ", not a fence", measured: record ? `action ${record.action}, fences ${record.fences}` : "no record", pass: record?.action === action && record?.fences === false }));
+        const pids = (boot.results[`${action}.agent_pid`] ?? "").split(" -> ");
+        if (action === "restart-agent") {
+          rows.push(fact("restart-agent: cloudstack-agent restarted", { predicted: "a new main pid", measured: boot.results[`${action}.agent_pid`] ?? "?", pass: pids.length === 2 && pids[0] !== pids[1] && pids[1] !== "0" }));
+        } else {
+          rows.push(fact("log-only: cloudstack-agent left alone", { predicted: "the same main pid", measured: boot.results[`${action}.agent_pid`] ?? "?", pass: pids.length === 2 && pids[0] === pids[1] }));
+        }
+        rows.push(fact(`${action}: the VM keeps running`, { predicted: "up 10 s after the decision", measured: boot.results[`${action}.alive_after`] ?? "not seen", pass: markers(boot.lines).has(`alive-${action}`) }));
+        rows.push(fact(`${action}: syslog line with tag heartbeat in the journal`, { predicted: "journalctl -t heartbeat", measured: boot.results[`${action}.journal`] || "none", pass: Boolean(boot.results[`${action}.journal`]) }));
+      }
+      return rows;
+    },
+  },
+  {
+    id: "5",
+    name: "agent-path",
+    title: "the agent's own path: hb's shims over stand-in scripts, a bash loop in the agent's manner, then kvmheartbeat.sh -c",
+    steps: ["agent-shims"],
+    evaluate(ctx) {
+      const [boot] = ctx.boots;
+      const timing = readTiming(ctx, "agent-shims");
+      const rows = [];
+      const cAfterGood = (Number(boot.results.c_call_wall_ms) - Number(boot.results.last_good_wall_ms)) / 1000;
+      const up = timing.upstreamDecisionLatestMs / 1000;
+      rows.push(timed("-c called after the last good write (the agent's loop)", {
+        predicted: `${up.toFixed(2)} s (upstreamDecisionLatestMs: the agent pauses after the last try too)`, measured: cAfterGood, low: up - 2, high: up + 2, tolerance: "± 2 s (whole seconds of the loop's sleep and timeout)",
+      }));
+      const answer = timing.verify.actionAnswerMs / 1000;
+      const f = timing.values["hb.fence.flush.wait"] / 1000;
+      rows.push(timed("reset after -c (host clock: the loop's c-call marker → qemu exit)", {
+        predicted: `${f.toFixed(2)} to ${answer.toFixed(2)} s (flush wait; the reboot action's time to answer) + hb's start`, measured: exitAfter(boot, "c-call"), low: f - 0.25, high: answer + 2, tolerance: "−0.25 s / +2 s (a Node start under emulation)",
+      }));
+      rows.push(fact("the shims are in place", { predicted: "hb shims status: installed", measured: boot.results.shims ?? "?", pass: /hb|shim|install/i.test(boot.results.shims ?? "") }));
+      return rows;
+    },
+  },
+  {
+    id: "6",
+    name: "soft-mount",
+    title: "soft mount: NFS v3 soft,timeo=10,retrans=2; the kernel's EIO, then hbd's tries failing with it (log-only)",
+    steps: ["soft-mount"],
+    evaluate(ctx) {
+      const [boot] = ctx.boots;
+      const timing = readTiming(ctx, "soft-mount");
+      const record = ctx.json("soft-mount.fence.json")?.record ?? null;
+      const rows = [];
+      const dd = Number(boot.results.dd_seconds) / 1000;
+      // RPC over TCP: the first retransmission after timeo, each next one a timeo later (linear
+      // back-off); EIO at the major timeout after retrans retransmissions.
+      rows.push(timed("a write on the frozen soft mount returns EIO (dd oflag=sync)", {
+        predicted: "3.00 to 6.00 s (timeo 1 s, 2 retransmissions, linear back-off over TCP)", measured: boot.results.dd_rc === "0" ? NaN : dd, low: 2.5, high: 7, tolerance: "−0.5 s / +1 s",
+      }));
+      rows.push(fact("the write's error", { predicted: "Input/output error", measured: boot.results.dd_error || "?", pass: /Input\/output error/.test(boot.results.dd_error ?? "") }));
+      const attempts = record?.lastAttempts ?? record?.history?.lastAttempts ?? [];
+      const errors = JSON.stringify(attempts);
+      rows.push(fact("hbd's failed tries end in EIO before their deadline", {
+        predicted: `EIO within attemptDeadlineMs ${s(timing.attemptDeadlineMs)}`, measured: /EIO|Input\/output/.test(errors) ? "EIO" : errors.slice(0, 120) || "no attempts in the record", pass: /EIO|Input\/output/.test(errors),
+      }));
+      const decided = decisionAfterLastGood(record);
+      const earliest = timing.decisionEarliestMs / 1000;
+      const tries = timing.values["kvm.heartbeat.update.max.tries"];
+      rows.push(timed("decision after the last good heartbeat (hbd's record)", {
+        predicted: `decisionEarliestMs ${earliest.toFixed(2)} s + ${tries} tries × the kernel's EIO time (${(earliest + tries * dd).toFixed(2)} s); at most decisionLatestMs ${s(timing.decisionLatestMs)}`,
+        measured: decided, low: earliest, high: Math.min(timing.decisionLatestMs / 1000, earliest + tries * (dd + 1.5)), tolerance: "+1.5 s per try",
+      }));
+      return rows;
+    },
+  },
+].sort((a, b) => a.id.localeCompare(b.id));
 
 function stateOf(stat) {
   return String(stat).split(") ").pop()?.split(" ")[0] ?? "?";

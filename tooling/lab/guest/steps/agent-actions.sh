@@ -21,9 +21,8 @@ PROPS
   mark "fault-$action"
   nfs_freeze
   result "$action.fault_wall_ms" "$(date +%s%3N)"
-  status=$(timeout 10 hb status --json)
-  result "$action.last_good_at" "$(printf '%s' "$status" | json 'v.targets[0].lastGoodAt')"
-  wait_for "[ \"\$(hb status --json | json 'v.decisions.length')\" -gt 0 ]" 90 || fail "$action: no decision within 90 s"
+  result "$action.last_good_at" "$(last_good_at)"
+  wait_for "status_has '\"decisions\":\\[\\{'" 120 || fail "$action: no decision within 90 s"
   mark "decided-$action"
   hb fence last --json >"/host/results/$STEP.$action.fence.json"
   sleep 10

@@ -22,7 +22,6 @@ sleep 2
 mark fault
 nfs_freeze
 result fault_wall_ms "$(date +%s%3N)"
-status=$(timeout 10 hb status --json)
-result last_good_at "$(printf '%s' "$status" | json 'v.targets[0].lastGoodAt')"
+result last_good_at "$(last_good_at)"
 sleep 300
 fail "no reset within 300 s of the fault"

@@ -9,8 +9,9 @@ nfs_freeze
 result fault_wall_ms "$(date +%s%3N)"
 watch_dstate 20 || result dstate_stat "none seen"
 # hbd answers while its write is stuck in the kernel.
-status=$(timeout 5 hb status --json) && mark status-answered
-result last_good_at "$(printf '%s' "$status" | json 'v.targets[0].lastGoodAt')"
+status=$(timeout 20 hb status --json 2>/run/status.err) && mark status-answered
+result status_error "$(head -c 300 /run/status.err)"
+result last_good_at "$(last_good_at)"
 result status_during_hang "$(printf '%s' "$status" | json '`${v.targets[0].state} failures=${v.targets[0].consecutiveFailures} healthy=${v.healthy}`')"
 sync
 # The decision comes, sysrq resets the VM: qemu exits under -no-reboot. Nothing past here runs.

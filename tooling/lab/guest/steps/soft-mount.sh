@@ -23,6 +23,6 @@ sleep 2
 mark fault
 nfs_freeze
 result fault_wall_ms "$(date +%s%3N)"
-wait_for "[ \"\$(hb status --json | json 'v.decisions.length')\" -gt 0 ]" 120 || fail "no decision within 120 s"
+wait_for "status_has '\"decisions\":\\[\\{'" 150 || fail "no decision within 120 s"
 mark decided
 hb fence last --json >"/host/results/$STEP.fence.json"

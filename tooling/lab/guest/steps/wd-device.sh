@@ -7,7 +7,7 @@ hb.watchdog=device
 hb.watchdog.device=/dev/watchdog
 PROPS
 hbd_start
-wait_for "[ \"\$(hb status --json | json 'v.watchdog.armed')\" = true ]" 60 || fail "the watchdog was never armed: $(hb status --json | json 'v.watchdog')"
+wait_for "status_has '\"watchdog\":\\{[^}]*\"armed\":true'" 120 || fail "the watchdog was never armed: $(hb status --json | json 'v.watchdog')"
 result watchdog_status "$(hb status --json | json 'v.watchdog')"
 sleep 1
 mark stop

@@ -8,7 +8,7 @@ mkdir -p /etc/systemd/system/hbd.service.d
 sed 's/^WatchdogSec=.*/WatchdogSec=10/' /opt/hb/apps/daemon/systemd/hbd-watchdog.conf >/etc/systemd/system/hbd.service.d/watchdog.conf
 hbd_start
 result watchdog_usec "$(systemctl show -p WatchdogUSec --value hbd)"
-wait_for "[ \"\$(hb status --json | json 'v.watchdog.armed')\" = true ]" 60 || fail "the watchdog was never armed: $(hb status --json | json 'v.watchdog')"
+wait_for "status_has '\"watchdog\":\\{[^}]*\"armed\":true'" 120 || fail "the watchdog was never armed: $(hb status --json | json 'v.watchdog')"
 result watchdog_status "$(hb status --json | json 'v.watchdog')"
 sleep 1
 mark stop
