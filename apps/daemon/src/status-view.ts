@@ -81,8 +81,7 @@ export function statusDocument(parts: StatusParts, health: { healthy: boolean; p
         id: target.id,
         kind: pool?.kind ?? "unknown",
         ...(pool?.kind === "nfs" ? { mountPoint: pool.mountPoint } : {}),
-        // null before a pool's first attempt: readers take a state that is not text as unknown.
-        state: target.state as string,
+        state: target.state,
         armed: target.armed,
         lastGoodAt: target.lastSuccessAtMs === undefined ? null : toWall(target.lastSuccessAtMs),
         lastGoodAgeMs: target.lastSuccessAtMs === undefined ? null : Math.round(clock.monoMs() - target.lastSuccessAtMs),

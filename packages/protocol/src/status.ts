@@ -19,8 +19,8 @@ export const targetStatusSchema = z.object({
   kind: text,
   /** NFS pools only. */
   mountPoint: z.catch(z.optional(z.string()), undefined),
-  /** healthy, degraded, slow, failing, no-quorum, inconclusive or dead. */
-  state: text,
+  /** healthy, degraded, slow, failing, no-quorum, inconclusive or dead; null before the pool's first attempt. */
+  state: nullableText,
   /** Had a good heartbeat since hbd started: only an armed target can be fenced for. */
   armed: lenient(z.boolean(), false),
   lastGoodAt: nullableText,
