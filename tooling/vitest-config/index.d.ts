@@ -1,3 +1,8 @@
-import type { UserWorkspaceConfig } from "vitest/config";
+import type { TestProjectInlineConfiguration, ViteUserConfig } from "vitest/config";
 
-export declare function hbProject(name: string, test?: UserWorkspaceConfig["test"]): UserWorkspaceConfig;
+export declare const UNIT_TESTS: string;
+export declare const SYSTEM_TESTS: string;
+export declare function hbProject(
+  name: string,
+  overrides?: { unit?: TestProjectInlineConfiguration["test"]; system?: TestProjectInlineConfiguration["test"] },
+): ViteUserConfig;

@@ -5,8 +5,7 @@ import { spawn } from "node:child_process";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import type { FenceHost } from "./fence-fakes.js";
-import { roomyFenceHost } from "./roomy-host.js";
+import { type FenceHost, roomyFenceHost } from "@hb/testkit";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 let fake: FenceHost | undefined;

@@ -5,8 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { readScriptConfig } from "../src/lib/config.js";
-import type { FenceHost } from "./fence-fakes.js";
-import { roomyFenceHost } from "./roomy-host.js";
+import { type FenceHost, roomyFenceHost } from "@hb/testkit";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 const cleanups: (() => unknown)[] = [];

@@ -4,9 +4,8 @@ import { spawnSync } from "node:child_process";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
-import { makeTempDir, type TempDir } from "@hb/testkit";
+import { fakeControlSocket, type FakeControlSocket, makeTempDir, statusDocument, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fakeControlSocket, statusDocument, type FakeControlSocket } from "./fake-hbd.js";
 import { runHb } from "./harness.js";
 
 let temp: TempDir;

@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeFakeDrbdsetup, type FakeDrbdsetup } from "../../../packages/storage-drbd/test/fake.js";
+import { type FakeDrbdsetup, makeFakeDrbdsetup } from "@hb/testkit";
 import { runHb } from "./harness.js";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));

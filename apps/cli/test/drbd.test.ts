@@ -3,8 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { makeFakeDrbdsetup, processExists, type FakeDrbdsetup } from "../../../packages/storage-drbd/test/fake.js";
-import { startController, type FakeController } from "../../../packages/storage-drbd/test/linstor-server.js";
+import { type FakeController, type FakeDrbdsetup, makeFakeDrbdsetup, processExists, startController } from "@hb/testkit";
 import { runHb } from "./harness.js";
 
 const R1 = "cs-1f3a6c52-8d3e-4c4b-9a57-2b8f6e1d0c41";

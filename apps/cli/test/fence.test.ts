@@ -1,7 +1,6 @@
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import type { FenceHost } from "./fence-fakes.js";
-import { roomyFenceHost } from "./roomy-host.js";
+import { type FenceHost, roomyFenceHost } from "@hb/testkit";
 import { runHb } from "./harness.js";
 
 const cleanups: (() => unknown)[] = [];

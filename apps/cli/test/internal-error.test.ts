@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeFakeDrbdsetup, type FakeDrbdsetup } from "../../../packages/storage-drbd/test/fake.js";
+import { type FakeDrbdsetup, makeFakeDrbdsetup } from "@hb/testkit";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 const exec = promisify(execFile);

@@ -2,9 +2,8 @@
 // over hbd's control socket once it passes the same ownership check as -c's (folder and socket owned
 // by root, writable by no one else). A socket or folder someone else could have placed gets nothing.
 import { chmod, chown, mkdir, symlink, writeFile } from "node:fs/promises";
-import { makeTempDir, type TempDir } from "@hb/testkit";
+import { fakeControlSocket, type FakeControlSocket, makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fakeControlSocket, type FakeControlSocket } from "./fake-hbd.js";
 import { runHb } from "./harness.js";
 
 let temp: TempDir;

@@ -7,10 +7,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { faultFsUnavailableReason, mountFaultFs, type FaultFs } from "@hb/testkit";
+import { type FakeDrbdsetup, type FaultFs, faultFsUnavailableReason, fenceHost, type FenceHost, makeFakeDrbdsetup, mountFaultFs } from "@hb/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeFakeDrbdsetup, type FakeDrbdsetup } from "../../../packages/storage-drbd/test/fake.js";
-import { fenceHost, type FenceHost } from "./fence-fakes.js";
 import { runHb } from "./harness.js";
 
 const hbBin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));

@@ -4,9 +4,8 @@
 import { writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { makeTempDir, type TempDir } from "@hb/testkit";
+import { fakeControlSocket, type FakeControlSocket, freePort, makeTempDir, statusDocument, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fakeControlSocket, freePort, statusDocument, type FakeControlSocket } from "./fake-hbd.js";
 import { runHb } from "./harness.js";
 
 let temp: TempDir;

@@ -6,10 +6,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { faultFsUnavailableReason, mountFaultFs, type FaultOp } from "@hb/testkit";
+import { faultFsUnavailableReason, type FaultOp, type FenceBehaviour, type FenceHost, mountFaultFs, roomyFenceHost } from "@hb/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Behaviour, FenceHost } from "./fence-fakes.js";
-import { roomyFenceHost } from "./roomy-host.js";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 const POOL = "/mnt/6e1b9a4c-pool";
@@ -23,7 +21,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function host(behaviours: Partial<Record<string, Behaviour>> = {}): Promise<FenceHost> {
+async function host(behaviours: Partial<Record<string, FenceBehaviour>> = {}): Promise<FenceHost> {
   const fake = await roomyFenceHost(behaviours);
   cleanups.push(() => fake.temp.remove());
   return fake;

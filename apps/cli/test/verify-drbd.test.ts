@@ -6,9 +6,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, type TestContext } from "vitest";
-import { makeFakeDrbdsetup, processExists, type FakeDrbdsetup } from "../../../packages/storage-drbd/test/fake.js";
-import type { FenceHost } from "./fence-fakes.js";
-import { roomyFenceHost } from "./roomy-host.js";
+import { type FakeDrbdsetup, type FenceHost, makeFakeDrbdsetup, processExists, roomyFenceHost } from "@hb/testkit";
 import { showJson, type ShowVariant } from "./verify-fixtures.js";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));

@@ -2,7 +2,7 @@
 // fixture show-safe.json (LINSTOR's quorum majority with suspend-io): the resources a test
 // names, with quorum switched off or allow-two-primaries on where the test says so.
 import { readFileSync } from "node:fs";
-import { FIXTURES } from "../../../packages/storage-drbd/test/fake.js";
+import { DRBD_FIXTURES } from "@hb/testkit";
 
 interface ShowResource {
   resource: string;
@@ -18,7 +18,7 @@ export interface ShowVariant {
 }
 
 export function showJson(names: readonly string[] | undefined, variant: ShowVariant = {}): string {
-  const all = JSON.parse(readFileSync(`${FIXTURES}show-safe.json`, "utf8")) as ShowResource[];
+  const all = JSON.parse(readFileSync(`${DRBD_FIXTURES}show-safe.json`, "utf8")) as ShowResource[];
   const chosen = names === undefined ? all : all.filter((resource) => names.includes(resource.resource));
   for (const resource of chosen) {
     if (variant.quorumOff?.includes(resource.resource)) resource.options.quorum = "off";

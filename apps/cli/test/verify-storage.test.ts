@@ -4,10 +4,8 @@ import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { faultFsUnavailableReason, mountFaultFs, type FaultFs } from "@hb/testkit";
+import { type FaultFs, faultFsUnavailableReason, fenceHost, type FenceHost, mountFaultFs, roomyFenceHost } from "@hb/testkit";
 import { describe, expect, it, type TestContext } from "vitest";
-import { fenceHost, type FenceHost } from "./fence-fakes.js";
-import { roomyFenceHost } from "./roomy-host.js";
 import { runHb } from "./harness.js";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));

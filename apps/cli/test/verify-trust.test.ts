@@ -8,13 +8,10 @@ import { chmod, chown, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { parseProperties, resolveConfig } from "@hb/config";
 import { ProcessExecutor, SystemClock, type ExecRequest, type Executor } from "@hb/core";
-import { makeTempDir, type TempDir } from "@hb/testkit";
+import { fakeControlSocket, type FakeControlSocket, type FenceHost, freePort, makeTempDir, otherUidUnavailableReason, roomyFenceHost, statusDocument, strangerOnStatusPort, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunDeps } from "../src/context.js";
 import { verifyFence, type VerifyOutcome } from "../src/lib/fence-verify.js";
-import { fakeControlSocket, freePort, otherUidUnavailableReason, statusDocument, strangerOnStatusPort, type FakeControlSocket } from "./fake-hbd.js";
-import type { FenceHost } from "./fence-fakes.js";
-import { roomyFenceHost } from "./roomy-host.js";
 
 const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 const POOL = "/mnt/6e1b9a4c-pool";

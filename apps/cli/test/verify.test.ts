@@ -5,9 +5,8 @@ import { appendFile, mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseEvents2, parseShowJson, type DrbdResourceOptions } from "@hb/storage-drbd";
-import { makeTempDir } from "@hb/testkit";
+import { DRBD_FIXTURES, makeTempDir } from "@hb/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { FIXTURES } from "../../../packages/storage-drbd/test/fake.js";
 import { describeNoFences, readNoFences } from "@hb/fence";
 import { judgeDrbdVeto } from "@hb/storage-drbd";
 import { askDaemon, parseDaemonStatus, type DaemonTarget, type DaemonView } from "../src/lib/hbd-client.js";
@@ -15,7 +14,7 @@ import { judgeDaemon } from "../src/lib/one-owner.js";
 import { showJson } from "./verify-fixtures.js";
 
 const R1 = "cs-1f3a6c52-8d3e-4c4b-9a57-2b8f6e1d0c41";
-const events2 = (name: string) => parseEvents2(readFileSync(`${FIXTURES}${name}.events2.txt`, "utf8"));
+const events2 = (name: string) => parseEvents2(readFileSync(`${DRBD_FIXTURES}${name}.events2.txt`, "utf8"));
 const options = (variant: Parameters<typeof showJson>[1] = {}, names?: readonly string[]): DrbdResourceOptions[] => parseShowJson(showJson(names, variant));
 
 describe("the drbd-quorum veto", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fixture } from "../test/fake.js";
+import { drbdFixture } from "@hb/testkit";
 import { checkResourceOptions, DrbdOutputError, parseShowJson } from "./index.js";
 
 const R1 = "cs-1f3a6c52-8d3e-4c4b-9a57-2b8f6e1d0c41";
@@ -8,7 +8,7 @@ const R3 = "cs-c2d84e9f-6b1a-4f37-a0e5-9d3c7b2f1a68";
 
 describe("parseShowJson", () => {
   it("reads quorum, the quorum-loss policies and allow-two-primaries per resource and connection", async () => {
-    const options = parseShowJson(await fixture("show-unsafe.json"));
+    const options = parseShowJson(await drbdFixture("show-unsafe.json"));
     expect(options.map((resource) => [resource.name, resource.quorum, resource.onNoQuorum, resource.onNoDataAccessible, resource.allowTwoPrimaries])).toEqual([
       [R1, "off", "suspend-io", "io-error", false],
       [R2, "majority", "io-error", "io-error", false],
@@ -34,7 +34,7 @@ describe("parseShowJson", () => {
 
 describe("checkResourceOptions", () => {
   it("finds nothing unsafe in LINSTOR's quorum with suspend-io everywhere", async () => {
-    const findings = checkResourceOptions(parseShowJson(await fixture("show-safe.json")));
+    const findings = checkResourceOptions(parseShowJson(await drbdFixture("show-safe.json")));
     expect(findings.filter((finding) => finding.level === "warning")).toEqual([]);
     expect(findings.map((finding) => [finding.resource, finding.option, finding.value])).toEqual([
       [R1, "on-no-quorum", "suspend-io"],
@@ -43,7 +43,7 @@ describe("checkResourceOptions", () => {
   });
 
   it("warns about quorum off and differing on-no-quorum / on-no-data-accessible, and notes dual-Primary", async () => {
-    const findings = checkResourceOptions(parseShowJson(await fixture("show-unsafe.json")));
+    const findings = checkResourceOptions(parseShowJson(await drbdFixture("show-unsafe.json")));
     expect(findings.map((finding) => [finding.resource, finding.level, finding.option, finding.value])).toEqual([
       [R1, "warning", "quorum", "off"],
       [R1, "warning", "on-no-data-accessible", "io-error"],

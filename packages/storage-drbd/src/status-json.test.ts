@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fixture } from "../test/fake.js";
+import { drbdFixture } from "@hb/testkit";
 import { DrbdOutputError, parseStatusJson } from "./index.js";
 
 function message(text: string): string {
@@ -14,7 +14,7 @@ function message(text: string): string {
 
 describe("parseStatusJson", () => {
   it("reads drbd-utils 9.22 output, with the suspended-* breakdown and a float percent-resync-done", async () => {
-    const { resources } = parseStatusJson(await fixture("resync-sync-target.status.json"));
+    const { resources } = parseStatusJson(await drbdFixture("resync-sync-target.status.json"));
     expect(resources[0]).toMatchObject({
       role: "Primary",
       suspended: false,
@@ -33,24 +33,24 @@ describe("parseStatusJson", () => {
   });
 
   it("reads the reasons of current output", async () => {
-    const [resource] = parseStatusJson(await fixture("quorum-lost-suspend-io.status.json")).resources;
+    const [resource] = parseStatusJson(await drbdFixture("quorum-lost-suspend-io.status.json")).resources;
     expect(resource).toMatchObject({ suspended: true, suspendedReasons: ["quorum"], devices: [{ quorum: false }] });
   });
 
   it("takes an empty or missing peer_devices for a peer that is not connected", async () => {
-    const connecting = parseStatusJson(await fixture("peer-connecting.status.json")).resources[0]?.connections[1];
+    const connecting = parseStatusJson(await drbdFixture("peer-connecting.status.json")).resources[0]?.connections[1];
     expect(connecting).toMatchObject({ name: "kvm-c", state: "Connecting", peerRole: "Unknown", peerDevices: [] });
     const missing = JSON.stringify([{ name: "r0", role: "Secondary", suspended: false, devices: [], connections: [{ name: "hostB", "connection-state": "StandAlone" }] }]);
     expect(parseStatusJson(missing).resources[0]?.connections[0]?.peerDevices).toEqual([]);
   });
 
   it("ignores unknown fields of newer drbd-utils (open, tls, paths)", async () => {
-    const { resources } = parseStatusJson(await fixture("three-node-tiebreaker.status.json"));
+    const { resources } = parseStatusJson(await drbdFixture("three-node-tiebreaker.status.json"));
     expect(resources[0]?.devices[0]).toEqual({ volume: 0, minor: 1000, disk: "UpToDate", client: false, quorum: true, open: true });
   });
 
   it("reads no resources as an empty list", async () => {
-    expect(parseStatusJson(await fixture("no-resources.status.json")).resources).toEqual([]);
+    expect(parseStatusJson(await drbdFixture("no-resources.status.json")).resources).toEqual([]);
   });
 
   it("refuses output it cannot read, naming the resource and field", () => {

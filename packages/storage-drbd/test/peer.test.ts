@@ -2,8 +2,7 @@ import { hostname } from "node:os";
 import { ProcessExecutor, type ExecRequest, type ExecResult, type Executor } from "@hb/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { checkPeer, HttpLinstorNodes, judgePeerFromDrbd, parseStatusJson, resolveNodeName, STATUS_ARGS } from "../src/index.js";
-import { fixture, makeFakeDrbdsetup, type FakeDrbdsetup } from "./fake.js";
-import { startController, type FakeController } from "./linstor-server.js";
+import { drbdFixture, makeFakeDrbdsetup, startController, type FakeController, type FakeDrbdsetup } from "@hb/testkit";
 
 const executor = new ProcessExecutor();
 let fake: FakeDrbdsetup;
@@ -22,7 +21,7 @@ beforeEach(() => {
   controller.requests.length = 0;
 });
 
-const statusOf = async (name: string) => parseStatusJson(await fixture(`${name}.status.json`));
+const statusOf = async (name: string) => parseStatusJson(await drbdFixture(`${name}.status.json`));
 
 describe("judgePeerFromDrbd", () => {
   it("is alive when any shared resource is Connected to the peer, in any case of its name", async () => {

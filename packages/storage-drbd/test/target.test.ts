@@ -3,7 +3,7 @@ import { parseProperties, resolveConfig, type HeartbeatConfig } from "@hb/config
 import { HeartbeatLoop, ProcessExecutor, SystemClock, type AttemptContext, type FenceDecision, type LoopEvent } from "@hb/core";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DrbdHeartbeatTarget, EVENTS2_ARGS, readHostHealth } from "../src/index.js";
-import { makeFakeDrbdsetup, processExists, type FakeDrbdsetup } from "./fake.js";
+import { makeFakeDrbdsetup, processExists, type FakeDrbdsetup } from "@hb/testkit";
 
 const executor = new ProcessExecutor();
 let fake: FakeDrbdsetup;

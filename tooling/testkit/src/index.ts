@@ -11,3 +11,15 @@ export {
   type MountFaultFsOptions,
   type OperationCount,
 } from "./faultfs.js";
+export { DRBD_FIXTURES, drbdFixture, makeFakeDrbdsetup, processExists, type FakeAnswer, type FakeCommand, type FakeDrbdsetup } from "./drbd.js";
+export { startController, type ControllerMode, type FakeController } from "./linstor.js";
+export { fenceHost, roomyFenceHost, ROOMY_STEP_MS, type FenceBehaviour, type FenceHost } from "./fence-host.js";
+export {
+  fakeControlSocket,
+  freePort,
+  otherUidUnavailableReason,
+  statusDocument,
+  strangerOnStatusPort,
+  type FakeControlSocket,
+  type Stranger,
+} from "./hbd.js";

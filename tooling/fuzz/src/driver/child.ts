@@ -2,12 +2,13 @@
 // ended. It runs as an unprivileged uid of its own (see ../harness.ts), in its temp folder; it is
 // bundled with tsup, since Node 20 cannot load the sources.
 import { formatStatus } from "@hb/cli/src/commands/status.js";
-import { healthyOf, judgeDaemon, judgeDrbdVeto, parseDaemonStatus, type FenceStorage } from "@hb/cli/src/commands/verify.js";
+import { parseDaemonStatus } from "@hb/cli/src/lib/hbd-client.js";
+import { judgeDaemon, type FenceStorage } from "@hb/cli/src/lib/one-owner.js";
 import { MAPPED_ERROR_CODES } from "@hb/cli/src/errors.js";
 import { run } from "@hb/cli/src/run.js";
 import { decodePropertiesBytes, deriveTiming, isHbError, parseProperties, readPropertiesFile, resolveConfig, setProperty, unsetProperty } from "@hb/config";
 import { formatSimulation, parseScenario, ProcessExecutor, simulate, SystemClock, type ExecRequest, type ExecResult, type Executor } from "@hb/core";
-import { checkResourceOptions, classifyHost, parseEvents2, parseShowJson, parseStatusJson } from "@hb/storage-drbd";
+import { checkResourceOptions, classifyHost, judgeDrbdVeto, parseEvents2, parseShowJson, parseStatusJson } from "@hb/storage-drbd";
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Answers, ArgvInput, DrbdInput, HbdInput, Outcome, PropertiesInput, Reply, Request, ScenarioInput, StrayReport } from "../protocol.js";
@@ -103,7 +104,7 @@ function drbd(input: DrbdInput): Promise<Outcome> {
 function hbd(input: HbdInput): Promise<Outcome> {
   return guarded(() => {
     formatStatus(input.document as Parameters<typeof formatStatus>[0]);
-    const view = parseDaemonStatus(input.document, "fuzz", healthyOf(input.document));
+    const view = parseDaemonStatus(input.document, "fuzz");
     if (view === null) return "not hbd's status";
     const storage: FenceStorage = input.storage === "shared-block" ? { kind: "shared-block" } : { kind: "nfs", mountPoint: input.storage };
     return judgeDaemon(view, storage).kind;

@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { hbdInput } from "./arbitraries.js";
-import { checkNothingOutside, fuzz, FUZZ_UID, FuzzChild, printSeed, writeMarker, writesOutside } from "./harness.js";
+import { hbdInput } from "../src/arbitraries.js";
+import { checkNothingOutside, fuzz, FUZZ_UID, FuzzChild, printSeed, writeMarker, writesOutside } from "../src/harness.js";
 
 // hbd's status document as the CLI reads it: `hb status`'s table (formatStatus), and -c's
 // parseDaemonStatus + judgeDaemon. (`hb status` itself, with the document coming back from the

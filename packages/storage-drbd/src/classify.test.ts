@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { classifyHost, parseEvents2, parseStatusJson, type HostVerdict, type Verdict, type VerdictEvidence } from "../src/index.js";
-import { FIXTURES, fixture } from "./fake.js";
+import { classifyHost, parseEvents2, parseStatusJson, type HostVerdict, type Verdict, type VerdictEvidence } from "./index.js";
+import { DRBD_FIXTURES, drbdFixture } from "@hb/testkit";
 
 const R1 = "cs-1f3a6c52-8d3e-4c4b-9a57-2b8f6e1d0c41";
 const R2 = "cs-7b9e0d14-3a2f-4e6b-8c1d-5f4a2e9b7c30";
@@ -17,7 +17,7 @@ interface Row {
   readonly facts?: Readonly<Record<string, readonly Fact[]>>;
 }
 
-// Every fixture under test/fixtures that holds DRBD state is a row here (checked below).
+// Every fixture under @hb/testkit's drbd/fixtures that holds DRBD state is a row here (checked below).
 const TABLE: readonly Row[] = [
   { fixture: "two-node-healthy", host: "healthy", resources: { [R1]: "healthy", [R2]: "healthy" } },
   {
@@ -119,12 +119,12 @@ const RESYNC = ["resync-sync-source", "resync-sync-target", "oldest-utils-resync
 const CONGESTION = ["congested"];
 const QUORUM_LOSS = ["quorum-lost-suspend-io", "quorum-lost-io-error", "older-utils-quorum-lost"];
 
-const STATE_FIXTURES = readdirSync(FIXTURES).filter((name) => name.endsWith(".events2.txt") || name.endsWith(".status.json"));
+const STATE_FIXTURES = readdirSync(DRBD_FIXTURES).filter((name) => name.endsWith(".events2.txt") || name.endsWith(".status.json"));
 
 async function verdicts(name: string): Promise<{ format: string; host: HostVerdict }[]> {
   const out: { format: string; host: HostVerdict }[] = [];
-  if (STATE_FIXTURES.includes(`${name}.events2.txt`)) out.push({ format: "events2", host: classifyHost(parseEvents2(await fixture(`${name}.events2.txt`))) });
-  if (STATE_FIXTURES.includes(`${name}.status.json`)) out.push({ format: "status --json", host: classifyHost(parseStatusJson(await fixture(`${name}.status.json`))) });
+  if (STATE_FIXTURES.includes(`${name}.events2.txt`)) out.push({ format: "events2", host: classifyHost(parseEvents2(await drbdFixture(`${name}.events2.txt`))) });
+  if (STATE_FIXTURES.includes(`${name}.status.json`)) out.push({ format: "status --json", host: classifyHost(parseStatusJson(await drbdFixture(`${name}.status.json`))) });
   return out;
 }
 
@@ -166,19 +166,19 @@ describe("classification of every fixture", () => {
   });
 
   it("shows may_promote and promotion_score of current drbd-utils as evidence", async () => {
-    const host = classifyHost(parseEvents2(await fixture("quorum-lost-suspend-io.events2.txt")));
+    const host = classifyHost(parseEvents2(await drbdFixture("quorum-lost-suspend-io.events2.txt")));
     const resource = host.resources[0];
     expect(resource).toMatchObject({ mayPromote: false, promotionScore: 0 });
     expect(resource?.evidence).toContainEqual(expect.objectContaining({ field: "promotion_score", value: "0", text: "may_promote:no promotion_score:0" }));
   });
 
   it("says why, in words, in the host summary", async () => {
-    const lost = classifyHost(parseEvents2(await fixture("quorum-lost-suspend-io.events2.txt")));
+    const lost = classifyHost(parseEvents2(await drbdFixture("quorum-lost-suspend-io.events2.txt")));
     expect(lost.summary).toBe(
       `1 resource, 1 Primary; ${R1}: volume 0: no quorum while Primary: DRBD fails or freezes its writes, I/O suspended for lack of quorum (on-no-quorum suspend-io): writes freeze`,
     );
-    const resync = classifyHost(parseEvents2(await fixture("resync-sync-target.events2.txt")));
+    const resync = classifyHost(parseEvents2(await drbdFixture("resync-sync-target.events2.txt")));
     expect(resync.summary).toContain("resync from kvm-b, this host is the sync target, 61.08% done");
-    expect(classifyHost(parseEvents2(await fixture("no-resources.events2.txt"))).summary).toBe("no DRBD resources on this host");
+    expect(classifyHost(parseEvents2(await drbdFixture("no-resources.events2.txt"))).summary).toBe("no DRBD resources on this host");
   });
 });

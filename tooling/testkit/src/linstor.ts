@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fixture } from "./fake.js";
+import { drbdFixture } from "./drbd.js";
 
 export type ControllerMode = { kind: "nodes"; body?: string } | { kind: "status"; status: number } | { kind: "hang" } | { kind: "garbage" };
 
@@ -13,7 +13,7 @@ export interface FakeController {
 }
 
 export async function startController(): Promise<FakeController> {
-  const nodes = await fixture("linstor-nodes.json");
+  const nodes = await drbdFixture("linstor-nodes.json");
   const hanging: ServerResponse[] = [];
   const requests: FakeController["requests"] = [];
   const controller = { mode: { kind: "nodes" } as ControllerMode };

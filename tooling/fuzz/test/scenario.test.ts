@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { scenarioInput } from "./arbitraries.js";
-import { checkNothingOutside, fuzz, FuzzChild, printSeed, writeMarker } from "./harness.js";
+import { scenarioInput } from "../src/arbitraries.js";
+import { checkNothingOutside, fuzz, FuzzChild, printSeed, writeMarker } from "../src/harness.js";
 
 // The scenario reader of `hb simulate` (@hb/core): parseScenario, then the real loop under
 // SimulatedClock with an event limit, and the text of the result.

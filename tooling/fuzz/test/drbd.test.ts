@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { drbdInput } from "./arbitraries.js";
-import { checkNothingOutside, fuzz, FuzzChild, printSeed, writeMarker } from "./harness.js";
+import { drbdInput } from "../src/arbitraries.js";
+import { checkNothingOutside, fuzz, FuzzChild, printSeed, writeMarker } from "../src/harness.js";
 
 // drbdsetup's output as @hb/storage-drbd reads it: events2 --now, status --json and
 // show --json, then the verdict (classifyHost), -c's veto judgement and the doctor's findings.

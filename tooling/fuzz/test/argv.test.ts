@@ -3,9 +3,9 @@ import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { drbdOutputs, hbdDocument, hostileString, numberish, propertiesText, scenarioJson } from "./arbitraries.js";
-import { checkNothingOutside, fuzz, FuzzChild, printSeed, writeMarker } from "./harness.js";
-import type { Answers, ArgvInput, ArgvResult, ProgramAnswer } from "./protocol.js";
+import { drbdOutputs, hbdDocument, hostileString, numberish, propertiesText, scenarioJson } from "../src/arbitraries.js";
+import { checkNothingOutside, fuzz, FuzzChild, printSeed, writeMarker } from "../src/harness.js";
+import type { Answers, ArgvInput, ArgvResult, ProgramAnswer } from "../src/protocol.js";
 
 // Every command of `hb`, in process (apps/cli's run(argv, deps)), with command lines made of the
 // real vocabulary and garbage. Its files are in the child's folder: agent.properties (through

@@ -2,13 +2,13 @@ import { readdirSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { classifyHost, DrbdOutputError, judgePeerFromDrbd, parseEvents2, parseStatusJson } from "../src/index.js";
-import { FIXTURES, fixture } from "./fake.js";
-import { upstreamPeerAlive, upstreamSelfHealthy } from "./upstream-rule.js";
+import { classifyHost, DrbdOutputError, judgePeerFromDrbd, parseEvents2, parseStatusJson } from "./index.js";
+import { DRBD_FIXTURES, drbdFixture } from "@hb/testkit";
+import { upstreamPeerAlive, upstreamSelfHealthy } from "../test/upstream-rule.js";
 
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
 const names = (suffix: string) =>
-  readdirSync(FIXTURES)
+  readdirSync(DRBD_FIXTURES)
     .filter((name) => name.endsWith(suffix))
     .map((name) => name.slice(0, -suffix.length))
     .sort();
@@ -24,7 +24,7 @@ interface SelfRow {
 async function selfRows(): Promise<SelfRow[]> {
   const rows: SelfRow[] = [];
   for (const name of names(".events2.txt")) {
-    const text = await fixture(`${name}.events2.txt`);
+    const text = await drbdFixture(`${name}.events2.txt`);
     const upstream = upstreamSelfHealthy(text) ? "healthy" : "unhealthy";
     const hb = classifyHost(parseEvents2(text)).verdict;
     // Same outcome: upstream's unhealthy is a failed try, as hb's lost is; healthy and degraded both pass.
@@ -65,13 +65,13 @@ async function peerDifferences(): Promise<{ groups: PeerGroup[]; agreeing: numbe
     groups.set(key, group);
   };
   for (const name of names(".status.json")) {
-    const text = await fixture(`${name}.status.json`);
+    const text = await drbdFixture(`${name}.status.json`);
     for (const node of PEERS) {
       note(relation(text, node), upstreamPeerAlive(text, node) ? "alive" : "dead", judgePeerFromDrbd(parseStatusJson(text), node).answer, `${name} ${node}`);
     }
   }
   // Output drbdsetup printed but nobody can read: upstream logs it and answers dead.
-  const garbled = (await fixture("two-node-healthy.status.json")).slice(0, 200);
+  const garbled = (await drbdFixture("two-node-healthy.status.json")).slice(0, 200);
   let hb = "";
   try {
     parseStatusJson(garbled);

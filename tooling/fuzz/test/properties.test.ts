@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { propertiesInput } from "./arbitraries.js";
-import { checkNothingOutside, fuzz, FuzzChild, printSeed, writeMarker } from "./harness.js";
+import { propertiesInput } from "../src/arbitraries.js";
+import { checkNothingOutside, fuzz, FuzzChild, printSeed, writeMarker } from "../src/harness.js";
 
 // The properties reader (@hb/config): parse, resolve and validate, the timing model, and the
 // lossless edit, on any text or bytes, from memory or from a file.
