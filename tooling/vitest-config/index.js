@@ -27,7 +27,7 @@ export function hbProject(_name, overrides = {}) {
       // A package may have no tests of one kind (a leaf with unit tests only).
       passWithNoTests: true,
       projects: [
-        { extends: true, test: { name: "unit", include: [UNIT_TESTS], testTimeout: 5_000, ...overrides.unit } },
+        { extends: true, test: { name: "unit", include: [UNIT_TESTS], testTimeout: 5_000, isolate: false, ...overrides.unit } },
         { extends: true, test: { name: "system", include: [SYSTEM_TESTS], testTimeout: 20_000, ...overrides.system } },
       ],
     },

@@ -2,11 +2,11 @@ import { readdirSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { formatSimulation, parseScenario, simulate } from "../src/index.js";
+import { formatSimulation, parseScenario, simulate } from "./index.js";
 
 // Golden logs in the manner of Proxmox's ha-tester: each scenario's timeline is diffed against
 // its .expected file. HB_UPDATE_GOLDEN=1 rewrites them (review the diff before committing).
-const dir = fileURLToPath(new URL("./scenarios/", import.meta.url));
+const dir = fileURLToPath(new URL("../test/scenarios/", import.meta.url));
 const scenarios = readdirSync(dir).filter((name) => name.endsWith(".json")).sort();
 
 describe("golden scenarios", () => {

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
 import { faultFsUnavailableReason, mountFaultFs } from "@hb/testkit";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_OUTPUT_BYTES, isOwnFaultCode, OWN_FAULT_CODES, ProcessExecutor } from "../index.js";
-import * as adapters from "./index.js";
+import { DEFAULT_MAX_OUTPUT_BYTES, isOwnFaultCode, OWN_FAULT_CODES, ProcessExecutor } from "../src/index.js";
+import * as adapters from "../src/adapters/index.js";
 
 const node = process.execPath;
 
