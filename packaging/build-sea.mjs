@@ -1,0 +1,139 @@
+// hb's single executable: Node 24 from the npm registry, hb's CLI and daemon in one CommonJS
+// bundle, evaluated into a V8 startup snapshot and injected with postject (Node's SEA).
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const require = createRequire(import.meta.url);
+const pinned = JSON.parse(readFileSync(join(root, "packaging", "node.json"), "utf8"));
+export const NODE_VERSION = pinned.version;
+const cache = join(root, "packaging", ".cache");
+const SENTINEL = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+
+const run = (file, args, options = {}) => execFileSync(file, args, { stdio: "inherit", ...options });
+
+/**
+ * The node binary of `arch`, from the registry's node-linux-<arch> package: npm checks the
+ * tarball against the registry's integrity, and this against the one pinned in node.json.
+ */
+export function nodeBinary(arch) {
+  const expected = pinned.integrity[arch];
+  if (expected === undefined) throw new Error(`no pinned Node.js for linux-${arch} in packaging/node.json`);
+  const folder = join(cache, `node-linux-${arch}-${NODE_VERSION}`);
+  const binary = join(folder, "bin", "node");
+  if (existsSync(binary)) return binary;
+  mkdirSync(cache, { recursive: true });
+  const tarball = join(cache, `node-linux-${arch}-${NODE_VERSION}.tgz`);
+  if (!existsSync(tarball)) run("npm", ["pack", `node-linux-${arch}@${NODE_VERSION}`, "--pack-destination", cache, "--silent"], { stdio: ["ignore", "ignore", "inherit"] });
+  const actual = `sha512-${createHash("sha512").update(readFileSync(tarball)).digest("base64")}`;
+  if (actual !== expected) {
+    rmSync(tarball, { force: true });
+    throw new Error(`node-linux-${arch}@${NODE_VERSION}: integrity ${actual} is not the pinned ${expected}`);
+  }
+  mkdirSync(folder, { recursive: true });
+  run("tar", ["-xzf", tarball, "-C", folder, "--strip-components=1", "package/bin/node", "package/LICENSE"]);
+  return binary;
+}
+
+/**
+ * The entry's two virtual modules: each app's main.ts, its top-level statements wrapped into an
+ * exported `main()`, so they run when the executable starts and not when the snapshot is built.
+ */
+const wrapMains = {
+  name: "hb-mains",
+  setup(build) {
+    const mains = { "hb:cli-main": join(root, "apps/cli/src/main.ts"), "hb:daemon-main": join(root, "apps/daemon/src/main.ts") };
+    build.onResolve({ filter: /^hb:warm$/ }, () => ({ path: "warm", namespace: "hb-warm" }));
+    build.onResolve({ filter: /^hb:/ }, (args) => ({ path: mains[args.path], namespace: "hb-main" }));
+    // Every command module, evaluated when the snapshot is built: a start finds them loaded.
+    build.onLoad({ filter: /.*/, namespace: "hb-warm" }, () => {
+      const folders = ["apps/cli/src/commands", "apps/cli/src/compat"].map((folder) => join(root, folder));
+      const files = folders.flatMap((folder) => readdirSync(folder).filter((name) => name.endsWith(".ts") && !name.endsWith(".test.ts")).map((name) => join(folder, name)));
+      if (process.env.HB_SEA_WARM === "0") return { contents: "", loader: "js" };
+      return { contents: files.map((file) => `import ${JSON.stringify(file)};`).join("\n"), loader: "js", resolveDir: root };
+    });
+    build.onLoad({ filter: /.*/, namespace: "hb-main" }, (args) => {
+      const lines = readFileSync(args.path, "utf8").split("\n");
+      const imports = [];
+      const body = [];
+      for (const line of lines) {
+        if (line.startsWith("import ")) {
+          if (!line.trimEnd().endsWith(";")) throw new Error(`${args.path}: an import over several lines; write it on one line for the executable's build`);
+          imports.push(line);
+        } else if (line.startsWith("export ")) {
+          throw new Error(`${args.path}: a composition root exports nothing`);
+        } else body.push(line);
+      }
+      return { contents: `${imports.join("\n")}\nexport async function main() {\n${body.join("\n")}\n}\n`, loader: "ts", resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+/** hb's bundle for the executable: one CommonJS file, no dynamic loading (the snapshot allows none). */
+export async function bundle(outfile) {
+  const esbuild = require("esbuild");
+  await esbuild.build({
+    entryPoints: [join(root, "packaging", "sea", "entry.mjs")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node24",
+    minify: true,
+    // Function#toString of the worker's functions becomes the `-e` source: names stay as written.
+    keepNames: false,
+    legalComments: "none",
+    plugins: [wrapMains],
+    logLevel: "warning",
+  });
+}
+
+/**
+ * Build the executable for `arch` into `outDir`/hb-linux-<arch>. The snapshot is made by the
+ * target's own node, so only linux-x64 (this machine) gets one; linux-arm64 carries the bundle
+ * as source, compiled at each start, and is checked without running it.
+ */
+export async function buildExecutable(arch, outDir) {
+  const work = join(outDir, `sea-${arch}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const main = join(work, "hb.cjs");
+  await bundle(main);
+  const snapshot = arch === process.arch && process.env.HB_SEA_SNAPSHOT !== "0";
+  const buildNode = nodeBinary(process.arch);
+  const config = { main, output: join(work, "sea-prep.blob"), disableExperimentalSEAWarning: true, useSnapshot: snapshot, useCodeCache: !snapshot && arch === process.arch };
+  writeFileSync(join(work, "sea-config.json"), `${JSON.stringify(config, null, 2)}\n`);
+  run(buildNode, ["--experimental-sea-config", join(work, "sea-config.json")], { stdio: ["ignore", "ignore", "inherit"] });
+  const executable = join(outDir, `hb-linux-${arch}`);
+  rmSync(executable, { force: true });
+  copyFileSync(nodeBinary(arch), executable);
+  chmodSync(executable, 0o755);
+  // Node's debug information is a sixth of the file and of no use to an operator.
+  try {
+    execFileSync("strip", [executable], { stdio: "ignore" });
+  } catch {
+    // No strip for this architecture here: the executable works the same, only bigger.
+  }
+  const postject = join(dirname(require.resolve("postject/package.json")), "dist", "cli.js");
+  run(process.execPath, [postject, executable, "NODE_SEA_BLOB", config.output, "--sentinel-fuse", SENTINEL], { stdio: ["ignore", "ignore", "inherit"] });
+  checkExecutable(executable, arch);
+  return executable;
+}
+
+/** Without running it: the right architecture, the blob injected and the fuse flipped. */
+export function checkExecutable(executable, arch) {
+  const header = execFileSync("readelf", ["-h", executable], { encoding: "utf8" });
+  const machine = { x64: "X86-64", arm64: "AArch64" }[arch];
+  if (!header.includes(machine)) throw new Error(`${executable}: not an ${machine} executable`);
+
+  if (!readFileSync(executable).includes("NODE_SEA_BLOB")) throw new Error(`${executable}: no NODE_SEA_BLOB note (postject did not inject)`);
+  if (!readFileSync(executable).includes(`${SENTINEL}:1`)) throw new Error(`${executable}: the SEA fuse is not set`);
+}
+
+export function cleanCache() {
+  for (const name of existsSync(cache) ? readdirSync(cache) : []) rmSync(join(cache, name), { recursive: true, force: true });
+}
