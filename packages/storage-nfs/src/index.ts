@@ -69,6 +69,7 @@ export {
 } from "./activity.js";
 export { scanHeartbeats, ScanError, type ScanOptions, type ScanResult, type ScannedHeartbeat } from "./scan.js";
 export { DEFAULT_RECORD_EVERY, NfsHeartbeatTarget, type NfsTargetOptions } from "./target.js";
+export { LOCAL_FILESYSTEM_TYPES, SmpHeartbeatTarget, checkSmpHeartbeatWrite, checkSmpMount, findCoveringMount, smpMountProblem, type SmpTargetOptions, type SmpWriteCheckOptions } from "./smp.js";
 export { nfsReaderSettings, nfsWriterSettings, type NfsReaderSettings, type NfsSettings, type NfsWriterSettings } from "./settings.js";
 export { ALIVE_LINE, cannotJudgeLine, neighbourLine, remountFailedLine, failedToCreateLine } from "./upstream.js";
 export type { RecordFields, ScanSkippedEntry, StorageCallOptions, WriteStep } from "./worker.js";
