@@ -4,7 +4,7 @@ import * as z from "zod/mini";
 import { statusListenProblem } from "./listen.js";
 
 /** The fence actions hb knows. `hard-reboot` is read as `reboot` (a later upstream name). */
-export const FENCE_ACTIONS = ["reboot", "graceful-reboot", "restart-agent", "log-only"] as const;
+export const FENCE_ACTIONS = ["reboot", "graceful-reboot", "restart-agent", "log-only", "custom"] as const;
 export type FenceActionName = (typeof FENCE_ACTIONS)[number];
 
 /** Which dead targets fence the host: any one (upstream), or only all of them together. */
@@ -19,9 +19,13 @@ export type FenceVerifyMode = (typeof FENCE_VERIFY_MODES)[number];
 export const WATCHDOG_MODES = ["none", "systemd", "device"] as const;
 export type WatchdogMode = (typeof WATCHDOG_MODES)[number];
 
-/** Actions that take the host down. The others leave VMs running (DESIGN rule 8). */
-export function isFencingAction(action: FenceActionName): boolean {
-  return action === "reboot" || action === "graceful-reboot";
+/**
+ * Actions that take the host down. The others leave VMs running (DESIGN rule 8). `custom` runs
+ * the operator's script, which hb cannot see into: it fences only when the operator says so
+ * (`hb.fence.custom.fences`, passed here as `customFences`).
+ */
+export function isFencingAction(action: FenceActionName, customFences = false): boolean {
+  return action === "reboot" || action === "graceful-reboot" || (action === "custom" && customFences);
 }
 
 type Unit = "ms" | "s" | "count" | "ratio" | "boolean" | "enum" | "path" | "string";
@@ -173,7 +177,7 @@ const fenceAction: PropertySpec<FenceActionName> = {
   key: "kvm.heartbeat.fence.action",
   unit: "enum",
   defaultValue: "reboot",
-  description: "What the host does when its heartbeat budget is spent: reboot (alias hard-reboot), graceful-reboot, restart-agent or log-only.",
+  description: "What the host does when its heartbeat budget is spent: reboot (alias hard-reboot), graceful-reboot, restart-agent, log-only or custom (kvm.heartbeat.fence.custom.script).",
   // Upstream's helper strips all whitespace and treats anything unknown as a hard reboot.
   schema: z.pipe(
     z.pipe(z.string().check(z.trim()), z.transform((value: string) => (value === "hard-reboot" ? "reboot" : value))),
@@ -207,6 +211,7 @@ const TRIES: Ceiling = { max: 100, reason: "with every duration at its ceiling, 
 const FENCE_STEP: Ceiling = { max: MINUTE_MS, reason: "a hung step holds the fence this long" };
 const FLUSH: Ceiling = { max: 5 * MINUTE_MS, reason: "the reset must follow the flush" };
 const GRACEFUL: Ceiling = { max: HOUR_MS, reason: "the reset must follow a stalled shutdown" };
+const CUSTOM: Ceiling = { max: 10 * MINUTE_MS, reason: "a hung custom script holds the fallback reset this long" };
 const MAX_AGE: Ceiling = { max: DAY_MS, reason: "a heartbeat a day old is dead to any reader" };
 const HA_INTERVAL: Ceiling = { max: 3_600, reason: "keeps the modelled recovery time inside a timer" };
 const HA_ATTEMPTS: Ceiling = { max: 100, reason: "keeps the modelled recovery time inside a timer" };
@@ -248,8 +253,13 @@ export const PROPERTY_SPECS = {
   "hb.fence.agent.service": text("hb.fence.agent.service", "cloudstack-agent", "string", "The unit restart-agent restarts."),
   "hb.fence.kill.affected.vms": bool("hb.fence.kill.affected.vms", false, "Before a non-fencing action, stop the qemu processes whose disks are on the lost pool (split-brain guard)."),
   "hb.fence.step.timeout": millis("hb.fence.step.timeout", 2_000, 1, FENCE_STEP, "Deadline of each step around a fence action (audit record, syslog line, systemctl request): a hung step never holds the action."),
+  "kvm.heartbeat.fence.custom.script": text("kvm.heartbeat.fence.custom.script", "/etc/cloudstack/agent/heartbeat-fence-custom.sh", "path", "The script the custom fence action runs (root's, writable by no one else); hb falls back to reboot when it cannot run it, fails or overruns hb.fence.custom.deadline."),
+  "hb.fence.custom.deadline": millis("hb.fence.custom.deadline", 30_000, 1, CUSTOM, "How long the custom script may run; at the deadline its process group is killed and hb falls back to reboot."),
+  "hb.fence.custom.fences": bool("hb.fence.custom.fences", false, "Whether the custom script takes the host down (counts as a fence). hb cannot tell: by default it does not, and the split-brain warnings apply."),
   "hb.fence.verify": oneOf("hb.fence.verify", FENCE_VERIFY_MODES, "drbd-quorum", "What -c checks before it fences: drbd-quorum (veto while DRBD quorum holds), none (upstream), storage (also one NFS write)."),
   "hb.fence.verify.timeout": millis("hb.fence.verify.timeout", null, 1, ATTEMPT, "Deadline of the -c verification; by default derived so that verification plus the action fit inside heartbeat.update.timeout."),
+  "hb.sysrq.file": text("hb.sysrq.file", "/proc/sys/kernel/sysrq", "path", "The kernel's sysrq setting, as hb doctor reads it (reboot needs 128, sync 16; 1 allows all)."),
+  "kvm.scripts.dir": text("kvm.scripts.dir", "scripts/vm/hypervisor/kvm", "string", "Where the agent finds its heartbeat scripts: under /usr/share/cloudstack-agent/lib/, then /usr/share/cloudstack-common/ (an absolute path is used as it is); hb doctor checks the shims are there."),
   "hb.mounts.file": text("hb.mounts.file", "/proc/self/mounts", "path", "The mount table that tells whether a pool is mounted."),
   "hb.host.ip": text("hb.host.ip", null, "string", "This host's id in heartbeat file names; else the IPv4 address of private.network.device."),
   "hb.pools": text("hb.pools", null, "string", "Pools declared explicitly (see hbd's README for the syntax); libvirt discovery adds the others."),

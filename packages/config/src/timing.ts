@@ -80,7 +80,9 @@ const VERIFY_START_MARGIN_MS = 1_000;
  * Bounded steps before an action answers the agent (each at most hb.fence.step.timeout): the
  * record and the syslog line, then reboot: sysrq s and the flush wait before b; graceful-reboot:
  * two steps per outside reset and the systemctl request; restart-agent: the request; the
- * split-brain guard (discovery, SIGTERM, SIGKILL) before restart-agent and log-only.
+ * split-brain guard (discovery, SIGTERM, SIGKILL) before restart-agent, log-only and a custom
+ * script that does not fence; custom: its script's deadline, then at worst the fallback's line
+ * and record and the reboot path.
  */
 function actionAnswerMs(action: FenceActionName, config: HeartbeatConfig): number {
   const step = config["hb.fence.step.timeout"];
@@ -94,7 +96,14 @@ function actionAnswerMs(action: FenceActionName, config: HeartbeatConfig): numbe
       return 3 * step + guard;
     case "log-only":
       return 2 * step + guard;
+    case "custom":
+      return customActionMs(config) + (config["hb.fence.custom.fences"] ? 0 : guard);
   }
+}
+
+/** custom, at the latest: record and lines (3 steps), the script to its deadline, the fallback's line and record, the flush wait before b. */
+function customActionMs(config: HeartbeatConfig): number {
+  return 5 * config["hb.fence.step.timeout"] + config["hb.fence.custom.deadline"] + config["hb.fence.flush.wait"];
 }
 
 function deriveVerify(config: HeartbeatConfig): VerifyTiming {
@@ -147,14 +156,21 @@ type Times = Pick<
 
 /** Whether a decision takes the host down: a fencing action, and the reboot flag on. */
 function decisionFences(config: HeartbeatConfig): boolean {
-  return config["reboot.host.and.alert.management.on.heartbeat.timeout"] && isFencingAction(config["kvm.heartbeat.fence.action"]);
+  return config["reboot.host.and.alert.management.on.heartbeat.timeout"] && isFencingAction(config["kvm.heartbeat.fence.action"], config["hb.fence.custom.fences"]);
 }
 
 /** How long the action takes once decided: each step around it (audit record, syslog line, systemctl request) may take up to its own deadline. */
 function actionTimeMs(config: HeartbeatConfig): number {
   const step = config["hb.fence.step.timeout"];
   const flushWait = config["hb.fence.flush.wait"];
-  return config["kvm.heartbeat.fence.action"] === "graceful-reboot" ? config["hb.fence.graceful.deadline"] + 2 * step + flushWait : 3 * step + flushWait;
+  switch (config["kvm.heartbeat.fence.action"]) {
+    case "graceful-reboot":
+      return config["hb.fence.graceful.deadline"] + 2 * step + flushWait;
+    case "custom":
+      return customActionMs(config);
+    default:
+      return 3 * step + flushWait;
+  }
 }
 
 /** hb decides as soon as the last try fails: no sleep after it (upstream sleeps once more). */
@@ -202,9 +218,21 @@ function deriveTimes(config: HeartbeatConfig): Times {
 function actionText(config: HeartbeatConfig): string {
   const s = formatSeconds;
   const flushWait = config["hb.fence.flush.wait"];
-  return config["kvm.heartbeat.fence.action"] === "graceful-reboot"
-    ? `graceful-reboot: systemctl reboot, falling back to sysrq b after ${s(config["hb.fence.graceful.deadline"])} and a ${s(flushWait)} flush wait; steps bounded at ${s(config["hb.fence.step.timeout"])}`
-    : `reboot: record and syslog line (each bounded at ${s(config["hb.fence.step.timeout"])}), ${s(flushWait)} flush wait, then sysrq b`;
+  switch (config["kvm.heartbeat.fence.action"]) {
+    case "graceful-reboot":
+      return `graceful-reboot: systemctl reboot, falling back to sysrq b after ${s(config["hb.fence.graceful.deadline"])} and a ${s(flushWait)} flush wait; steps bounded at ${s(config["hb.fence.step.timeout"])}`;
+    case "custom":
+      return `custom: ${config["kvm.heartbeat.fence.custom.script"]} within ${s(config["hb.fence.custom.deadline"])} (hb.fence.custom.fences says it resets the host), else the reboot path: ${s(flushWait)} flush wait, then sysrq b; steps bounded at ${s(config["hb.fence.step.timeout"])}`;
+    default:
+      return `reboot: record and syslog line (each bounded at ${s(config["hb.fence.step.timeout"])}), ${s(flushWait)} flush wait, then sysrq b`;
+  }
+}
+
+function noResetText(config: HeartbeatConfig): string {
+  const action = config["kvm.heartbeat.fence.action"];
+  return action === "custom"
+    ? `custom does not fence (hb.fence.custom.fences=false): ${config["kvm.heartbeat.fence.custom.script"]} runs for at most ${formatSeconds(config["hb.fence.custom.deadline"])}; only when it cannot run, fails or overruns does hb reset the host`
+    : `${action} does not fence`;
 }
 
 function timelineOf(config: HeartbeatConfig, times: Times): TimelineEvent[] {
@@ -212,7 +240,6 @@ function timelineOf(config: HeartbeatConfig, times: Times): TimelineEvent[] {
   const frequency = config["kvm.heartbeat.update.frequency"];
   const tries = config["kvm.heartbeat.update.max.tries"];
   const retrySleep = config["kvm.heartbeat.update.retry.sleep"];
-  const action = config["kvm.heartbeat.fence.action"];
   const rebootOn = config["reboot.host.and.alert.management.on.heartbeat.timeout"];
   return [
     { id: "last-good", atMs: 0, text: "last good heartbeat written" },
@@ -223,7 +250,7 @@ function timelineOf(config: HeartbeatConfig, times: Times): TimelineEvent[] {
     {
       id: "reset-latest",
       atMs: times.resetLatestMs,
-      text: times.fences ? `host reset at the latest (${actionText(config)})` : `no reset: ${rebootOn ? `${action} does not fence` : "reboot.host.and.alert.management.on.heartbeat.timeout is false"}`,
+      text: times.fences ? `host reset at the latest (${actionText(config)})` : `no reset: ${rebootOn ? noResetText(config) : "reboot.host.and.alert.management.on.heartbeat.timeout is false"}`,
     },
     {
       id: "recovery-elsewhere",
@@ -254,7 +281,7 @@ function invariantsOf(config: HeartbeatConfig, times: Times, verify: VerifyTimin
       id: "fence-protects-disks",
       holds: times.fences,
       message: rebootOn
-        ? `fence action ${action} does not fence: VMs keep running while CloudStack may declare the host dead and start them elsewhere (two writers on one disk)`
+        ? `fence action ${action} does not fence${action === "custom" ? " (hb.fence.custom.fences=false: set it to true only if the script takes the host down)" : ""}: VMs keep running while CloudStack may declare the host dead and start them elsewhere (two writers on one disk)`
         : "reboot.host.and.alert.management.on.heartbeat.timeout is false: a dead heartbeat fences nothing, while CloudStack may start the VMs elsewhere",
     },
     {
