@@ -3,6 +3,8 @@ import { basename } from "node:path";
 /** One storage pool hbd keeps a heartbeat for. */
 export type PoolSpec =
   | { readonly kind: "nfs"; readonly id: string; readonly mountPoint: string; readonly server?: string; readonly export?: string; readonly source: "declared" | "libvirt" }
+  /** A SharedMountPoint pool: a cluster filesystem mounted at mountPoint, never remounted by hb. */
+  | { readonly kind: "smp"; readonly id: string; readonly mountPoint: string; readonly source: "declared" | "libvirt" }
   | { readonly kind: "linstor"; readonly id: string; readonly source: "declared" };
 
 export interface PoolProblem {
@@ -14,6 +16,7 @@ export interface PoolProblem {
  * `hb.pools`: entries separated by `;` (blanks around them ignored):
  *   nfs:MOUNT                    heartbeat in MOUNT/KVMHA; the mount is checked, never remounted
  *   nfs:MOUNT@SERVER:EXPORT      the same, remounted from SERVER:EXPORT when missing (upstream's options)
+ *   smp:PATH                     SharedMountPoint: heartbeat in PATH/KVMHA on the cluster filesystem there
  *   linstor:NAME                 the DRBD/LINSTOR health of this host, as target NAME
  * A bad entry is reported and skipped; the others are kept. One rule for hbd and
  * `hb config validate`, so that validate reports every entry hbd skips.
@@ -47,6 +50,12 @@ export function parseDeclaredPools(value: string | null): { pools: PoolSpec[]; p
         continue;
       }
       pools.push({ kind: "nfs", id: poolIdOf(mountPoint), mountPoint, server, export: exportPath, source: "declared" });
+    } else if (kind === "smp") {
+      if (!rest.startsWith("/") || rest.includes("..")) {
+        problems.push({ entry, message: "expected smp:PATH, an absolute path without .." });
+        continue;
+      }
+      pools.push({ kind: "smp", id: poolIdOf(rest), mountPoint: rest, source: "declared" });
     } else if (kind === "linstor" || kind === "drbd") {
       if (!/^[A-Za-z0-9_.-]+$/.test(rest)) {
         problems.push({ entry, message: "expected linstor:NAME (letters, digits, _ . -)" });
@@ -54,7 +63,7 @@ export function parseDeclaredPools(value: string | null): { pools: PoolSpec[]; p
       }
       pools.push({ kind: "linstor", id: rest, source: "declared" });
     } else {
-      problems.push({ entry, message: "unknown pool type (nfs:… or linstor:…)" });
+      problems.push({ entry, message: "unknown pool type (nfs:…, smp:… or linstor:…)" });
     }
   }
   const seen = new Set<string>();
