@@ -2,8 +2,10 @@
 import { constants, existsSync } from "node:fs";
 import { link, lstat, open, rename, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { isSea } from "node:sea";
 import { fileURLToPath } from "node:url";
 import { LocalFileError, readLocalFile, writeLocalFile } from "@hb/config/files";
+import type { Executor } from "@hb/core";
 import { RefusedError } from "../errors.js";
 
 /** The agent's scripts hb stands in for, and the `hb compat` entry each one runs. */
@@ -20,8 +22,9 @@ export interface HbCommand {
   readonly argv: readonly string[];
 }
 
-/** This hb: the running node and the package's bin/hb.js. */
+/** This hb: the running node and the package's bin/hb.js, or the single executable itself. */
 export function thisHb(): HbCommand {
+  if (isSea()) return { argv: [process.execPath] };
   let dir = dirname(fileURLToPath(import.meta.url));
   // From src/lib (tests) or dist (the bundle): the package root is the first with bin/hb.js.
   while (!existsSync(join(dir, "bin", "hb.js")) && dirname(dir) !== dir) dir = dirname(dir);
@@ -144,7 +147,7 @@ export interface ShimChange {
  * change, to replace a file hb did not write when NAME.orig exists already (an agent upgrade
  * put a new script over the shim) unless `force`: then the new script becomes the original.
  */
-export async function installShims(dir: string, options: { readonly hb?: HbCommand; readonly force?: boolean } = {}): Promise<ShimChange[]> {
+export async function installShims(dir: string, options: { readonly hb?: HbCommand; readonly force?: boolean; readonly diversions?: Diversions } = {}): Promise<ShimChange[]> {
   const hb = options.hb ?? thisHb();
   const report = await inspectFolder(dir, hb);
   const refused = report.scripts.filter((script) => script.state === "original" && script.original && !options.force);
@@ -154,6 +157,7 @@ export async function installShims(dir: string, options: { readonly hb?: HbComma
         "(did an agent upgrade replace the shim?); nothing changed. Rerun with --force to keep the current script as the original.",
     );
   }
+  if (options.diversions !== undefined) await divertAll(options.diversions, report.scripts);
   const changes: ShimChange[] = [];
   for (const script of report.scripts) {
     const text = shimText(script.name, hb);
@@ -183,7 +187,7 @@ export async function installShims(dir: string, options: { readonly hb?: HbComma
  * Put the originals back. Idempotent. Refuses, before any change, when a script is not hb's
  * shim but NAME.orig exists: putting NAME.orig back would overwrite a file hb did not write.
  */
-export async function uninstallShims(dir: string, options: { readonly hb?: HbCommand } = {}): Promise<ShimChange[]> {
+export async function uninstallShims(dir: string, options: { readonly hb?: HbCommand; readonly diversions?: Diversions } = {}): Promise<ShimChange[]> {
   const report = await inspectFolder(dir, options.hb ?? thisHb());
   const refused = report.scripts.filter((script) => script.state === "original" && script.original);
   if (refused.length > 0) {
@@ -209,7 +213,60 @@ export async function uninstallShims(dir: string, options: { readonly hb?: HbCom
       changes.push({ name: script.name, outcome: "not installed" });
     }
   }
+  // The originals are back under their names first: the package database then agrees with the folder.
+  if (options.diversions !== undefined) {
+    for (const script of report.scripts) await options.diversions.remove(script.path, `${script.path}.orig`);
+    return changes.map((change) => ({ ...change, outcome: `${change.outcome}; diversion removed` }));
+  }
   return changes;
+}
+
+/**
+ * The package system's record that NAME is diverted to NAME.orig, so that an upgrade of the
+ * agent's package writes upstream's new script to NAME.orig and never over the shim. The file
+ * itself is not moved by the package tool: hb keeps the original without a moment where the
+ * script is missing.
+ */
+export interface Diversions {
+  add(path: string, divertTo: string): Promise<void>;
+  /** Idempotent: no diversion is no error. */
+  remove(path: string, divertTo: string): Promise<void>;
+}
+
+/** Every script's diversion, or none: one that fails takes back those added before it. */
+async function divertAll(diversions: Diversions, scripts: readonly ShimStatus[]): Promise<void> {
+  const added: ShimStatus[] = [];
+  try {
+    for (const script of scripts) {
+      await diversions.add(script.path, `${script.path}.orig`);
+      added.push(script);
+    }
+  } catch (error) {
+    for (const script of added.reverse()) await diversions.remove(script.path, `${script.path}.orig`).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The package that owns hb's diversions, as `dpkg-divert --list` shows it ("… by hb"). */
+export const DIVERSION_PACKAGE = "hb";
+
+/**
+ * Diversions in dpkg's database, through dpkg-divert (`--package hb --no-rename`, so dpkg moves
+ * no file). `admindir`: another dpkg database (dpkg-divert --admindir). rpm has no diversions:
+ * there the hb package re-applies the shims after each upgrade of the agent (README, "Install").
+ */
+export function dpkgDiversions(options: { readonly executor: Executor; readonly deadlineMs: number; readonly admindir?: string }): Diversions {
+  const divert = async (verb: "--add" | "--remove", path: string, divertTo: string) => {
+    const args = [...(options.admindir === undefined ? [] : ["--admindir", options.admindir]), "--package", DIVERSION_PACKAGE, "--no-rename", "--divert", divertTo, verb, path];
+    const result = await options.executor.run({ file: "dpkg-divert", args, deadlineMs: options.deadlineMs });
+    const said = `${result.stderr} ${result.stdout}`.replace(/\s+/g, " ").trim();
+    if (result.spawnError !== undefined) {
+      throw new RefusedError(`cannot run dpkg-divert (${result.spawnError}): --divert is for dpkg systems; on rpm systems the hb package re-applies the shims after each cloudstack-agent upgrade`);
+    }
+    if (result.timedOut) throw new RefusedError(`dpkg-divert ${verb} ${path}: no answer within ${options.deadlineMs} ms`);
+    if (result.exitCode !== 0) throw new RefusedError(`dpkg-divert ${verb} ${path} failed (exit ${result.exitCode ?? result.signal}): ${said}`);
+  };
+  return { add: (path, divertTo) => divert("--add", path, divertTo), remove: (path, divertTo) => divert("--remove", path, divertTo) };
 }
 
 async function inspectFolder(dir: string, hb: HbCommand): Promise<ShimsReport> {
