@@ -44,6 +44,8 @@ export interface FenceRecord {
     readonly flushWaitMs: number;
     readonly gracefulDeadlineMs: number;
     readonly stepTimeoutMs: number;
+    /** The custom script's deadline (hb.fence.custom.deadline), for custom only. */
+    readonly customDeadlineMs?: number;
     readonly model: TimingModel;
   };
   /** Configuration problems the action was started with (e.g. an unknown action read as reboot). */
@@ -53,7 +55,7 @@ export interface FenceRecord {
 
 /** A later line of the same decision: what a dry run would have done, a fallback, stopped VMs. */
 export interface FenceFollowUp {
-  readonly kind: "dry-run" | "fallback" | "affected-vms";
+  readonly kind: "dry-run" | "fallback" | "affected-vms" | "custom";
   readonly id: string;
   readonly wallTime: string;
   readonly monoMs: number;

@@ -1,5 +1,6 @@
 import type { Clock, Executor, FenceReport } from "@hb/core";
 import type { AffectedVms } from "./affected-vms.js";
+import type { ScriptRunner } from "./adapters/script.js";
 import type { RebootBackstop } from "./backstops.js";
 import type { FenceSettings } from "./settings.js";
 import type { SysrqTrigger } from "./sysrq.js";
@@ -26,6 +27,10 @@ export interface FenceContext {
   readonly affectedVms?: AffectedVms;
   /** graceful-reboot's resets armed outside hb. Default: the systemd drop-in and the watchdog. */
   readonly backstops?: readonly RebootBackstop[];
+  /** Runs the custom action's script. Default: a child in its own process group, killed at the deadline. */
+  readonly scriptRunner?: ScriptRunner;
+  /** Besides root, the owner a custom script may have. Default: the uid hb runs as. */
+  readonly uid?: number;
   /** Configuration problems to carry into the record. */
   readonly notices?: readonly string[];
   /**

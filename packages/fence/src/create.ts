@@ -1,6 +1,7 @@
 import type { FenceActionName } from "@hb/config";
 import type { FenceAction, FenceDecision } from "@hb/core";
 import type { FenceActionReport, FenceContext } from "./context.js";
+import { CustomAction } from "./custom.js";
 import { GracefulRebootAction } from "./graceful-reboot.js";
 import { LogOnlyAction } from "./log-only.js";
 import { RebootAction } from "./reboot.js";
@@ -22,5 +23,7 @@ export function createFenceAction(name: FenceActionName, ctx: FenceContext): Rep
       return new RestartAgentAction(ctx);
     case "log-only":
       return new LogOnlyAction(ctx);
+    case "custom":
+      return new CustomAction(ctx);
   }
 }

@@ -12,11 +12,16 @@ const SUMMARIES: Record<FenceActionName, string> = {
   "graceful-reboot": "systemctl reboot, falling back to the sysrq reset at its deadline",
   "restart-agent": "restart the CloudStack agent; VMs keep running",
   "log-only": "log at the highest severity and record; nothing else",
+  custom: "run the operator's script (kvm.heartbeat.fence.custom.script) within its deadline, falling back to the sysrq reset when it cannot run, fails or overruns",
 };
 
-/** What an action does, and whether it protects the disks (DESIGN rule 8). */
-export function describeFenceAction(action: FenceActionName): FenceActionDescription {
-  const fences = isFencingAction(action);
-  const warning = fences ? "" : " — NOT a fence: CloudStack may start this host's VMs elsewhere while they still run here (two writers on one disk)";
+/**
+ * What an action does, and whether it protects the disks (DESIGN rule 8). `customFences` is
+ * hb.fence.custom.fences: custom fences only when the operator says its script takes the host down.
+ */
+export function describeFenceAction(action: FenceActionName, customFences = false): FenceActionDescription {
+  const fences = isFencingAction(action, customFences);
+  const unsaid = action === "custom" ? " (hb.fence.custom.fences is false)" : "";
+  const warning = fences ? "" : ` — NOT a fence${unsaid}: CloudStack may start this host's VMs elsewhere while they still run here (two writers on one disk)`;
   return { action, fences, summary: `${SUMMARIES[action]}${warning}` };
 }

@@ -6,6 +6,9 @@ export { RebootAction } from "./reboot.js";
 export { GracefulRebootAction, defaultBackstops } from "./graceful-reboot.js";
 export { RestartAgentAction, isUnitName } from "./restart-agent.js";
 export { LogOnlyAction } from "./log-only.js";
+export { CustomAction, CUSTOM_OUTPUT_MAX_BYTES } from "./custom.js";
+export { checkCustomScript, type ScriptCheck, type ScriptRefusal } from "./custom-script.js";
+export { processScriptRunner, type ScriptRunner, type ScriptRequest, type ScriptResult, type ScriptStream } from "./adapters/script.js";
 export { AuditLog, type FenceRecord, type FenceFollowUp, type FenceVetoLine, type AuditLine } from "./audit.js";
 export {
   readLastFence,

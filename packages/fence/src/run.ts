@@ -102,6 +102,9 @@ export class FenceRun {
         decision: this.decision,
         gracefulDeadlineMs: this.settings.gracefulDeadlineMs,
         agentService: this.settings.agentService,
+        customScript: this.settings.customScript,
+        customDeadlineMs: this.settings.customDeadlineMs,
+        customFences: this.settings.customFences,
       }),
       decisionPriority(this.action, this.decision),
     );
@@ -184,7 +187,7 @@ export class FenceRun {
 
   private buildRecord(plan: readonly string[]): FenceRecord {
     const { ctx, decision } = this;
-    const description = describeFenceAction(this.action);
+    const description = describeFenceAction(this.action, this.settings.customFences);
     const notices = [...(ctx.notices ?? [])];
     if (decision.action !== this.action) notices.push(`the decision named ${decision.action}; ${this.action} runs`);
     return {
@@ -200,7 +203,7 @@ export class FenceRun {
       reason: decision.reason,
       action: this.action,
       fences: description.fences,
-      isFence: decision.mode === "act" && isFencingAction(this.action),
+      isFence: decision.mode === "act" && isFencingAction(this.action, this.settings.customFences),
       mode: decision.mode,
       ...(decision.suppressedBy === undefined ? {} : { suppressedBy: decision.suppressedBy }),
       dryRun: decision.mode === "dry-run",
@@ -215,6 +218,7 @@ export class FenceRun {
         flushWaitMs: this.settings.flushWaitMs,
         gracefulDeadlineMs: this.settings.gracefulDeadlineMs,
         stepTimeoutMs: this.settings.stepTimeoutMs,
+        ...(this.action === "custom" ? { customDeadlineMs: this.settings.customDeadlineMs } : {}),
         model: { ...decision.timing, invariants: recordedInvariants(decision.timing) },
       },
       notices,

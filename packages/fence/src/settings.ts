@@ -18,6 +18,12 @@ export interface FenceSettings {
   readonly stateDir: string;
   /** hb.watchdog.device: armed by graceful-reboot as a backstop outside hb. */
   readonly watchdogDevice: string;
+  /** kvm.heartbeat.fence.custom.script: what the custom action runs. */
+  readonly customScript: string;
+  /** hb.fence.custom.deadline: how long the custom script may run before hb falls back to reboot. */
+  readonly customDeadlineMs: number;
+  /** hb.fence.custom.fences: whether the custom script takes the host down (the operator's word; default false). */
+  readonly customFences: boolean;
 }
 
 export function fenceSettings(config: HeartbeatConfig): FenceSettings {
@@ -30,6 +36,9 @@ export function fenceSettings(config: HeartbeatConfig): FenceSettings {
     killAffectedVms: config["hb.fence.kill.affected.vms"],
     stateDir: config["hb.state.dir"],
     watchdogDevice: config["hb.watchdog.device"],
+    customScript: config["kvm.heartbeat.fence.custom.script"],
+    customDeadlineMs: config["hb.fence.custom.deadline"],
+    customFences: config["hb.fence.custom.fences"],
   };
 }
 

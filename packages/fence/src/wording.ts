@@ -20,6 +20,9 @@ export interface WordingInput {
   readonly decision: FenceDecision;
   readonly gracefulDeadlineMs: number;
   readonly agentService: string;
+  readonly customScript: string;
+  readonly customDeadlineMs: number;
+  readonly customFences: boolean;
 }
 
 /**
@@ -37,7 +40,7 @@ export function decisionLine(input: WordingInput): string {
   return decision.mode === "dry-run" ? `${source}: dry run, nothing is done — ${line}` : line;
 }
 
-function actionLine({ source, cause, action, decision, gracefulDeadlineMs, agentService }: WordingInput, failure: string): string {
+function actionLine({ source, cause, action, decision, gracefulDeadlineMs, agentService, customScript, customDeadlineMs, customFences }: WordingInput, failure: string): string {
   const dry = decision.mode === "dry-run";
   switch (action) {
     case "reboot":
@@ -52,6 +55,10 @@ function actionLine({ source, cause, action, decision, gracefulDeadlineMs, agent
       return `${source}: ${failure}; fence action 'restart-agent' — ${dry ? "would restart" : "restarting"} ${agentService}. ${NOT_A_FENCE}.`;
     case "log-only":
       return `${source}: ${failure}; fence action 'log-only' — taking no action. ${NOT_A_FENCE}. Operator must investigate.`;
+    case "custom": {
+      const runs = `${dry ? "would run" : "running"} ${customScript} (deadline ${formatSeconds(customDeadlineMs)}, sysrq b if it cannot run, fails or overruns)`;
+      return `${source}: ${failure}; fence action 'custom' — ${runs}.${customFences ? "" : ` ${NOT_A_FENCE} (hb.fence.custom.fences is false).`}`;
+    }
   }
 }
 
@@ -62,8 +69,8 @@ export function decisionPriority(action: FenceActionName, decision: FenceDecisio
   return action === "log-only" ? "user.emerg" : "user.crit";
 }
 
-export function fallbackLine(source: string, why: string): string {
-  return `${source}: graceful-reboot fell back to reboot (sysrq b): ${why}.`;
+export function fallbackLine(source: string, why: string, from: FenceActionName = "graceful-reboot"): string {
+  return `${source}: ${from} fell back to reboot (sysrq b): ${why}.`;
 }
 
 /**
@@ -86,7 +93,9 @@ function holdsText(id: string, model: TimingModel): string {
         ? `the host is reset by ${s(model.resetLatestMs)}, before the management server may restart its VMs elsewhere (from ${s(model.earliestRecoveryElsewhereMs)})`
         : "the action does not reset the host, so there is no reset to order before recovery elsewhere (see fence-protects-disks)";
     case "fence-protects-disks":
-      return `fence action ${model.fenceAction} fences: the host is reset, so its VMs stop before CloudStack may start them elsewhere`;
+      return model.fenceAction === "custom"
+        ? "fence action custom fences (hb.fence.custom.fences=true, the operator's word): its script takes the host down, or hb resets it when the script cannot run, fails or overruns"
+        : `fence action ${model.fenceAction} fences: the host is reset, so its VMs stop before CloudStack may start them elsewhere`;
     case "verify-fits-agent-timeout":
       return verify.mode === "none"
         ? "-c does not verify (hb.fence.verify=none): nothing has to fit inside heartbeat.update.timeout"

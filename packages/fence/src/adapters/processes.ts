@@ -23,3 +23,8 @@ export function isProcessRunning(pid: number): boolean {
     return false;
   }
 }
+
+/** The uid hb runs as: besides root, the only owner a custom fence script may have. */
+export function currentUid(): number {
+  return process.getuid?.() ?? 0;
+}

@@ -1,8 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts, STEP_MS } from "../test/fakes.js";
-import { exited, startVm, started } from "../test/processes.js";
-import { RestartAgentAction, type FenceActionReport } from "./index.js";
+import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts, STEP_MS } from "./fakes.js";
+import { exited, startVm, started } from "./processes.js";
+import { RestartAgentAction, type FenceActionReport } from "../src/index.js";
 
 const { host, cleanups } = useFakeHosts();
 

@@ -1,7 +1,7 @@
 import { SystemClock } from "@hb/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { exited, startVm, started } from "../test/processes.js";
-import { stopProcesses } from "./index.js";
+import { exited, startVm, started } from "./processes.js";
+import { stopProcesses } from "../src/index.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(() => {

@@ -1,8 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { BOOT_ID, contextFor, decisionFor, expectCompleteRecord, useFakeHosts, STEP_MS } from "../test/fakes.js";
-import { hangingMount, readOnlyMount } from "../test/storage.js";
-import { RebootAction, upstreamRebootLine, type FenceActionReport } from "./index.js";
+import { BOOT_ID, contextFor, decisionFor, expectCompleteRecord, useFakeHosts, STEP_MS } from "./fakes.js";
+import { hangingMount, readOnlyMount } from "./storage.js";
+import { RebootAction, upstreamRebootLine, type FenceActionReport } from "../src/index.js";
 
 const { host, cleanups } = useFakeHosts();
 

@@ -1,8 +1,8 @@
 import { SystemClock, ProcessExecutor } from "@hb/core";
 import { mkdir, readFile, readlink, readdir, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts, type FakeHost, STEP_MS } from "../test/fakes.js";
-import { closeHeldDevice, GracefulRebootAction, JOB_TIMEOUT_DROP_IN, systemdJobTimeoutBackstop, watchdogBackstop, type FenceActionReport } from "./index.js";
+import { contextFor, decisionFor, expectCompleteRecord, useFakeHosts, type FakeHost, STEP_MS } from "./fakes.js";
+import { closeHeldDevice, GracefulRebootAction, JOB_TIMEOUT_DROP_IN, systemdJobTimeoutBackstop, watchdogBackstop, type FenceActionReport } from "../src/index.js";
 
 const { host, cleanups } = useFakeHosts();
 

@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { ProcessExecutor, SystemClock } from "@hb/core";
 import { chmod, mkdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { useFakeHosts } from "../test/fakes.js";
-import { closeHeldDevice, gracefulRebootGuarantee, hostGracefulRebootGuarantee, JOB_TIMEOUT_DROP_IN, systemdJobTimeoutBackstop, watchdogBackstop } from "./index.js";
+import { useFakeHosts } from "./fakes.js";
+import { closeHeldDevice, gracefulRebootGuarantee, hostGracefulRebootGuarantee, JOB_TIMEOUT_DROP_IN, systemdJobTimeoutBackstop, watchdogBackstop } from "../src/index.js";
 
 const { host, cleanups } = useFakeHosts();
 

@@ -1,7 +1,7 @@
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { BOOT_ID, contextFor, decisionFor, fakeHost, type FakeHost } from "../test/fakes.js";
-import { describeLastFence, LogOnlyAction, readLastFence, RebootAction } from "./index.js";
+import { BOOT_ID, contextFor, decisionFor, fakeHost, type FakeHost } from "./fakes.js";
+import { describeLastFence, LogOnlyAction, readLastFence, RebootAction } from "../src/index.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -8,8 +8,8 @@ import { deriveTiming, resolveConfig } from "@hb/config";
 import { ProcessExecutor, SystemClock } from "@hb/core";
 import { faultFsUnavailableReason, mountFaultFs } from "@hb/testkit";
 import { describe, expect, it } from "vitest";
-import { contextFor, decisionFor, useFakeHosts } from "../test/fakes.js";
-import { describeLastFence, FenceLogError, parseLastFence, readLastFence, RebootAction, UntrustedStateError, withinDeadline } from "./index.js";
+import { contextFor, decisionFor, useFakeHosts } from "./fakes.js";
+import { describeLastFence, FenceLogError, parseLastFence, readLastFence, RebootAction, UntrustedStateError, withinDeadline } from "../src/index.js";
 
 const { host } = useFakeHosts();
 const executor = new ProcessExecutor();

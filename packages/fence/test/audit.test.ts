@@ -3,8 +3,8 @@ import { makeTempDir } from "@hb/testkit";
 import { spawnSync } from "node:child_process";
 import { appendFile, mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
-import { AuditLog, withinDeadline, type FenceFollowUp } from "./index.js";
-import { hangingMount } from "../test/storage.js";
+import { AuditLog, withinDeadline, type FenceFollowUp } from "../src/index.js";
+import { hangingMount } from "./storage.js";
 
 const temp = await makeTempDir("hb-audit-");
 afterAll(() => temp.remove());
