@@ -52,7 +52,7 @@ if (command.kind === "help") {
       addressOf: ipv4AddressOf,
       lag: eventLoopLag(),
       ...factories,
-      discoverPools: (config) => discoverLibvirtPools(executor, daemonSettings(config).stepTimeoutMs),
+      discoverPools: (config, knownSmp) => discoverLibvirtPools(executor, daemonSettings(config).stepTimeoutMs, { mountsFile: config["hb.mounts.file"], knownSmp }),
       lastFenceRecord,
       stderr: (text) => process.stderr.write(text),
       sysClassWatchdog: "/sys/class/watchdog",

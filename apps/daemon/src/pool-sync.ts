@@ -18,8 +18,11 @@ export interface PoolSyncDeps {
   /** IPv4 address of a network device, for the heartbeat file name. */
   addressOf(device: string): string | undefined;
   makeTarget(pool: PoolSpec, context: TargetContext): HeartbeatTarget;
-  /** libvirt's HA pools; absent where there is no libvirt (demo, tests). */
-  discoverPools?(config: HeartbeatConfig): Promise<PoolSpec[]>;
+  /**
+   * libvirt's HA pools; absent where there is no libvirt (demo, tests). `knownSmp`: the
+   * SharedMountPoint pools watched already, kept while libvirt lists them.
+   */
+  discoverPools?(config: HeartbeatConfig, knownSmp: ReadonlySet<string>): Promise<PoolSpec[]>;
 }
 
 // Discovery failing this many rounds in a row is a health problem, not a hiccup.
@@ -73,7 +76,7 @@ export class PoolSync {
     // not start in one burst every round.
     const spacingMs = settings.frequencyMs / Math.max(1, added.length);
     for (const [index, [id, pool]] of added.entries()) {
-      if (pool.kind === "nfs" && hostId === undefined) {
+      if (pool.kind !== "linstor" && hostId === undefined) {
         deps.log.error({ pool: id }, "no host id for the heartbeat file (set hb.host.ip or private.network.device): pool not monitored");
         continue;
       }
@@ -87,11 +90,11 @@ export class PoolSync {
   // virsh starts, a virsh that times out) must never drop a pool's protection.
   private async discover(config: HeartbeatConfig): Promise<PoolSpec[]> {
     const { deps } = this;
-    const known = [...this.pools.values()].filter((pool) => pool.kind === "nfs" && pool.source === "libvirt");
+    const known = [...this.pools.values()].filter((pool) => pool.kind !== "linstor" && pool.source === "libvirt");
     if (deps.discoverPools === undefined || !this.libvirt) return known;
     const now = new Date(deps.clock.wallMs()).toISOString();
     try {
-      const discovered = await deps.discoverPools(config);
+      const discovered = await deps.discoverPools(config, new Set(known.filter((pool) => pool.kind === "smp").map((pool) => pool.id)));
       if (this.state.state === "failing") deps.log.warn({ failures: this.state.failures }, "libvirt pool discovery works again");
       this.state = { state: "ok", since: now, error: null, failures: 0 };
       return discovered;

@@ -1,5 +1,6 @@
 import type { Executor } from "@hb/core";
 import { HbError, poolIdOf, type PoolSpec } from "@hb/config";
+import { readMountTable, smpMountProblem, type MountEntry } from "@hb/storage-nfs";
 
 /** virsh is not installed (or cannot start): this host has no libvirt pools to discover. */
 export class LibvirtUnavailableError extends HbError {
@@ -11,11 +12,19 @@ export class LibvirtUnavailableError extends HbError {
 // hb.pools is read by @hb/config (hb config validate reports what hbd skips); hbd takes it from there.
 export { parseDeclaredPools, type PoolProblem, type PoolSpec } from "@hb/config";
 
+export interface DiscoveryOptions {
+  /** `hb.mounts.file`: tells a SharedMountPoint pool (a cluster filesystem) from local storage. */
+  readonly mountsFile?: string;
+  /** Ids of the SharedMountPoint pools already watched: kept while libvirt lists them, mounted or not. */
+  readonly knownSmp?: ReadonlySet<string>;
+}
+
 /**
- * The agent's view of its HA pools: libvirt's active storage pools of type netfs (NFS). A
- * folder under mount.path alone proves nothing (secondary storage is mounted there too).
+ * The agent's view of its HA pools: libvirt's active storage pools of type netfs (NFS), and its
+ * SharedMountPoint pools. A folder under mount.path alone proves nothing (secondary storage is
+ * mounted there too).
  */
-export async function discoverLibvirtPools(executor: Executor, deadlineMs: number): Promise<PoolSpec[]> {
+export async function discoverLibvirtPools(executor: Executor, deadlineMs: number, options: DiscoveryOptions = {}): Promise<PoolSpec[]> {
   const virsh = (args: string[]) => executor.run({ file: "virsh", args: ["-c", "qemu:///system", ...args], deadlineMs });
   const list = await virsh(["pool-list", "--name"]);
   // Not started at all: only a virsh that is not there (or not executable) means no libvirt.
@@ -34,12 +43,37 @@ export async function discoverLibvirtPools(executor: Executor, deadlineMs: numbe
     const pool = parsePoolXml(xml.stdout);
     if (pool !== undefined) pools.push(pool);
   }
-  return pools;
+  return keepSharedDirPools(pools, options);
 }
 
-/** An NFS pool from `virsh pool-dumpxml`, or undefined for any other type. */
+/**
+ * The agent defines SharedMountPoint and local storage pools alike, as `dir` pools named by
+ * CloudStack's pool uuid: only the filesystem under the path tells them apart. A candidate is
+ * kept when a shared (non-local) filesystem is mounted there, or when it is watched already: a
+ * cluster filesystem that comes unmounted must fail the heartbeat, not drop the pool.
+ */
+async function keepSharedDirPools(pools: PoolSpec[], options: DiscoveryOptions): Promise<PoolSpec[]> {
+  if (!pools.some((pool) => pool.kind === "smp")) return pools;
+  const mountsFile = options.mountsFile ?? "/proc/self/mounts";
+  let entries: MountEntry[] | undefined;
+  const shared = async (path: string) => {
+    entries ??= await readMountTable(mountsFile);
+    return smpMountProblem(entries, path, mountsFile) === null;
+  };
+  const kept: PoolSpec[] = [];
+  for (const pool of pools) if (pool.kind !== "smp" || options.knownSmp?.has(pool.id) === true || (await shared(pool.mountPoint))) kept.push(pool);
+  return kept;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A pool from `virsh pool-dumpxml`: an NFS pool (netfs), a SharedMountPoint candidate (a `dir`
+ * pool the agent made: named by its uuid, at an absolute path), or undefined for any other.
+ */
 export function parsePoolXml(xml: string): PoolSpec | undefined {
   const type = /<pool\s[^>]*type=['"]([^'"]+)['"]/.exec(xml)?.[1];
+  if (type === "dir") return parseAgentDirPool(xml);
   if (type !== "netfs") return undefined;
   const source = /<source>([\s\S]*?)<\/source>/.exec(xml)?.[1] ?? "";
   const format = /<format\s[^>]*type=['"]([^'"]+)['"]/.exec(source)?.[1] ?? "nfs";
@@ -57,6 +91,18 @@ export function parsePoolXml(xml: string): PoolSpec | undefined {
     ...(exportPath === undefined ? {} : { export: unescapeXml(exportPath) }),
     source: "libvirt",
   };
+}
+
+function parseAgentDirPool(xml: string): PoolSpec | undefined {
+  const name = /<name>([^<]+)<\/name>/.exec(xml)?.[1]?.trim();
+  const uuid = /<uuid>([^<]+)<\/uuid>/.exec(xml)?.[1]?.trim();
+  const target = /<target>[\s\S]*?<path>([^<]+)<\/path>/.exec(xml)?.[1]?.trim();
+  // Pools an operator made by hand (default, images…) have names of their own: not the agent's.
+  if (name === undefined || uuid === undefined || !UUID.test(uuid) || name.toLowerCase() !== uuid.toLowerCase()) return undefined;
+  if (target === undefined || !target.startsWith("/")) return undefined;
+  const mountPoint = unescapeXml(target);
+  if (mountPoint.split("/").includes("..")) return undefined;
+  return { kind: "smp", id: uuid, mountPoint, source: "libvirt" };
 }
 
 function unescapeXml(text: string): string {

@@ -80,7 +80,7 @@ export function statusDocument(parts: StatusParts, health: { healthy: boolean; p
       return {
         id: target.id,
         kind: pool?.kind ?? "unknown",
-        ...(pool?.kind === "nfs" ? { mountPoint: pool.mountPoint } : {}),
+        ...(pool !== undefined && pool.kind !== "linstor" ? { mountPoint: pool.mountPoint } : {}),
         state: target.state,
         armed: target.armed,
         lastGoodAt: target.lastSuccessAtMs === undefined ? null : toWall(target.lastSuccessAtMs),

@@ -27,7 +27,7 @@ export function startupSummary(parts: SummaryParts): string {
   const action = settings.fenceAction;
   const lines = [
     `hbd ${parts.version}: ${parts.pools.size} pool(s) from ${parts.propertiesPath}`,
-    ...[...parts.pools.values()].map((pool) => `  ${pool.id}  ${pool.kind}${pool.kind === "nfs" ? `  ${pool.mountPoint}` : ""}  (${pool.source})`),
+    ...[...parts.pools.values()].map((pool) => `  ${pool.id}  ${pool.kind}${pool.kind === "linstor" ? "" : `  ${pool.mountPoint}`}  (${pool.source})`),
     `fence action: ${action}${settings.dryRun ? " (DRY RUN: decisions are recorded, nothing is done)" : ""}`,
     timing.fences
       ? "  a real fence: the host resets, so its VMs cannot run twice"

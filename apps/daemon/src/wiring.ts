@@ -3,7 +3,7 @@ import { daemonSettings, type HeartbeatConfig } from "@hb/config";
 import { readLocalFileSync } from "@hb/config/files";
 import { ProcessExecutor, readBootId, type Clock, type Executor, type FenceAction, type HeartbeatTarget } from "@hb/core";
 import { createFenceAction, defaultBackstops, describeLastFence, fenceSettings, readLastFence, type RebootBackstop } from "@hb/fence";
-import { NfsHeartbeatTarget, findQemuProcessesUsingMount, nfsWriterSettings } from "@hb/storage-nfs";
+import { NfsHeartbeatTarget, SmpHeartbeatTarget, findQemuProcessesUsingMount, nfsWriterSettings } from "@hb/storage-nfs";
 import { DrbdHeartbeatTarget, drbdSettings } from "@hb/storage-drbd";
 import type { DaemonDeps, TargetContext } from "./daemon.js";
 import type { EventLoopLag } from "./supervisor.js";
@@ -17,7 +17,7 @@ export interface WiringDeps {
   readonly heldWatchdog?: () => RebootBackstop | undefined;
 }
 
-/** One heartbeat target per pool: the NFS heartbeat file, or this host's DRBD health. */
+/** One heartbeat target per pool: the NFS or SharedMountPoint heartbeat file, or this host's DRBD health. */
 export function makeTarget(pool: PoolSpec, context: TargetContext, deps: WiringDeps): HeartbeatTarget {
   const { config } = context;
   if (pool.kind === "linstor") {
@@ -25,7 +25,7 @@ export function makeTarget(pool: PoolSpec, context: TargetContext, deps: WiringD
     return new DrbdHeartbeatTarget({ id: pool.id, executor: deps.executor, drbdsetup, ...(nodeName === null ? {} : { nodeName }) });
   }
   const nfs = nfsWriterSettings(config);
-  return new NfsHeartbeatTarget({
+  const options = {
     id: pool.id,
     mountPoint: pool.mountPoint,
     hostId: context.hostId ?? "",
@@ -36,10 +36,12 @@ export function makeTarget(pool: PoolSpec, context: TargetContext, deps: WiringD
       bootId: readBootId() ?? "unknown",
       fields: () => ({ frequencyMs: nfs.frequencyMs, timeoutMs: nfs.writeTimeoutMs, maxTries: nfs.maxTries }),
     },
-  });
+  };
+  // SharedMountPoint: the same write; the mount check asks for a shared filesystem, not NFS.
+  return pool.kind === "smp" ? new SmpHeartbeatTarget(options) : new NfsHeartbeatTarget(options);
 }
 
-/** The configured fence action, speaking as hbd, with the split-brain guard for NFS pools. */
+/** The configured fence action, speaking as hbd, with the split-brain guard for NFS and SharedMountPoint pools. */
 export function makeFence(config: HeartbeatConfig, deps: WiringDeps, poolMount: (target: string) => string | undefined): FenceAction {
   const settings = fenceSettings(config);
   const held = deps.heldWatchdog?.();
@@ -81,7 +83,7 @@ export function hbdFactories(deps: WiringDeps): Pick<DaemonDeps, "makeTarget" | 
   const mounts = new Map<string, string>();
   return {
     makeTarget: (pool, context) => {
-      if (pool.kind === "nfs") mounts.set(pool.id, pool.mountPoint);
+      if (pool.kind !== "linstor") mounts.set(pool.id, pool.mountPoint);
       return makeTarget(pool, context, deps);
     },
     makeFence: (config) => makeFence(config, deps, (target) => mounts.get(target)),
