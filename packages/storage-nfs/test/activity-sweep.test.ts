@@ -2,7 +2,7 @@ import { mkdir, readdir, utimes, writeFile } from "node:fs/promises";
 import { ProcessExecutor } from "@hb/core/adapters";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkVmActivity } from "./index.js";
+import { checkVmActivity } from "../src/index.js";
 
 const HOST = "10.0.0.5";
 

@@ -7,7 +7,7 @@ import { parseProperties, resolveConfig } from "@hb/config";
 import { HeartbeatLoop, ProcessExecutor, SystemClock, type FenceDecision, type LoopEvent } from "@hb/core";
 import { faultFsUnavailableReason, mountFaultFs, type FaultFs } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkVmActivity, failedToCreate, judgeHeartbeat, NfsHeartbeatTarget, readHeartbeat, writeHeartbeat } from "./index.js";
+import { checkVmActivity, failedToCreate, judgeHeartbeat, NfsHeartbeatTarget, readHeartbeat, writeHeartbeat } from "../src/index.js";
 
 const unavailable = faultFsUnavailableReason();
 if (unavailable !== null) console.warn(`SKIPPED: storage-nfs FUSE tests: ${unavailable}`);

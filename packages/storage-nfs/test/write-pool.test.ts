@@ -4,7 +4,7 @@ import type { Executor } from "@hb/core";
 import { ProcessExecutor, SystemClock } from "@hb/core/adapters";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NfsHeartbeatTarget, writeHeartbeat } from "./index.js";
+import { NfsHeartbeatTarget, writeHeartbeat } from "../src/index.js";
 
 const HOST = "10.0.0.5";
 const NOW = 1_764_000_000;

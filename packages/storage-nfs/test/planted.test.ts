@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ProcessExecutor } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkVmActivity, findQemuProcessesUsingMount, readHeartbeat, readMountTable, scanHeartbeats } from "./index.js";
+import { checkVmActivity, findQemuProcessesUsingMount, readHeartbeat, readMountTable, scanHeartbeats } from "../src/index.js";
 
 /*
  * Files planted on a pool (or where hb reads local input): FIFOs, devices, sockets and symbolic

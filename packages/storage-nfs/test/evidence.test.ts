@@ -1,7 +1,7 @@
 import { ProcessExecutor } from "@hb/core";
 import { faultFsUnavailableReason, mountFaultFs, type FaultFs } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkVmActivity, judgeHeartbeat, neighbourLine, readHeartbeat, scanHeartbeats } from "./index.js";
+import { checkVmActivity, judgeHeartbeat, neighbourLine, readHeartbeat, scanHeartbeats } from "../src/index.js";
 
 const unavailable = faultFsUnavailableReason();
 if (unavailable !== null) console.warn(`SKIPPED: storage-nfs reader EIO tests: ${unavailable}`);

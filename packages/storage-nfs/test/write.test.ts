@@ -3,7 +3,7 @@ import { access, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from "
 import { ProcessExecutor, type ExecRequest, type Executor } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { failedToCreate, parseRecord, writeHeartbeat } from "./index.js";
+import { failedToCreate, parseRecord, writeHeartbeat } from "../src/index.js";
 
 const NOW = 1_764_000_000;
 const HOST = "10.0.0.5";

@@ -4,7 +4,7 @@ import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { ProcessExecutor, SystemClock } from "@hb/core/adapters";
 import { makeTempDir } from "@hb/testkit";
-import { NfsHeartbeatTarget } from "./index.js";
+import { NfsHeartbeatTarget } from "../src/index.js";
 
 const temp = await makeTempDir("hb-nfs-target-");
 afterAll(() => temp.remove());

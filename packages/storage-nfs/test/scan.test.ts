@@ -2,7 +2,7 @@ import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { ProcessExecutor } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { scanHeartbeats } from "./index.js";
+import { scanHeartbeats } from "../src/index.js";
 
 const NOW = 1_764_000_000;
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ProcessExecutor } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { commandLineUsesMount, findQemuProcessesUsingMount, killQemuProcessesUsingMount } from "./index.js";
+import { commandLineUsesMount, findQemuProcessesUsingMount, killQemuProcessesUsingMount } from "../src/index.js";
 
 const MOUNT = "/mnt/4f1c";
 

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { ProcessExecutor, SystemClock } from "@hb/core/adapters";
 import { faultFsUnavailableReason, mountFaultFs, UPSTREAM_WRITE_SCRIPT, type FaultFs } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NfsHeartbeatTarget } from "./index.js";
+import { NfsHeartbeatTarget } from "../src/index.js";
 
 const unavailable = faultFsUnavailableReason();
 if (unavailable !== null) console.warn(`SKIPPED: storage-nfs operation-count tests: ${unavailable}`);
