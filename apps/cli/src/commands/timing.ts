@@ -1,5 +1,5 @@
 import { deriveTiming, formatSeconds } from "@hb/config";
-import { describeFenceAction, fenceSettings, hostGracefulRebootGuarantee } from "@hb/fence";
+import { describeFenceAction, fenceSettings, hostGracefulRebootGuarantee, type FenceSettings } from "@hb/fence";
 import { parseCommandArgs, positionals } from "../args.js";
 import { loadOrDefaults, propertiesPath, type RunDeps } from "../context.js";
 import { UsageError } from "../errors.js";
@@ -14,6 +14,13 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
   return timingExplain(values.file, values.json ?? false, deps);
 }
 
+function customText(settings: FenceSettings): string {
+  const fences = settings.customFences
+    ? "hb counts it as a fence (hb.fence.custom.fences=true): make sure it takes the host down"
+    : "WARNING hb does not count it as a fence (hb.fence.custom.fences=false): the VMs may keep running while CloudStack starts them elsewhere";
+  return `custom runs ${settings.customScript} for at most ${formatSeconds(settings.customDeadlineMs)} (then its process group is killed); when it cannot run, fails or overruns, hb resets the host through sysrq b. ${fences}.`;
+}
+
 export async function timingExplain(file: string | undefined, json: boolean, deps: RunDeps): Promise<number> {
   const path = propertiesPath(file, deps);
   const resolved = await loadOrDefaults(path, deps);
@@ -26,7 +33,8 @@ export async function timingExplain(file: string | undefined, json: boolean, dep
     deps.stdout(`${JSON.stringify({ file: path, values: resolved.values, problems: resolved.problems, ...model, ...gracefulReboot }, null, 2)}\n`);
     return 0;
   }
-  const action = describeFenceAction(model.fenceAction);
+  const settings = fenceSettings(resolved.values);
+  const action = describeFenceAction(model.fenceAction, settings.customFences);
   const events = model.timeline.filter((event) => event.atMs !== null).sort((a, b) => (a.atMs ?? 0) - (b.atMs ?? 0));
   const never = model.timeline.filter((event) => event.atMs === null);
   const out = [
@@ -41,6 +49,7 @@ export async function timingExplain(file: string | undefined, json: boolean, dep
     `  upstream decision at ${formatSeconds(model.upstreamDecisionLatestMs)}, reset at ${formatSeconds(model.upstreamResetLatestMs)}.`,
     "An attempt cut at its deadline stays failed even if the write completes later (upstream's semantics).",
     ...(graceful === undefined ? [] : [`${graceful.guaranteed ? "" : "WARNING "}${graceful.summary}`]),
+    ...(model.fenceAction === "custom" ? [customText(settings)] : []),
     model.verify.mode === "none"
       ? "-c does not verify (hb.fence.verify=none): it acts as told, except that it defers to hbd where hbd owns the decision."
       : `-c verifies (hb.fence.verify=${model.verify.mode}) for at most ${formatSeconds(model.verify.deadlineMs)} before the action starts: the agent kills -c at ${formatSeconds(model.verify.agentKillsAtMs)}, the action needs up to ${formatSeconds(model.verify.actionAnswerMs)} to answer it.`,

@@ -1,10 +1,12 @@
-// hb doctor's checks: the deployment mode, the shims, and whether hbd answers where -c asks it.
+// hb doctor's checks: the deployment mode, the shims, whether hbd answers where -c asks it, and
+// the host under them (NFS mount options, sysrq, the watchdog device, the agent's script folder).
 import { deriveTiming, statusSettings } from "@hb/config";
 import { controlSocketPath, parseHbdStatus } from "@hb/protocol";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { RunDeps } from "../context.js";
 import { sharedConfig } from "./config.js";
+import { checkNfsPools, checkScriptFolder, checkSysrq, checkWatchdog, type HostReport } from "./host.js";
 import { askControl, askDaemon, daemonView, type ControlFailure, type DaemonAnswer, type DaemonView } from "./hbd-client.js";
 import { hbdOwned, readModeMarkers, type ModeMarkers } from "./mode-markers.js";
 import { inspectShims, type ShimsReport } from "./shims.js";
@@ -27,6 +29,8 @@ export interface DoctorReport {
     readonly statusEndpoint: DaemonAnswer;
   };
   readonly verify: ReturnType<typeof deriveTiming>["verify"];
+  /** What the host itself allows: every input read from a file a setting names. */
+  readonly host: HostReport;
   readonly problems: readonly string[];
 }
 
@@ -39,18 +43,24 @@ async function isFolder(path: string): Promise<boolean> {
 }
 
 /** The whole check, for the command and its tests. */
-export async function diagnose(options: { readonly file: string | undefined; readonly dir: string }, deps: RunDeps): Promise<DoctorReport> {
+export async function diagnose(options: { readonly file: string | undefined; readonly dir: string | undefined }, deps: RunDeps): Promise<DoctorReport> {
   const config = await sharedConfig(options.file, deps);
   const timing = deriveTiming(config);
   const { stateDir, stepTimeoutMs: step, statusListen } = statusSettings(config);
-  const dir = resolve(options.dir);
-  const [control, statusEndpoint, shims] = await Promise.all([
+  // Without --dir, the folder the agent itself runs the scripts from (kvm.scripts.dir).
+  const scripts = await checkScriptFolder(config, options.dir);
+  const dir = resolve(scripts.dir);
+  const [control, statusEndpoint, shims, nfs, sysrq, watchdog] = await Promise.all([
     askControl(stateDir, { op: "status" }, deps, step),
     askDaemon(statusListen, step),
     isFolder(dir).then(async (folder) =>
       folder ? inspectShims(dir).catch((error: unknown) => ({ dir, error: (error as Error).message })) : { dir, error: `${dir} is not a folder (pass --dir: the agent's script folder)` },
     ),
+    checkNfsPools(config, timing),
+    checkSysrq(config),
+    checkWatchdog(config),
   ]);
+  const host: HostReport = { nfs, sysrq, watchdog, scripts };
   const markers = await readModeMarkers(control.pidFile, deps.clock, step);
   const status = control.ok ? parseHbdStatus(control.result) : null;
   const view = control.ok && status !== null ? daemonView(status, control.socket) : null;
@@ -101,6 +111,10 @@ export async function diagnose(options: { readonly file: string | undefined; rea
   for (const invariant of timing.invariants) {
     if (!invariant.holds && (invariant.id === "verify-fits-agent-timeout" || invariant.id === "fence-verify-storage")) problems.push(`${invariant.id}: ${invariant.message}`);
   }
+  problems.push(...scripts.problems);
+  if (nfs.error !== null) problems.push(`NFS pools: ${nfs.error}: their mount options cannot be checked`);
+  for (const pool of nfs.pools) problems.push(...pool.problems);
+  problems.push(...sysrq.problems, ...watchdog.problems);
   const hbd = {
     answered: view !== null,
     ...(view === null ? {} : { view }),
@@ -110,5 +124,5 @@ export async function diagnose(options: { readonly file: string | undefined; rea
     markers,
     statusEndpoint,
   };
-  return { mode, shims, hbd, verify: timing.verify, problems };
+  return { mode, shims, hbd, verify: timing.verify, host, problems };
 }
