@@ -7,7 +7,9 @@
 //   rootfs-<key>/        the configured root tree: debootstrap + modules + Node + the boot unit
 //   image-<key>.img      the raw ext4 image: that tree + hb (rebuilt when hb's build changes)
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
 import { LabError, REPO_ROOT, hashTree, run, say, shortHash, which } from "./util.mjs";
 
@@ -230,7 +232,7 @@ function buildRootfs(dir, { kernelDir, nodeTgz }) {
 const MASKED_UNITS = [
   "getty@.service", "getty-static.service", "serial-getty@.service", "e2scrub_reap.service", "e2scrub_all.timer",
   "apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "fstrim.timer", "systemd-tmpfiles-clean.timer",
-  "nfs-blkmap.service",
+  "nfs-blkmap.service", "systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount",
 ];
 
 /** The image's own settings over the cached root tree (cheap to change: only the image is rebuilt). */

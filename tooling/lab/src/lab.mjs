@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // pnpm lab [SCENARIO…] [--no-doc]: builds (or reuses) the lab image, runs the scenarios one VM at
 // a time, prints a table, and — when every scenario ran — writes docs/lab.md.
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureImage, cacheDir } from "./image.mjs";
 import { writeReport } from "./report.mjs";

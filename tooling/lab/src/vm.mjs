@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { clearTimeout, setTimeout } from "node:timers";
 
 /**
  * Boots `disk` (a qcow2 overlay) with the lab kernel and runs the scenario step `step` from the

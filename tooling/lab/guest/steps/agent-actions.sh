@@ -24,7 +24,7 @@ PROPS
   result "$action.last_good_at" "$(last_good_at)"
   wait_for "status_has '\"decisions\":\\[\\{'" 120 || fail "$action: no decision within 90 s"
   mark "decided-$action"
-  hb fence last --json >"/host/results/$STEP.$action.fence.json"
+  fence_last --json >"/host/results/$STEP.$action.fence.json"
   sleep 10
   mark "alive-$action"
   result "$action.alive_after" "10 s after the decision, uptime $(cut -d' ' -f1 /proc/uptime) s"

@@ -12,7 +12,7 @@ result shims "$(hb shims status --dir "$DIR" 2>&1 | tr -s ' ' | head -3)"
 nfs_up vers=4.1,hard
 write_props </dev/null
 result doctor "$(hb doctor --dir "$DIR" 2>&1 | grep -i mode | head -1)"
-T=5 FREQ=5 TRIES=3 SLEEP=2
+T=10 FREQ=5 TRIES=3 SLEEP=2
 (
   while true; do
     failed=0

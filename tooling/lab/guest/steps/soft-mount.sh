@@ -25,4 +25,4 @@ nfs_freeze
 result fault_wall_ms "$(date +%s%3N)"
 wait_for "status_has '\"decisions\":\\[\\{'" 150 || fail "no decision within 120 s"
 mark decided
-hb fence last --json >"/host/results/$STEP.fence.json"
+fence_last --json >"/host/results/$STEP.fence.json"

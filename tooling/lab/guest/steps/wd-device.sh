@@ -7,8 +7,8 @@ hb.watchdog=device
 hb.watchdog.device=/dev/watchdog
 PROPS
 hbd_start
-wait_for "status_has '\"watchdog\":\\{[^}]*\"armed\":true'" 120 || fail "the watchdog was never armed: $(hb status --json | json 'v.watchdog')"
-result watchdog_status "$(hb status --json | json 'v.watchdog')"
+wait_for "status_has '\"watchdog\":\\{[^}]*\"armed\":true'" 120 || fail "the watchdog was never armed"
+result watchdog_status "$(status_doc | tr -d ' \n\r' | grep -o '"watchdog":{[^}]*}')"
 sleep 1
 mark stop
 kill -STOP "$(systemctl show -p MainPID --value hbd)"

@@ -1,17 +1,19 @@
-# Scenario 4b: hb.watchdog=systemd with the shipped drop-in (WatchdogSec shortened to 10 s); SIGSTOP
-# hbd: systemd's watchdog ends it and FailureAction=reboot-force resets the VM.
+# Scenario 4b: hb.watchdog=systemd with the shipped drop-in (WatchdogSec=60); SIGSTOP hbd: systemd's
+# watchdog ends it and FailureAction=reboot-force resets the VM. (A shorter WatchdogSec, 10 s, killed
+# hbd here before its first keepalive: on this emulated CPU hbd needs more than 10 s to start and
+# arm, and keepalives start only once every pool has succeeded once.)
 nfs_up vers=4.1,hard
 write_props <<'PROPS'
 hb.watchdog=systemd
 PROPS
 mkdir -p /etc/systemd/system/hbd.service.d
-sed 's/^WatchdogSec=.*/WatchdogSec=10/' /opt/hb/apps/daemon/systemd/hbd-watchdog.conf >/etc/systemd/system/hbd.service.d/watchdog.conf
+cp /opt/hb/apps/daemon/systemd/hbd-watchdog.conf /etc/systemd/system/hbd.service.d/watchdog.conf
 hbd_start
-result watchdog_usec "$(systemctl show -p WatchdogUSec --value hbd)"
-wait_for "status_has '\"watchdog\":\\{[^}]*\"armed\":true'" 120 || fail "the watchdog was never armed: $(hb status --json | json 'v.watchdog')"
-result watchdog_status "$(hb status --json | json 'v.watchdog')"
+result watchdog_sec "$(sed -n 's/^WatchdogSec=//p' /etc/systemd/system/hbd.service.d/watchdog.conf)"
+wait_for "status_has '\"watchdog\":\\{[^}]*\"armed\":true'" 120 || fail "the watchdog was never armed"
+result watchdog_status "$(status_doc | tr -d ' \n\r' | grep -o '"watchdog":{[^}]*}')"
 sleep 1
 mark stop
 kill -STOP "$(systemctl show -p MainPID --value hbd)"
-sleep 120
-fail "no reset within 120 s of SIGSTOP"
+sleep 180
+fail "no reset within 180 s of SIGSTOP"
