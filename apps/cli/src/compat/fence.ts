@@ -11,8 +11,8 @@ import type { FenceStorage } from "../lib/one-owner.js";
 
 /** What the agent asked a -c entry point to fence, and the configuration it fences with. */
 export interface ScriptFence {
-  /** Upstream's script name: the syslog source. */
-  readonly source: "kvmheartbeat.sh" | "kvmspheartbeat.sh";
+  /** Upstream's script name (or kvmha-fence.sh's tag): the syslog source. */
+  readonly source: string;
   readonly target: string;
   /** The storage the call is about: the NFS pool at -m, or LINSTOR/StorPool. */
   readonly storage: FenceStorage;
@@ -72,6 +72,39 @@ export async function kvmheartbeatFence(options: GetoptsResult, deps: RunDeps): 
 export async function kvmspheartbeat(options: GetoptsResult, deps: RunDeps): Promise<number> {
   if (!flag(options, "c")) return 0;
   return fenceFromScript("kvmspheartbeat.sh", "LINSTOR/StorPool storage", { kind: "shared-block" }, deps);
+}
+
+/**
+ * kvmsmpheartbeat.sh -c (-m checked by the caller, as upstream requires it). Upstream kills the
+ * qemu processes using the pool first, then reboots by sysrq; hb verifies, then runs the
+ * configured action (its split-brain guard, hb.fence.kill.affected.vms, finds those processes).
+ */
+export async function kvmsmpheartbeatFence(options: GetoptsResult, deps: RunDeps): Promise<number> {
+  const mount = optionValue(options, "m");
+  return fenceFromScript("kvmsmpheartbeat.sh", mount, { kind: "smp", mountPoint: mount }, deps);
+}
+
+/** A tag syslog and the records can carry: the scripts' names and upstream's default, `kvmha`. */
+const SOURCE_TAG = /^[A-Za-z0-9_.-]{1,40}$/;
+
+/**
+ * kvmha-fence.sh's fence_action, as hb's shim of the helper calls it: `hb compat kvmha-fence
+ * [-m MOUNT] [SOURCE]`, with the calling script's name (its log tag) and its $MountPoint. The
+ * storage, and so the one-owner rule and hb.fence.verify, follow from the script's name.
+ */
+export async function kvmhaFence(options: GetoptsResult, deps: RunDeps): Promise<number> {
+  const given = options.operands[0] ?? "";
+  const source = SOURCE_TAG.test(given) ? given : "kvmha";
+  const mount = optionValue(options, "m");
+  const mountPoint = mount === "" ? undefined : mount;
+  switch (source) {
+    case "kvmspheartbeat.sh":
+      return fenceFromScript(source, "LINSTOR/StorPool storage", { kind: "shared-block" }, deps);
+    case "kvmsmpheartbeat.sh":
+      return fenceFromScript(source, mount !== "" ? mount : "a SharedMountPoint pool", { kind: "smp", mountPoint }, deps);
+    default:
+      return fenceFromScript(source, mount !== "" ? mount : "an NFS pool", { kind: "nfs", mountPoint }, deps);
+  }
 }
 
 /**

@@ -36,19 +36,19 @@ import { ACTIVITY_ANSWER_MS, stopQemuOnMount } from "../lib/nfs.js";
  * Kept for printing and exiting before the agent's own timeout kills the script: hb's deadline
  * is the agent's minus this.
  */
-const ANSWER_BEFORE_AGENT_MS = 600;
+export const ANSWER_BEFORE_AGENT_MS = 600;
 
 /**
  * Time left of a budget that started with the process: the agent's timer runs from the spawn,
  * so Node's start-up counts. The real clock's monotonic time is the time since the process
  * started (performance.now()).
  */
-function timeLeft(budgetMs: number, deps: RunDeps): () => number {
+export function timeLeft(budgetMs: number, deps: RunDeps): () => number {
   return () => Math.max(1, Math.round(budgetMs - deps.clock.monoMs()));
 }
 
 /** An upstream line first; hb's details after it. */
-function say(deps: RunDeps, line: string, ...details: (string | null)[]): void {
+export function say(deps: RunDeps, line: string, ...details: (string | null)[]): void {
   deps.stdout(`${line}\n`);
   for (const detail of details) if (detail !== null) deps.stderr(`hb: ${detail}\n`);
 }
@@ -139,7 +139,7 @@ async function readHeartbeatMode(options: GetoptsResult, args: ModeArgs & { read
 }
 
 /** The detail line after a cannot-judge first line. */
-const notJudged = (reason: string) => `cannot judge: ${reason}; no evidence the host is down, so not DEAD (the agent reads this as ALIVE)`;
+export const notJudged = (reason: string) => `cannot judge: ${reason}; no evidence the host is down, so not DEAD (the agent reads this as ALIVE)`;
 
 /** kvmvmactivity.sh. */
 export async function kvmvmactivity(options: GetoptsResult, deps: RunDeps): Promise<number> {

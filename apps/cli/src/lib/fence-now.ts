@@ -83,8 +83,9 @@ export async function fenceNow(options: FenceNowOptions, deps: RunDeps): Promise
     notices: config.notices,
     ...(statusFd === undefined ? {} : { onScriptExit: (status: number) => reportStatus(statusFd, status) }),
     // The split-brain guard (hb.fence.kill.affected.vms): kvmheartbeat.sh -c names the pool's
-    // mount point, so the qemu processes using it can be found; kvmspheartbeat.sh cannot know.
-    ...(source === "kvmheartbeat.sh" && options.target?.startsWith("/") === true ? { affectedVms: qemuOnMount(options.target, deps, values) } : {}),
+    // mount point (kvmsmpheartbeat.sh -c its pool's path), so the qemu processes using it can be
+    // found; kvmspheartbeat.sh cannot know.
+    ...((source === "kvmheartbeat.sh" || source === "kvmsmpheartbeat.sh") && options.target?.startsWith("/") === true ? { affectedVms: qemuOnMount(options.target, deps, values) } : {}),
   });
   return { report: await fence.execute(decision), stateDir: fenceSettings(values).stateDir };
 }

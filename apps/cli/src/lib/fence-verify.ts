@@ -7,7 +7,7 @@ import { ipv4AddressOf } from "@hb/core/adapters";
 import { recordNoFence as recordInFenceLog, sendSyslog, type NoFenceEvidence, type NoFenceOutcome } from "@hb/fence";
 import type { VetoCheck } from "@hb/protocol";
 import { checkDrbdVeto, drbdSettings } from "@hb/storage-drbd";
-import { checkHeartbeatWrite, nfsWriterSettings } from "@hb/storage-nfs";
+import { checkHeartbeatWrite, checkSmpHeartbeatWrite, nfsWriterSettings } from "@hb/storage-nfs";
 import type { RunDeps } from "../context.js";
 import { askControl, parseDaemonStatus } from "./hbd-client.js";
 import { describeMarkers, hbdOwned, readModeMarkers } from "./mode-markers.js";
@@ -22,7 +22,8 @@ export type VerifyOutcome =
 // The verification of one -c call.
 
 export interface VerifyRequest {
-  readonly source: "kvmheartbeat.sh" | "kvmspheartbeat.sh";
+  /** The script the agent ran (kvmheartbeat.sh, kvmspheartbeat.sh, kvmsmpheartbeat.sh), or kvmha-fence.sh's tag. */
+  readonly source: string;
   readonly target: string;
   readonly storage: FenceStorage;
   readonly config: HeartbeatConfig;
@@ -112,9 +113,9 @@ export async function verifyFence(request: VerifyRequest, deps: RunDeps): Promis
     }
     return { kind: "act", notes, loud, evidence };
   }
-  // NFS: drbd-quorum never vetoes here; storage tries one more write.
+  // NFS and SharedMountPoint: drbd-quorum never vetoes here; storage tries one more write.
   if (mode === "storage") {
-    const write = await checkHeartbeatWrite({
+    const write = await (request.storage.kind === "smp" ? checkSmpHeartbeatWrite : checkHeartbeatWrite)({
       executor: deps.executor,
       clock: deps.clock,
       mountPoint: request.storage.mountPoint,

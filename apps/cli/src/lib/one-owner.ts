@@ -5,17 +5,20 @@ import { formatSeconds } from "@hb/config";
 import type { NoFenceEvidence } from "@hb/fence";
 import type { ControlAnswer, DaemonTarget, DaemonView } from "./hbd-client.js";
 
-/** The storage a -c call is about: an NFS pool by its mount point (kvmheartbeat.sh), or LINSTOR/StorPool (kvmspheartbeat.sh). */
-export type FenceStorage = { readonly kind: "nfs"; readonly mountPoint: string | undefined } | { readonly kind: "shared-block" };
+/**
+ * The storage a -c call is about: an NFS pool by its mount point (kvmheartbeat.sh), a
+ * SharedMountPoint pool by its path (kvmsmpheartbeat.sh), or LINSTOR/StorPool (kvmspheartbeat.sh).
+ */
+export type FenceStorage = { readonly kind: "nfs" | "smp"; readonly mountPoint: string | undefined } | { readonly kind: "shared-block" };
 
 const stripSlashes = (path: string) => path.replace(/\/+$/, "") || "/";
 
-/** hbd's targets for the storage of this -c: the NFS pool at -m, or every LINSTOR target. */
+/** hbd's targets for the storage of this -c: the NFS or SharedMountPoint pool at -m, or every LINSTOR target. */
 export function daemonTargetsFor(view: DaemonView, storage: FenceStorage): DaemonTarget[] {
-  if (storage.kind === "nfs") {
+  if (storage.kind !== "shared-block") {
     const wanted = storage.mountPoint;
     if (wanted === undefined) return [];
-    return view.targets.filter((target) => target.kind === "nfs" && target.mountPoint !== undefined && stripSlashes(target.mountPoint) === stripSlashes(wanted));
+    return view.targets.filter((target) => target.kind === storage.kind && target.mountPoint !== undefined && stripSlashes(target.mountPoint) === stripSlashes(wanted));
   }
   return view.targets.filter((target) => target.kind === "linstor");
 }
@@ -37,7 +40,7 @@ function describeTarget(target: DaemonTarget): string {
 /** The one-owner rule: hbd decides for a storage it watches, as long as it is working and its verdict is not dead. */
 export function judgeDaemon(view: DaemonView, storage: FenceStorage): DaemonVerdict {
   const targets = daemonTargetsFor(view, storage);
-  const what = storage.kind === "nfs" ? `an NFS pool at ${storage.mountPoint ?? "(no -m given)"}` : "a LINSTOR/DRBD target";
+  const what = storage.kind === "shared-block" ? "a LINSTOR/DRBD target" : `${storage.kind === "nfs" ? "an NFS" : "a SharedMountPoint"} pool at ${storage.mountPoint ?? "(no -m given)"}`;
   if (targets.length === 0) return { kind: "no-target", note: `hbd ${view.version} at ${view.address} watches no ${what.replace(/^an? /, "")}` };
   const evidence = { hbd: view.address, version: view.version, healthy: view.healthy, maintenance: view.maintenance, targets };
   const dead = targets.filter((target) => target.state === "dead");
