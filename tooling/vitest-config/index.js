@@ -7,7 +7,7 @@ export const SYSTEM_TESTS = "test/**/*.test.ts";
 
 /**
  * The vitest config every hb package uses: two projects,
- * - `unit`: `src/**\/*.test.ts`, the code in the test's own process, 5 s per test;
+ * - `unit`: `src/**\/*.test.ts`, the code in the test's own process, 10 s per test (a few run a simulation to its event limit: CPU-bound, and this machine is shared);
  * - `system`: `test/**\/*.test.ts`, real processes, FUSE, the JDK, other uids, e2e, 20 s per test.
  * The package scripts pick one with `--project` and name the JSON report each writes
  * (.cache/vitest.json for unit, .cache/vitest-system.json for system); the workspace's test
@@ -27,7 +27,7 @@ export function hbProject(_name, overrides = {}) {
       // A package may have no tests of one kind (a leaf with unit tests only).
       passWithNoTests: true,
       projects: [
-        { extends: true, test: { name: "unit", include: [UNIT_TESTS], testTimeout: 5_000, isolate: false, ...overrides.unit } },
+        { extends: true, test: { name: "unit", include: [UNIT_TESTS], testTimeout: 10_000, isolate: false, ...overrides.unit } },
         { extends: true, test: { name: "system", include: [SYSTEM_TESTS], testTimeout: 20_000, ...overrides.system } },
       ],
     },

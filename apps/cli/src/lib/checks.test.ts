@@ -9,9 +9,9 @@ import { DRBD_FIXTURES, makeTempDir } from "@hb/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { describeNoFences, readNoFences } from "@hb/fence";
 import { judgeDrbdVeto } from "@hb/storage-drbd";
-import { askDaemon, parseDaemonStatus, type DaemonTarget, type DaemonView } from "../src/lib/hbd-client.js";
-import { judgeDaemon } from "../src/lib/one-owner.js";
-import { showJson } from "./verify-fixtures.js";
+import { askDaemon, parseDaemonStatus, type DaemonTarget, type DaemonView } from "./hbd-client.js";
+import { judgeDaemon } from "./one-owner.js";
+import { showJson } from "../../test/verify-fixtures.js";
 
 const R1 = "cs-1f3a6c52-8d3e-4c4b-9a57-2b8f6e1d0c41";
 const events2 = (name: string) => parseEvents2(readFileSync(`${DRBD_FIXTURES}${name}.events2.txt`, "utf8"));

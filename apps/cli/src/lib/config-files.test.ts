@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { lstat, readFile, readlink, symlink, truncate, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
-import { readScriptConfig } from "../src/lib/config.js";
-import { runHb } from "./harness.js";
+import { readScriptConfig } from "./config.js";
+import { runHb } from "../../test/harness.js";
 
 // agent.properties as a hostile local user could leave it: real FIFOs and device nodes made in a
 // temp folder (never /dev). Before, a FIFO hung every command, /dev/zero grew `hb config show` to

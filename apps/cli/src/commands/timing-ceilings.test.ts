@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
-import { runHb } from "./harness.js";
+import { runHb } from "../../test/harness.js";
 
 const temp = await makeTempDir("hb-timing-");
 afterAll(() => temp.remove());

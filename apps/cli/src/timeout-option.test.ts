@@ -1,8 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "@hb/testkit";
-import { wholeNumberOption } from "../src/args.js";
-import { runHb } from "./harness.js";
+import { wholeNumberOption } from "./args.js";
+import { runHb } from "../test/harness.js";
 
 const temp = await makeTempDir("hb-timeout-");
 afterAll(() => temp.remove());
