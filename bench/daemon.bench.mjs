@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { faultMountUnavailable, mountFaultFs } from "../apps/daemon/dist/fault-mount.js";
+import { faultFsUnavailableReason, mountFaultFs } from "../tooling/testkit/dist/index.js";
 
 const HBD = fileURLToPath(new URL("../apps/daemon/bin/hbd.js", import.meta.url));
 const POOLS = 64;
@@ -15,7 +15,7 @@ const WARMUP_MS = 25_000;
 const WINDOW_MS = Number(process.env.HB_BENCH_WINDOW_MS ?? 40_000);
 const TICKS = 100; // clock ticks per second (/proc/<pid>/stat)
 
-const unavailable = faultMountUnavailable();
+const unavailable = faultFsUnavailableReason();
 if (unavailable !== null) {
   console.log(`skipped: FUSE unavailable (${unavailable})`);
   process.exit(0);
@@ -31,8 +31,8 @@ const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q 
 
 async function scenario(hung) {
   const root = mkdtempSync(join(tmpdir(), "hb-bench-hbd-"));
-  const fuse = hung > 0 ? await mountFaultFs(join(root, "backing"), join(root, "fuse"), join(root, "fault.json")) : null;
-  for (let i = 0; i < hung; i++) mkdirSync(join(root, "backing", `h${i}`));
+  const fuse = hung > 0 ? await mountFaultFs() : null;
+  for (let i = 0; i < hung; i++) mkdirSync(join(fuse.backingDir, `h${i}`));
   const pools = [];
   for (let i = 0; i < hung; i++) pools.push(join(fuse.mountPoint, `h${i}`));
   for (let i = 0; i < POOLS - hung; i++) {
@@ -75,7 +75,7 @@ async function scenario(hung) {
   });
   hbd.stderr.on("data", (chunk) => (stderr += chunk));
   await sleep(WARMUP_MS);
-  fuse?.setFault({ hang: true, ops: ["create", "write", "rename", "fsync", "open", "mkdir", "unlink"] });
+  await fuse?.setFault({ hang: true, ops: ["create", "write", "rename", "fsync", "open", "mkdir", "unlink"] });
   const status = /status: http:\/\/(\S+)\/status/.exec(stderr)?.[1];
   const cpuStart = cpuMs(hbd.pid);
   const windowStart = attempts.at(-1)?.startedAtMs ?? 0;
@@ -90,7 +90,7 @@ async function scenario(hung) {
   const stuck = (await (await fetch(`http://${status}/status`)).json()).stuckChildren;
   hbd.kill("SIGTERM");
   await new Promise((resolve) => hbd.once("exit", resolve));
-  fuse?.unmount();
+  await fuse?.unmount();
   rmSync(root, { recursive: true, force: true });
 
   // Round start slip of healthy pools: start − (previous round's end + frequency).

@@ -3,15 +3,15 @@
 // points, next to what upstream's scripts and agent do with the same input (their logic, as the
 // reference documents it: the mod-256 age, the missing file read as ALIVE, the grep ^key= fence
 // setting, the promotion_score:0 rule).
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const hb = fileURLToPath(new URL("../apps/cli/bin/hb.js", import.meta.url));
-const fixtures = fileURLToPath(new URL("../packages/storage-drbd/test/fixtures/", import.meta.url));
-const fakeDrbdsetup = fileURLToPath(new URL("../packages/storage-drbd/test/fake-drbdsetup", import.meta.url));
+const fixtures = fileURLToPath(new URL("../tooling/testkit/drbd/fixtures/", import.meta.url));
+const fakeDrbdsetup = fileURLToPath(new URL("../tooling/testkit/drbd/fake-drbdsetup", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "hb-upstream-"));
 const epoch = () => Math.floor(Date.now() / 1000);
 const run = (args, env = {}) => spawnSync(process.execPath, [hb, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
@@ -103,40 +103,21 @@ rmSync(root, { recursive: true, force: true });
 async function storageOperations() {
   const { NfsHeartbeatTarget } = await import("../packages/storage-nfs/dist/index.js");
   const { ProcessExecutor, SystemClock } = await import("../packages/core/dist/adapters.js");
-  const faultfs = fileURLToPath(new URL("../tooling/testkit/faultfs.py", import.meta.url));
-  const upstreamWrite = fileURLToPath(new URL("../tooling/testkit/upstream-write.sh", import.meta.url));
+  const { faultFsUnavailableReason, mountFaultFs, UPSTREAM_WRITE_SCRIPT: upstreamWrite } = await import("../tooling/testkit/dist/index.js");
   console.log("\n### Storage operations per heartbeat\n");
-  if (process.getuid?.() !== 0 || !existsSync("/dev/fuse") || spawnSync("/usr/bin/python3", ["-c", "import fusepy"]).status !== 0) {
-    console.log("skipped: needs root, /dev/fuse and python3-fusepy (the FUSE fault filesystem)");
+  const unavailable = faultFsUnavailableReason();
+  if (unavailable !== null) {
+    console.log(`skipped: the FUSE fault filesystem is unavailable (${unavailable})`);
     return;
   }
   const HEARTBEATS = 10;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const executor = new ProcessExecutor();
 
-  // A fault mount of our own: the counts come from faultfs's state file.
-  async function mount(name, noac) {
-    const base = join(root, name);
-    const mountPoint = join(base, "mnt");
-    const control = join(base, "control.json");
-    mkdirSync(join(base, "backing"), { recursive: true });
-    mkdirSync(mountPoint);
-    writeFileSync(control, "{}");
-    const server = spawn("/usr/bin/python3", [faultfs, join(base, "backing"), mountPoint, control, ...(noac ? ["--noac"] : [])], { stdio: "ignore" });
-    const connection = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((line) => line.split(" ")).find((fields) => fields[4] === mountPoint)?.[2]?.split(":")[1];
-    for (let i = 0; i < 1000 && connection() === undefined; i++) await sleep(10);
-    return {
-      mountPoint,
-      total: () => JSON.parse(readFileSync(`${control}.state`, "utf8")).total,
-      setFault: (fault) => writeFileSync(control, JSON.stringify(fault)),
-      unmount() {
-        writeFileSync(control, "{}");
-        const id = connection();
-        if (id !== undefined && existsSync(`/sys/fs/fuse/connections/${id}/abort`)) writeFileSync(`/sys/fs/fuse/connections/${id}/abort`, "1");
-        if (spawnSync("umount", [mountPoint]).status !== 0) spawnSync("umount", ["-l", mountPoint]);
-        server.kill("SIGKILL");
-      },
-    };
+  // The test kit's fault filesystem; the counts are its operations since it was mounted.
+  async function mount(noac) {
+    const fs = await mountFaultFs({ noac });
+    return { mountPoint: fs.mountPoint, total: () => fs.operations().total, setFault: (fault) => fs.setFault(fault), unmount: () => fs.unmount() };
   }
 
   const writers = (mountPoint) => {
@@ -160,7 +141,7 @@ async function storageOperations() {
     ["noac (as upstream mounts NFS)", true, 0],
     ["attribute cache 1 s, heartbeats 1.1 s apart", false, 1100],
   ]) {
-    const fs = await mount(noac ? "ops-noac" : "ops-cached", noac);
+    const fs = await mount(noac);
     try {
       for (const [name, write] of writers(fs.mountPoint)) {
         let before = fs.total();
@@ -175,7 +156,7 @@ async function storageOperations() {
         table.push([mode, name, String(first), ((fs.total() - before) / HEARTBEATS).toFixed(1)]);
       }
     } finally {
-      fs.unmount();
+      await fs.unmount();
     }
   }
   console.log(`| mount | writer | first write | per heartbeat (mean of ${HEARTBEATS}) |`);
@@ -184,23 +165,23 @@ async function storageOperations() {
 
   // Every operation 200 ms: the time of one heartbeat (the first write done before), and what it
   // means for a deadline: the largest per-operation delay that fits heartbeat.update.timeout.
-  const slow = await mount("ops-slow", true);
+  const slow = await mount(true);
   try {
     console.log("\n| every operation 200 ms (noac) | operations | time | largest delay per operation within a 60 s timeout |");
     console.log("|---|---:|---:|---:|");
     for (const [name, write] of writers(slow.mountPoint)) {
       await write();
-      slow.setFault({ delayMs: 200, ops: ["*"] });
+      await slow.setFault({ delayMs: 200, ops: ["*"] });
       const before = slow.total();
       const started = performance.now();
       await write();
       const ms = performance.now() - started;
       const ops = slow.total() - before;
-      slow.setFault({});
+      await slow.setFault({});
       const overheadMs = Math.max(0, ms - ops * 200);
       console.log(`| ${name} | ${ops} | ${(ms / 1000).toFixed(2)} s | ${Math.floor((60_000 - overheadMs) / ops)} ms |`);
     }
   } finally {
-    slow.unmount();
+    await slow.unmount();
   }
 }
