@@ -116,8 +116,9 @@ export function parseRecord(text: string | null | undefined): HeartbeatRecord | 
 }
 
 /**
- * Judge progress by change observed, not by comparing clocks (fencing-anchors L15): between two
- * reads of the same host's record, a new sequence or a new boot means the writer is working.
+ * Judge progress by change observed, never by comparing the writer's clock with this host's (two
+ * hosts' clocks differ and jump): between two reads of the same host's record, a new sequence or a
+ * new boot means the writer is working.
  */
 export function recordProgress(previous: HeartbeatRecord | null, current: HeartbeatRecord | null): "advanced" | "restarted" | "stalled" | "unknown" {
   if (previous === null || current === null) return "unknown";
