@@ -3,9 +3,19 @@
 import * as z from "zod/mini";
 import { statusListenProblem } from "./listen.js";
 
-/** The fence actions hb knows. `hard-reboot` is read as `reboot` (a later upstream name). */
-export const FENCE_ACTIONS = ["reboot", "graceful-reboot", "restart-agent", "log-only", "custom"] as const;
+/** The fence actions hb knows, by upstream's current names (PR #13090). */
+export const FENCE_ACTIONS = ["hard-reboot", "graceful-reboot", "restart-agent", "log-only", "custom"] as const;
 export type FenceActionName = (typeof FENCE_ACTIONS)[number];
+
+/** Older names still accepted: `reboot` is upstream's first name of hard-reboot, kept as its alias. */
+export const FENCE_ACTION_ALIASES: Readonly<Record<string, FenceActionName>> = { reboot: "hard-reboot" };
+
+/** A fence action by name or alias, trimmed; undefined when unknown. */
+export function parseFenceAction(value: string): FenceActionName | undefined {
+  const name = value.trim();
+  if ((FENCE_ACTIONS as readonly string[]).includes(name)) return name as FenceActionName;
+  return Object.hasOwn(FENCE_ACTION_ALIASES, name) ? FENCE_ACTION_ALIASES[name] : undefined;
+}
 
 /** Which dead targets fence the host: any one (upstream), or only all of them together. */
 export const FENCE_SCOPES = ["any", "all"] as const;
@@ -25,7 +35,7 @@ export type WatchdogMode = (typeof WATCHDOG_MODES)[number];
  * (`hb.fence.custom.fences`, passed here as `customFences`).
  */
 export function isFencingAction(action: FenceActionName, customFences = false): boolean {
-  return action === "reboot" || action === "graceful-reboot" || (action === "custom" && customFences);
+  return action === "hard-reboot" || action === "graceful-reboot" || (action === "custom" && customFences);
 }
 
 type Unit = "ms" | "s" | "count" | "ratio" | "boolean" | "enum" | "path" | "string";
@@ -176,12 +186,12 @@ function oneOf<const T extends readonly [string, ...string[]]>(key: string, valu
 const fenceAction: PropertySpec<FenceActionName> = {
   key: "kvm.heartbeat.fence.action",
   unit: "enum",
-  defaultValue: "reboot",
-  description: "What the host does when its heartbeat budget is spent: reboot (alias hard-reboot), graceful-reboot, restart-agent, log-only or custom (kvm.heartbeat.fence.custom.script).",
+  defaultValue: "hard-reboot",
+  description: "What the host does when its heartbeat budget is spent: hard-reboot (alias reboot), graceful-reboot, restart-agent, log-only or custom (kvm.heartbeat.fence.custom.script).",
   // Upstream's helper strips all whitespace and treats anything unknown as a hard reboot.
   schema: z.pipe(
-    z.pipe(z.string().check(z.trim()), z.transform((value: string) => (value === "hard-reboot" ? "reboot" : value))),
-    z.enum(FENCE_ACTIONS, { error: `not a fence action (${FENCE_ACTIONS.join(", ")}; hard-reboot = reboot)` }),
+    z.pipe(z.string().check(z.trim()), z.transform((value: string) => (Object.hasOwn(FENCE_ACTION_ALIASES, value) ? FENCE_ACTION_ALIASES[value] : value))),
+    z.enum(FENCE_ACTIONS, { error: `not a fence action (${FENCE_ACTIONS.join(", ")}; reboot = hard-reboot)` }),
   ),
 };
 

@@ -88,7 +88,7 @@ function actionAnswerMs(action: FenceActionName, config: HeartbeatConfig): numbe
   const step = config["hb.fence.step.timeout"];
   const guard = config["hb.fence.kill.affected.vms"] ? 3 * step : 0;
   switch (action) {
-    case "reboot":
+    case "hard-reboot":
       return 3 * step + config["hb.fence.flush.wait"];
     case "graceful-reboot":
       return 7 * step;
@@ -222,9 +222,9 @@ function actionText(config: HeartbeatConfig): string {
     case "graceful-reboot":
       return `graceful-reboot: systemctl reboot, falling back to sysrq b after ${s(config["hb.fence.graceful.deadline"])} and a ${s(flushWait)} flush wait; steps bounded at ${s(config["hb.fence.step.timeout"])}`;
     case "custom":
-      return `custom: ${config["kvm.heartbeat.fence.custom.script"]} within ${s(config["hb.fence.custom.deadline"])} (hb.fence.custom.fences says it resets the host), else the reboot path: ${s(flushWait)} flush wait, then sysrq b; steps bounded at ${s(config["hb.fence.step.timeout"])}`;
+      return `custom: ${config["kvm.heartbeat.fence.custom.script"]} within ${s(config["hb.fence.custom.deadline"])} (hb.fence.custom.fences says it resets the host), else the hard-reboot path: ${s(flushWait)} flush wait, then sysrq b; steps bounded at ${s(config["hb.fence.step.timeout"])}`;
     default:
-      return `reboot: record and syslog line (each bounded at ${s(config["hb.fence.step.timeout"])}), ${s(flushWait)} flush wait, then sysrq b`;
+      return `hard-reboot: record and syslog line (each bounded at ${s(config["hb.fence.step.timeout"])}), ${s(flushWait)} flush wait, then sysrq b`;
   }
 }
 

@@ -12,10 +12,10 @@ export interface ReportingFenceAction extends FenceAction {
   execute(decision: FenceDecision): Promise<FenceActionReport>;
 }
 
-/** The action of a name (kvm.heartbeat.fence.action, `hard-reboot` already read as reboot). */
+/** The action of a name (kvm.heartbeat.fence.action, its alias `reboot` already read as hard-reboot). */
 export function createFenceAction(name: FenceActionName, ctx: FenceContext): ReportingFenceAction {
   switch (name) {
-    case "reboot":
+    case "hard-reboot":
       return new RebootAction(ctx);
     case "graceful-reboot":
       return new GracefulRebootAction(ctx);

@@ -8,7 +8,7 @@ export interface FenceActionDescription {
 }
 
 const SUMMARIES: Record<FenceActionName, string> = {
-  reboot: "flush asynchronously, wait, then reset the host through sysrq b",
+  "hard-reboot": "flush asynchronously, wait, then reset the host through sysrq b",
   "graceful-reboot": "systemctl reboot, falling back to the sysrq reset at its deadline",
   "restart-agent": "restart the CloudStack agent; VMs keep running",
   "log-only": "log at the highest severity and record; nothing else",

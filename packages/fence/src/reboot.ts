@@ -4,11 +4,11 @@ import { errorText } from "./deadline.js";
 import { FenceRun } from "./run.js";
 
 /**
- * `reboot` (alias `hard-reboot`): upstream's fence, bounded. Log, flush asynchronously (sysrq
+ * `hard-reboot` (alias `reboot`): upstream's fence, bounded. Log, flush asynchronously (sysrq
  * `s` and a backgrounded `sync` that is never awaited), wait hb.fence.flush.wait, write `b`.
  */
 export class RebootAction implements FenceAction {
-  readonly name = "reboot" as const;
+  readonly name = "hard-reboot" as const;
 
   constructor(private readonly ctx: FenceContext) {}
 
@@ -16,7 +16,7 @@ export class RebootAction implements FenceAction {
     const run = new FenceRun(this.ctx, decision, this.name);
     await run.begin(resetPlan(run));
     if (decision.mode === "suppressed") {
-      return run.finish({ acted: false, exitStatus: 0, outcome: `reboot not taken: ${decision.suppressedBy ?? "suppressed"}` });
+      return run.finish({ acted: false, exitStatus: 0, outcome: `hard-reboot not taken: ${decision.suppressedBy ?? "suppressed"}` });
     }
     return resetHost(run);
   }

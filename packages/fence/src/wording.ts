@@ -43,7 +43,7 @@ export function decisionLine(input: WordingInput): string {
 function actionLine({ source, cause, action, decision, gracefulDeadlineMs, agentService, customScript, customDeadlineMs, customFences }: WordingInput, failure: string): string {
   const dry = decision.mode === "dry-run";
   switch (action) {
-    case "reboot":
+    case "hard-reboot":
       if (cause === "heartbeat" && !dry) return upstreamRebootLine(source);
       return `${source} ${dry ? "would reboot" : "will reboot"} system (sysrq b): ${failure}.`;
     case "graceful-reboot":
@@ -62,10 +62,10 @@ function actionLine({ source, cause, action, decision, gracefulDeadlineMs, agent
   }
 }
 
-/** syslog priorities: `reboot` keeps upstream's default; log-only is the highest severity. */
+/** syslog priorities: `hard-reboot` keeps upstream's default; log-only is the highest severity. */
 export function decisionPriority(action: FenceActionName, decision: FenceDecision): string | undefined {
   if (decision.mode !== "act") return "user.warning";
-  if (action === "reboot") return undefined;
+  if (action === "hard-reboot") return undefined;
   return action === "log-only" ? "user.emerg" : "user.crit";
 }
 

@@ -4,6 +4,7 @@ import {
   deriveTiming,
   FENCE_ACTIONS,
   isFencingAction,
+  parseFenceAction,
   type FenceActionName,
   type HeartbeatConfig,
 } from "@hb/config";
@@ -15,11 +16,11 @@ import { loadCommandConfig, propertiesPath, type RunDeps } from "../context.js";
 import { UsageError } from "../errors.js";
 import { FENCE_KEYS, readScriptConfig, type ScriptConfig } from "./config.js";
 
-/** `hard-reboot` is `reboot`; anything else unknown is a usage error here (not in agent.properties). */
+/** `reboot` is `hard-reboot`; anything else unknown is a usage error here (not in agent.properties). */
 export function parseActionName(value: string): FenceActionName {
-  const name = value.trim() === "hard-reboot" ? "reboot" : value.trim();
-  if ((FENCE_ACTIONS as readonly string[]).includes(name)) return name as FenceActionName;
-  throw new UsageError(`--action takes ${FENCE_ACTIONS.join(", ")} (hard-reboot = reboot), not ${JSON.stringify(value)}`);
+  const name = parseFenceAction(value);
+  if (name !== undefined) return name;
+  throw new UsageError(`--action takes ${FENCE_ACTIONS.join(", ")} (reboot = hard-reboot), not ${JSON.stringify(value)}`);
 }
 
 export interface FenceNowOptions {
@@ -63,7 +64,7 @@ export async function fenceNow(options: FenceNowOptions, deps: RunDeps): Promise
     target: options.target ?? "(none: requested by the operator)",
     reason: options.reason ?? (fromScript ? `the CloudStack agent ran ${source} -c` : "requested with hb fence"),
     action: chosen,
-    isFence: !dryRun && isFencingAction(chosen),
+    isFence: !dryRun && isFencingAction(chosen, values["hb.fence.custom.fences"]),
     mode: dryRun ? "dry-run" : "act",
     dryRun,
     history: [],
