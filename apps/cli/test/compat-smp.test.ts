@@ -179,7 +179,7 @@ describe("hb compat kvmsmpheartbeat -c", () => {
     const p = await pool();
     expect(await run(p, ["-i", "10.0.0.2", "-p", "/gfs2", "-m", p.path, "-c"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(await p.fake.eventNames()).toEqual([upstream, "s", "sync", "b"]);
-    expect(await p.fake.records()).toEqual([expect.objectContaining({ source: "kvmsmpheartbeat.sh", target: p.path, action: "reboot", isFence: true })]);
+    expect(await p.fake.records()).toEqual([expect.objectContaining({ source: "kvmsmpheartbeat.sh", target: p.path, action: expect.stringMatching(/^(hard-)?reboot$/), isFence: true })]);
   });
 
   it("runs the configured action instead of upstream's fixed sysrq reboot (log-only)", async () => {
@@ -195,7 +195,7 @@ describe("hb compat kvmsmpheartbeat -c", () => {
     const p = await pool();
     await p.properties(["hb.fence.verify=storage", `hb.host.ip=${HOST}`]);
     expect((await run(p, ["-m", p.path, "-c"])).code).toBe(0);
-    expect(await p.fake.eventNames()).toEqual([expect.stringMatching(/kvmsmpheartbeat\.sh -c: not fencing \(reboot\), vetoed by hb\.fence\.verify=storage: one more heartbeat write to /)]);
+    expect(await p.fake.eventNames()).toEqual([expect.stringMatching(/kvmsmpheartbeat\.sh -c: not fencing \((?:hard-)?reboot\), vetoed by hb\.fence\.verify=storage: one more heartbeat write to /)]);
     await p.mounted(false);
     await writeFile(p.fake.events, "");
     expect((await run(p, ["-m", p.path, "-c"])).code).toBe(0);

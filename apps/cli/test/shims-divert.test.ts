@@ -8,7 +8,7 @@ import { runHb } from "./harness.js";
 // The real dpkg-divert, on a dpkg database of the test's own (--admindir): what an operator's
 // `hb shims install --divert` records is what dpkg obeys at the agent's next upgrade.
 const exec = promisify(execFile);
-const SCRIPTS = ["kvmheartbeat.sh", "kvmspheartbeat.sh", "kvmvmactivity.sh"];
+const SCRIPTS = ["kvmheartbeat.sh", "kvmspheartbeat.sh", "kvmvmactivity.sh", "kvmsmpheartbeat.sh"];
 const ORIGINAL = (name: string) => `#!/bin/bash\n# upstream ${name}\nexit 0\n`;
 
 describe("hb shims --divert", () => {
@@ -43,7 +43,7 @@ describe("hb shims --divert", () => {
 
     // Again: nothing new, nothing doubled.
     expect((await shims("install", "--divert", "--admindir", admin.path, "--dir", dir.path)).code).toBe(0);
-    expect(await diversions()).toHaveLength(3);
+    expect(await diversions()).toHaveLength(SCRIPTS.length);
 
     const removed = await shims("uninstall", "--divert", "--admindir", admin.path, "--dir", dir.path);
     expect(removed.code).toBe(0);

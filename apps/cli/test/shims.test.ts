@@ -7,7 +7,9 @@ import { inspectShims, installShims, shimText, thisHb } from "../src/lib/shims.j
 import { runHb } from "./harness.js";
 
 const exec = promisify(execFile);
-const SCRIPTS = ["kvmheartbeat.sh", "kvmspheartbeat.sh", "kvmvmactivity.sh"];
+const SCRIPTS = ["kvmheartbeat.sh", "kvmspheartbeat.sh", "kvmvmactivity.sh", "kvmsmpheartbeat.sh"];
+/** One of the agent's scripts that hb leaves alone. */
+const OTHER = "resizevolume.sh";
 const ORIGINAL = (name: string) => `#!/bin/bash\n# upstream ${name}\nexit 0\n`;
 
 describe("hb shims", () => {
@@ -16,8 +18,8 @@ describe("hb shims", () => {
 
   beforeEach(async () => {
     dir = await makeTempDir("hb-shims-");
-    // The agent's script folder: upstream's three scripts and one hb does not touch.
-    for (const name of [...SCRIPTS, "kvmsmpheartbeat.sh"]) {
+    // The agent's script folder: upstream's heartbeat scripts and one hb does not touch.
+    for (const name of [...SCRIPTS, OTHER]) {
       await writeFile(dir.file(name), ORIGINAL(name));
       await chmod(dir.file(name), 0o755);
     }
@@ -32,7 +34,7 @@ describe("hb shims", () => {
       expect(await readFile(dir.file(`${name}.orig`), "utf8")).toBe(ORIGINAL(name));
       expect((await stat(dir.file(name))).mode & 0o777).toBe(0o755);
     }
-    expect(await readFile(dir.file("kvmsmpheartbeat.sh"), "utf8")).toBe(ORIGINAL("kvmsmpheartbeat.sh"));
+    expect(await readFile(dir.file(OTHER), "utf8")).toBe(ORIGINAL(OTHER));
 
     // The shim is what the agent executes: upstream's usage answer proves it reached hb compat.
     const usage = await exec(dir.file("kvmvmactivity.sh"), ["-x"]).catch((error: { code: number; stdout: string }) => error);
@@ -48,7 +50,7 @@ describe("hb shims", () => {
     const removed = await shims("uninstall", "--dir", dir.path);
     expect(removed.stdout).toBe(SCRIPTS.map((name) => `${name}: original restored from ${name}.orig\n`).join(""));
     for (const name of SCRIPTS) expect(await readFile(dir.file(name), "utf8")).toBe(ORIGINAL(name));
-    expect((await readdir(dir.path)).sort()).toEqual([...SCRIPTS, "kvmsmpheartbeat.sh"].sort());
+    expect((await readdir(dir.path)).sort()).toEqual([...SCRIPTS, OTHER].sort());
 
     const twice = await shims("uninstall", "--dir", dir.path);
     expect(twice).toMatchObject({ code: 0, stdout: SCRIPTS.map((name) => `${name}: not installed\n`).join("") });
@@ -87,7 +89,7 @@ describe("hb shims", () => {
   });
 
   it("reports whether the shims are in place and run this hb (status, and inspectShims for hb doctor)", async () => {
-    expect((await inspectShims(dir.path)).scripts.map((script) => script.state)).toEqual(["original", "original", "original"]);
+    expect((await inspectShims(dir.path)).scripts.map((script) => script.state)).toEqual(SCRIPTS.map(() => "original"));
     expect((await shims("status", "--dir", dir.path)).code).toBe(1);
 
     await installShims(dir.path);
@@ -100,7 +102,7 @@ describe("hb shims", () => {
     await writeFile(dir.file("kvmvmactivity.sh"), shimText("kvmvmactivity.sh", other));
     const stale = await inspectShims(dir.path);
     expect(stale.inPlace).toBe(false);
-    expect(stale.scripts[2]).toMatchObject({ state: "stale", runs: "'/opt/old/node' '/opt/old/hb.js' compat kvmvmactivity \"$@\"" });
+    expect(stale.scripts.find((script) => script.name === "kvmvmactivity.sh")).toMatchObject({ state: "stale", runs: "'/opt/old/node' '/opt/old/hb.js' compat kvmvmactivity \"$@\"" });
     expect(JSON.parse((await shims("status", "--dir", dir.path, "--json")).stdout)).toMatchObject({ inPlace: false });
     expect((await shims("install", "--dir", dir.path)).stdout).toMatch(/kvmvmactivity\.sh: updated to run this hb \(was: '\/opt\/old\/node'/);
     expect((await inspectShims(dir.path)).inPlace).toBe(true);

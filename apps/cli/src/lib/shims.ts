@@ -13,9 +13,14 @@ export const SHIMMED_SCRIPTS = {
   "kvmheartbeat.sh": "kvmheartbeat",
   "kvmspheartbeat.sh": "kvmspheartbeat",
   "kvmvmactivity.sh": "kvmvmactivity",
+  "kvmsmpheartbeat.sh": "kvmsmpheartbeat",
+  // Sourced, not run: the scripts of PR #13090 call its fence_action (see shimText).
+  "kvmha-fence.sh": "kvmha-fence",
 } as const;
 export type ShimmedScript = keyof typeof SHIMMED_SCRIPTS;
 const NAMES = Object.keys(SHIMMED_SCRIPTS) as ShimmedScript[];
+/** Shimmed only where the agent has one: a folder without the helper is complete. */
+const ONLY_WHERE_PRESENT: ReadonlySet<ShimmedScript> = new Set(["kvmha-fence.sh"]);
 
 /** The program a shim runs: `node <hb.js>`, or an hb executable given with --hb. */
 export interface HbCommand {
@@ -37,6 +42,19 @@ const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 /** The whole text of a shim; a file with exactly this text is "installed and points at this hb". */
 export function shimText(name: ShimmedScript, hb: HbCommand): string {
   for (const word of hb.argv) if (/[\0\n]/.test(word)) throw new RefusedError(`cannot write a shim that runs ${JSON.stringify(word)}`);
+  if (name === "kvmha-fence.sh") {
+    // The calling script's name (its log tag) and its $MountPoint tell hb which storage this is.
+    return [
+      "#!/bin/sh",
+      `${MARKER} ${SHIMMED_SCRIPTS[name]}`,
+      `# Written by \`hb shims install\`: upstream's ${name} is sourced by the heartbeat scripts; this fence_action runs \`hb compat kvmha-fence\` instead.`,
+      `# \`hb shims uninstall\` puts the original (${name}.orig) back.`,
+      "fence_action() {",
+      `exec ${hb.argv.map(quote).join(" ")} compat kvmha-fence \${MountPoint:+-m "$MountPoint"} "\${1:-kvmha}"`,
+      "}",
+      "",
+    ].join("\n");
+  }
   return [
     "#!/bin/sh",
     `${MARKER} ${SHIMMED_SCRIPTS[name]}`,
@@ -90,7 +108,7 @@ export async function inspectShims(dir: string, hb: HbCommand = thisHb()): Promi
       (error: unknown) => (error instanceof LocalFileError && error.errno === "ENOENT" ? null : Promise.reject(error)),
     );
     if (text === null) {
-      scripts.push({ name, path, state: "missing", original });
+      if (!ONLY_WHERE_PRESENT.has(name) || original) scripts.push({ name, path, state: "missing", original });
     } else if (!text.split("\n", 2)[1]?.startsWith(MARKER)) {
       scripts.push({ name, path, state: "original", original });
     } else {
