@@ -36,8 +36,10 @@ Usage:
   hb nfs …     the NFS heartbeat (hb nfs --help)
   hb drbd …    DRBD/LINSTOR health (hb drbd --help)
   hb fence …   fence actions and their records (hb fence --help)
-  hb compat kvmheartbeat|kvmspheartbeat|kvmvmactivity ARGS…
+  hb compat kvmheartbeat|kvmspheartbeat|kvmsmpheartbeat|kvmvmactivity ARGS…
                                            drop-in entry points for upstream's scripts
+  hb compat kvmha-fence [-m MOUNT] [SOURCE]
+                                           fence_action of hb's shim of kvmha-fence.sh
   hb shims install|uninstall --dir DIR     put the entry points in place of the scripts
   hb status [--json]                       hbd's view: every pool's state, last good heartbeat, deadlines
   hb maintenance on --ttl 30m | off        suspend fencing for a bounded time (root; heartbeats continue)
