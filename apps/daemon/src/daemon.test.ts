@@ -4,9 +4,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { SimulatedClock, type FenceDecision, type HeartbeatTarget } from "@hb/core";
 import pino from "pino";
-import { Daemon, type DaemonDeps } from "../src/daemon.js";
-import { fakeDaemonDeps } from "./fake-deps.js";
-import { controlRequest } from "./scenario-harness.js";
+import { Daemon, type DaemonDeps } from "./daemon.js";
+import { fakeDaemonDeps } from "../test/fake-deps.js";
+import { controlRequest } from "../test/scenario-harness.js";
 
 const FAST = [
   "heartbeat.update.timeout=300",

@@ -6,7 +6,8 @@ import { ProcessExecutor, SystemClock, type Clock, type ExecRequest, type ExecRe
 import { describeLastFence, readLastFence } from "@hb/fence";
 import pino from "pino";
 import { Daemon } from "./daemon.js";
-import { faultMountUnavailable, mountFaultFs, type FaultMount } from "./fault-mount.js";
+import type * as TestKit from "@hb/testkit";
+import type { FaultFs } from "@hb/testkit";
 import { eventLoopLag, hbdFactories } from "./wiring.js";
 
 export interface DemoOptions {
@@ -49,19 +50,35 @@ const DEMO_PROPERTIES = {
  * stalled writes are child processes that never answer. Both take the same deadline path
  * (raced, killed, let go).
  */
+/**
+ * The test kit's FUSE fault filesystem (tooling/testkit, the one the tests use): loaded only by the
+ * demo, and only present in a checkout; elsewhere, or without root, /dev/fuse or python3-fusepy,
+ * the reason why not.
+ */
+async function faultFsKit(): Promise<typeof TestKit | { reason: string }> {
+  let kit: typeof TestKit;
+  try {
+    kit = await import("@hb/testkit");
+  } catch {
+    return { reason: "no test kit (tooling/testkit of a checkout)" };
+  }
+  const reason = kit.faultFsUnavailableReason();
+  return reason === null ? kit : { reason };
+}
+
 export async function runDemo(options: DemoOptions): Promise<number> {
   const phases = options.phases ?? PHASES;
   const out = options.stdout;
   const root = mkdtempSync(join(tmpdir(), "hbd-demo-"));
-  const pool = join(root, "pool");
   const state = join(root, "state");
   const clock = new SystemClock();
   const startedMs = clock.monoMs();
   const at = () => `${((clock.monoMs() - startedMs) / 1000).toFixed(1).padStart(5)} s`;
-  const noFuse = options.fuse === false ? "not asked for" : faultMountUnavailable();
-  let fuse: FaultMount | undefined;
-  if (noFuse === null) fuse = await mountFaultFs(join(root, "pool-backing"), pool, join(root, "fault.json"), clock);
-  else mkdirSync(pool);
+  const kit = options.fuse === false ? { reason: "not asked for" } : await faultFsKit();
+  const fuse: FaultFs | undefined = "mountFaultFs" in kit ? await kit.mountFaultFs() : undefined;
+  const noFuse = "reason" in kit ? kit.reason : null;
+  const pool = fuse?.mountPoint ?? join(root, "pool");
+  if (fuse === undefined) mkdirSync(pool);
   const real = new ProcessExecutor();
   const storage: Executor = fuse === undefined ? new StallingExecutor(real, clock, () => (clock.monoMs() - startedMs) / 1000, phases, pool) : real;
   const faultTimers =
@@ -69,9 +86,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       ? []
       : [
           // A heartbeat rewrites its file in place (open, write, fsync): 3 × 350 ms is slow, not late.
-          clock.setTimer(phases.slowAtS * 1000, () => fuse.setFault({ delayMs: 350, ops: ["create", "open", "write", "fsync"] })),
-          clock.setTimer(phases.stallAtS * 1000, () => fuse.setFault({ hang: true, ops: ["create", "write", "fsync", "rename", "open", "mkdir", "unlink"] })),
-          clock.setTimer(phases.recoverAtS * 1000, () => fuse.setFault({})),
+          clock.setTimer(phases.slowAtS * 1000, () => void fuse.setFault({ delayMs: 350, ops: ["create", "open", "write", "fsync"] })),
+          clock.setTimer(phases.stallAtS * 1000, () => void fuse.setFault({ hang: true, ops: ["create", "write", "fsync", "rename", "open", "mkdir", "unlink"] })),
+          clock.setTimer(phases.recoverAtS * 1000, () => void fuse.setFault({})),
         ];
 
   // The folder stands in for an NFS mount: a mount table that says so, as hb checks before each write.
@@ -120,14 +137,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await candidate.stop();
   }
   if (daemon === undefined) {
-    fuse?.unmount();
+    await fuse?.unmount();
     return 1;
   }
   out(`status: curl -s http://${daemon.statusAddress}/status   (or: hb status --file ${file})\n\n`);
   await clock.sleep(Math.max(0, phases.endAtS * 1000 - (clock.monoMs() - startedMs)));
   await daemon.stop();
   for (const timer of faultTimers) timer.cancel();
-  fuse?.unmount();
+  await fuse?.unmount();
   const last = await readLastFence(state, { executor: new ProcessExecutor(), deadlineMs: 5_000 }).catch(() => null);
   out(`\nThe audit record of the decision: ${join(state, "fence.jsonl")}\n`);
   if (last !== null) out(`${describeLastFence(last)}\n`);

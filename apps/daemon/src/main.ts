@@ -20,8 +20,8 @@ if (command.kind === "help") {
   // that come before the daemon runs are kept and acted on once it does.
   const early: string[] = [];
   let onSignal: (signal: string) => void = (signal) => void early.push(signal);
-  // `on`, not `once`: execa's exit hook re-raises a signal that no other listener handles,
-  // which would kill hbd half way through its clean stop. A second signal changes nothing.
+  // `on`, not `once`: with no listener left, a second signal would take Node's default (exit at
+  // once) and cut hbd's clean stop half way. A second signal changes nothing.
   for (const signal of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.on(signal, () => onSignal(signal));
 
   const [{ DEFAULT_AGENT_PROPERTIES, daemonSettings, loadConfig }, { ipv4AddressOf, readBootId, SystemClock }, { default: pino }, { Daemon }, { discoverLibvirtPools }, { eventLoopLag, hbdExecutor, hbdFactories, lastFenceRecord, isHbdProcess }] = await Promise.all([

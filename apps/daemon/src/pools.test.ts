@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDeclaredPools, parsePoolXml } from "../src/pools.js";
+import { parseDeclaredPools, parsePoolXml } from "./pools.js";
 
 // `virsh pool-dumpxml` of a CloudStack NFS primary storage pool (libvirt's netfs format).
 const NETFS = `<pool type='netfs'>

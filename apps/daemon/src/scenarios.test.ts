@@ -1,12 +1,12 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runScenario, type Scenario } from "./scenario-harness.js";
+import { runScenario, type Scenario } from "../test/scenario-harness.js";
 
 // hbd's own scenarios on the simulated clock, in the manner of core's: each timeline (hbd's log
 // and every call to its watchdog) is diffed against its golden file. HB_UPDATE_GOLDEN=1
 // rewrites them (review the diff before committing).
-const dir = fileURLToPath(new URL("./scenarios/", import.meta.url));
+const dir = fileURLToPath(new URL("../test/scenarios/", import.meta.url));
 
 // A decision at most 2 + 3 × 2 + 2 × 1 = 10 s after the last good heartbeat.
 const TIMINGS = [

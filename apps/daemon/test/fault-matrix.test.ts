@@ -10,9 +10,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deriveTiming } from "@hb/config";
-import { faultFsUnavailableReason } from "@hb/testkit";
-import { fenceHost, type FenceHost } from "../../cli/test/fence-fakes.js";
-import { FIXTURES } from "../../../packages/storage-drbd/test/fake.js";
+import { DRBD_FIXTURES, faultFsUnavailableReason, fenceHost, type FenceHost } from "@hb/testkit";
 import { DRBD_FIXTURE_NAMES, MATRIX, MATRIX_PROPERTIES, READER_MATRIX, type MatrixRow } from "./fault-matrix.table.js";
 import { judge, renderMatrix } from "./matrix/render.js";
 import { judgeReader, readerUnavailableReason, runReader, type ReaderResult } from "./matrix/run-reader.js";
@@ -124,7 +122,7 @@ afterAll(async () => {
 
 describe("fault matrix", () => {
   it("has a row for every DRBD fixture", () => {
-    const fixtures = readdirSync(FIXTURES)
+    const fixtures = readdirSync(DRBD_FIXTURES)
       .filter((name) => name.endsWith(".events2.txt"))
       .map((name) => name.replace(/\.events2\.txt$/, ""));
     expect(fixtures.filter((name) => !DRBD_FIXTURE_NAMES.includes(name))).toEqual([]);

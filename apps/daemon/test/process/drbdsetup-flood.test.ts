@@ -2,7 +2,7 @@
 // (as on a host), printing without end on stdout or stderr. hbd keeps running; each attempt
 // fails naming the flood, with the child killed at the byte cap, never hbd.
 import { afterEach, describe, expect, it } from "vitest";
-import { makeFakeDrbdsetup } from "../../../../packages/storage-drbd/test/fake.js";
+import { makeFakeDrbdsetup } from "@hb/testkit";
 import { control, hbdWorkspace, startHbd, TIMINGS, type LogLine } from "./hbd.js";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
