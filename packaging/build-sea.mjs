@@ -76,7 +76,8 @@ const wrapMains = {
 /** hb's bundle for the executable: one CommonJS file, no dynamic loading (the snapshot allows none). */
 export async function bundle(outfile) {
   const esbuild = require("esbuild");
-  await esbuild.build({
+  const result = await esbuild.build({
+    metafile: true,
     entryPoints: [join(root, "packaging", "sea", "entry.mjs")],
     outfile,
     bundle: true,
@@ -90,6 +91,22 @@ export async function bundle(outfile) {
     plugins: [wrapMains],
     logLevel: "warning",
   });
+  return result.metafile;
+}
+
+/** The license of every third-party package in the bundle, for the packages' THIRD-PARTY-LICENSES. */
+export function thirdPartyLicenses(metafile) {
+  const folders = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input.replace(/^[^:]*:/, ""));
+    if (match !== null && !input.includes("/@hb/")) folders.add(join(root, match[1]));
+  }
+  const sections = [...folders].map((folder) => {
+    const pkg = JSON.parse(readFileSync(join(folder, "package.json"), "utf8"));
+    const file = readdirSync(folder).find((name) => /^(licen[cs]e|copying)(\.|$)/i.test(name));
+    return `${pkg.name} ${pkg.version} (${pkg.license ?? "see below"})\n\n${file === undefined ? "(no license file in the package)" : readFileSync(join(folder, file), "utf8").trim()}\n`;
+  });
+  return [...new Set(sections)].sort().join(`\n${"-".repeat(72)}\n\n`);
 }
 
 /**
@@ -102,7 +119,7 @@ export async function buildExecutable(arch, outDir) {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const main = join(work, "hb.cjs");
-  await bundle(main);
+  const metafile = await bundle(main);
   const snapshot = arch === process.arch && process.env.HB_SEA_SNAPSHOT !== "0";
   const buildNode = nodeBinary(process.arch);
   const config = { main, output: join(work, "sea-prep.blob"), disableExperimentalSEAWarning: true, useSnapshot: snapshot, useCodeCache: !snapshot && arch === process.arch };
@@ -121,7 +138,7 @@ export async function buildExecutable(arch, outDir) {
   const postject = join(dirname(require.resolve("postject/package.json")), "dist", "cli.js");
   run(process.execPath, [postject, executable, "NODE_SEA_BLOB", config.output, "--sentinel-fuse", SENTINEL], { stdio: ["ignore", "ignore", "inherit"] });
   checkExecutable(executable, arch);
-  return executable;
+  return { executable, thirdParty: thirdPartyLicenses(metafile), nodeLicense: join(dirname(dirname(nodeBinary(arch))), "LICENSE") };
 }
 
 /** Without running it: the right architecture, the blob injected and the fuse flipped. */

@@ -1,0 +1,150 @@
+// hb's .deb and .rpm from the single executable: the distributions' own tools (dpkg-deb,
+// rpmbuild), one staging tree for both, so both install the same files.
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const here = join(root, "packaging");
+const DEB_ARCH = { x64: "amd64", arm64: "arm64" };
+const RPM_ARCH = { x64: "x86_64", arm64: "aarch64" };
+export const SUMMARY = "storage heartbeat and self-fencing for CloudStack KVM hosts";
+const DESCRIPTION = [
+  "hb replaces the storage heartbeat scripts of the CloudStack KVM agent (kvmheartbeat.sh,",
+  "kvmspheartbeat.sh, kvmvmactivity.sh) and its monitor loop: a configurable, evidence-based",
+  "fence decision. One self-contained executable (Node.js inside): hb, the CLI and the scripts'",
+  "drop-in entry points, and hbd, the monitor (a systemd unit, not enabled by default).",
+];
+
+function write(path, text, mode = 0o644) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text, { mode });
+  chmodSync(path, mode);
+}
+
+/** A man page around the command's own --help text (the README's reference). */
+function manPage(name, section, title, help, version) {
+  const body = help
+    .trimEnd()
+    .split("\n")
+    .map((line) => line.replaceAll("\\", "\\e"))
+    .map((line) => (/^[.']/.test(line) ? `\\&${line}` : line));
+  return [`.TH ${name.toUpperCase()} ${section} "" "hb ${version}" "hb"`, ".SH NAME", `${name} \\- ${title}`, ".SH DESCRIPTION", ".nf", ...body, ".fi", ".SH SEE ALSO", name === "hb" ? "hbd(8)" : "hb(1)", ""].join("\n");
+}
+
+/** Everything the packages install, under `stage`, from the executable (run here for --help). */
+export function stageTree(stage, { executable, helpExecutable, version, nodeLicense, thirdParty }) {
+  rmSync(stage, { recursive: true, force: true });
+  const at = (path) => join(stage, path);
+  mkdirSync(at("usr/lib/hb"), { recursive: true });
+  copyFileSync(executable, at("usr/lib/hb/hb"));
+  chmodSync(at("usr/lib/hb/hb"), 0o755);
+  write(at("usr/lib/hb/hb-package-hook"), readFileSync(join(here, "hb-package-hook.sh"), "utf8"), 0o755);
+  mkdirSync(at("usr/bin"), { recursive: true });
+  // One file, two names: the name it is started under picks the CLI or the daemon.
+  symlinkSync("../lib/hb/hb", at("usr/bin/hb"));
+  symlinkSync("../lib/hb/hb", at("usr/bin/hbd"));
+
+  const unit = readFileSync(join(root, "apps/daemon/systemd/hbd.service"), "utf8")
+    .replace(/^# Install: .*\n/m, "# Installed by the hb package; not enabled: `systemctl enable --now hbd` when hb.pools is set.\n")
+    .replace(/^ExecStart=.*$/m, "ExecStart=/usr/bin/hbd");
+  if (!unit.includes("ExecStart=/usr/bin/hbd\n")) throw new Error("hbd.service: no ExecStart line to point at /usr/bin/hbd");
+  write(at("usr/lib/systemd/system/hbd.service"), unit);
+  // The watchdog drop-in resets the host when hbd hangs: active only once an operator copies it.
+  write(at("usr/share/hb/hbd-watchdog.conf"), readFileSync(join(root, "apps/daemon/systemd/hbd-watchdog.conf"), "utf8"));
+
+  const help = (name, args) => {
+    const result = spawnSync(helpExecutable, args, { argv0: name, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`${name} ${args.join(" ")}: exit ${result.status}: ${result.stderr}`);
+    return result.stdout;
+  };
+  const hbHelp = [help("hb", ["--help"]), ...["nfs", "drbd", "fence", "shims", "simulate"].map((group) => help("hb", [group, "--help"]))].join("\n");
+  write(at("usr/share/man/man1/hb.1.gz"), gzipSync(manPage("hb", 1, "the storage heartbeat of CloudStack KVM hosts", hbHelp, version), { level: 9 }));
+  write(at("usr/share/man/man8/hbd.8.gz"), gzipSync(manPage("hbd", 8, "the heartbeat monitor of a CloudStack KVM host", help("hbd", ["--help"]), version), { level: 9 }));
+  const completion = readFileSync(join(here, "completion/hb.bash"), "utf8");
+  write(at("usr/share/bash-completion/completions/hb"), completion);
+  write(at("usr/share/bash-completion/completions/hbd"), completion);
+
+  write(
+    at("usr/share/doc/hb/copyright"),
+    [
+      "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/",
+      "Upstream-Name: hb",
+      "",
+      "Files: *",
+      "License: Apache-2.0",
+      " The full text is in /usr/share/doc/hb/LICENSE.",
+      "",
+      "Files: usr/lib/hb/hb",
+      "License: Apache-2.0 and MIT and others",
+      " hb's executable contains Node.js (LICENSE.node) and the libraries hb's bundle is built",
+      " from (THIRD-PARTY-LICENSES), each under its own license.",
+      "",
+    ].join("\n"),
+  );
+  copyFileSync(join(here, "LICENSE"), at("usr/share/doc/hb/LICENSE"));
+  copyFileSync(nodeLicense, at("usr/share/doc/hb/LICENSE.node"));
+  write(at("usr/share/doc/hb/THIRD-PARTY-LICENSES"), thirdParty);
+  return stage;
+}
+
+/** The files of the tree, as the packages list them: /path, directories left out. */
+export function stagedFiles(stage) {
+  const out = execFileSync("find", [".", "!", "-type", "d"], { cwd: stage, encoding: "utf8" });
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((path) => path.slice(1))
+    .sort();
+}
+
+export function buildDeb(stage, { arch, version, outDir }) {
+  const tree = `${stage}-deb`;
+  rmSync(tree, { recursive: true, force: true });
+  execFileSync("cp", ["-a", stage, tree]);
+  const size = Number(execFileSync("du", ["-sk", "--apparent-size", tree], { encoding: "utf8" }).split("\t")[0]);
+  write(
+    join(tree, "DEBIAN/control"),
+    [
+      "Package: hb",
+      `Version: ${version}`,
+      `Architecture: ${DEB_ARCH[arch]}`,
+      "Maintainer: hb maintainers <hb@localhost>",
+      `Installed-Size: ${size}`,
+      "Section: admin",
+      "Priority: optional",
+      "Depends: libc6 (>= 2.28), libstdc++6 (>= 10)",
+      "Recommends: cloudstack-agent",
+      `Description: ${SUMMARY}`,
+      ...DESCRIPTION.map((line) => ` ${line}`),
+      "",
+    ].join("\n"),
+  );
+  for (const script of ["postinst", "prerm", "postrm"]) write(join(tree, "DEBIAN", script), readFileSync(join(here, "debian", script), "utf8"), 0o755);
+  const deb = join(outDir, `hb_${version}_${DEB_ARCH[arch]}.deb`);
+  execFileSync("dpkg-deb", ["--root-owner-group", "-Zxz", "--build", tree, deb], { stdio: ["ignore", "ignore", "inherit"] });
+  rmSync(tree, { recursive: true, force: true });
+  return deb;
+}
+
+export function buildRpm(stage, { arch, version, outDir }) {
+  const top = join(outDir, "rpmbuild");
+  rmSync(top, { recursive: true, force: true });
+  const files = stagedFiles(stage);
+  const spec = readFileSync(join(here, "rpm/hb.spec.in"), "utf8")
+    .replaceAll("@VERSION@", version)
+    .replaceAll("@SUMMARY@", SUMMARY)
+    .replaceAll("@DESCRIPTION@", DESCRIPTION.join("\n"))
+    .replaceAll("@STAGE@", stage)
+    .replace("@FILES@", ["%dir /usr/lib/hb", "%dir /usr/share/hb", "%dir /usr/share/doc/hb", ...files].join("\n"));
+  write(join(top, "SPECS/hb.spec"), spec);
+  execFileSync("rpmbuild", ["-bb", "--target", RPM_ARCH[arch], "--define", `_topdir ${top}`, "--define", "_build_id_links none", join(top, "SPECS/hb.spec")], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const name = `hb-${version}-1.${RPM_ARCH[arch]}.rpm`;
+  copyFileSync(join(top, "RPMS", RPM_ARCH[arch], name), join(outDir, name));
+  rmSync(top, { recursive: true, force: true });
+  return join(outDir, name);
+}
