@@ -15,7 +15,7 @@ describe("effective heartbeat configuration", () => {
       "kvm.heartbeat.update.retry.sleep": 10000,
       "kvm.heartbeat.checker.timeout": 360000,
       "reboot.host.and.alert.management.on.heartbeat.timeout": true,
-      "kvm.heartbeat.fence.action": "reboot",
+      "kvm.heartbeat.fence.action": "hard-reboot",
       "mount.path": "/mnt",
       "private.network.device": null,
     });
@@ -53,14 +53,13 @@ describe("effective heartbeat configuration", () => {
     expect(byKey("kvm.heartbeat.update.retry.sleep")[0]).toMatchObject({ kind: "empty", line: 5, used: 10000 });
     expect(byKey("kvm.heartbeat.checker.timeout")[0]).toMatchObject({ line: 6, used: 360000, message: expect.stringMatching(/too large/) });
     expect(byKey("reboot.host.and.alert.management.on.heartbeat.timeout")[0]).toMatchObject({ line: 7, value: "maybe", used: true });
-    // Two occurrences: the last (line 9) counts, and "custom" is not an hb action either.
-    expect(byKey("kvm.heartbeat.fence.action").map((p) => [p.kind, p.line, p.value, p.used])).toEqual([
-      ["duplicate", 9, "custom", undefined],
-      ["invalid", 9, "custom", "reboot"],
-    ]);
+    // Two occurrences: the last (line 9) counts; "custom" is an action, the first one ("shutdown") is not read.
+    expect(byKey("kvm.heartbeat.fence.action").map((p) => [p.kind, p.line, p.value, p.used])).toEqual([["duplicate", 9, "custom", undefined]]);
+    expect(values["kvm.heartbeat.fence.action"]).toBe("custom");
     expect(byKey("mount.path")[0]).toMatchObject({ line: 10, used: "/mnt", message: expect.stringMatching(/absolute/) });
     expect(byKey("hb.state.dirr")[0]).toMatchObject({ kind: "unknown-key", line: 11 });
-    expect(byKey("kvm.heartbeat.fence.custom.script")[0]).toMatchObject({ message: expect.stringMatching(/custom fence action/) });
+    expect(byKey("kvm.heartbeat.fence.custom.script")).toEqual([]);
+    expect(values["kvm.heartbeat.fence.custom.script"]).toBe("/etc/cloudstack/agent/fence.sh");
     for (const key of PROPERTY_KEYS) {
       if (byKey(key).some((problem) => problem.kind === "invalid" || problem.kind === "empty")) {
         expect(values[key], key).toBe(PROPERTY_SPECS[key].defaultValue);
@@ -106,21 +105,22 @@ describe("effective heartbeat configuration", () => {
   });
 
   it.each([
-    ["reboot", "reboot"],
-    ["hard-reboot", "reboot"],
+    ["reboot", "hard-reboot"],
+    ["hard-reboot", "hard-reboot"],
     [" graceful-reboot ", "graceful-reboot"],
     ["restart-agent", "restart-agent"],
     ["log-only", "log-only"],
+    ["custom", "custom"],
   ])("reads fence action %j as %s", (raw, expected) => {
     const { values, problems } = resolveText(`kvm.heartbeat.fence.action=${raw}\n`);
     expect(values["kvm.heartbeat.fence.action"]).toBe(expected);
     expect(problems).toEqual([]);
   });
 
-  it("falls back to reboot, the safe choice, for an unknown fence action", () => {
+  it("falls back to hard-reboot, the safe choice, for an unknown fence action", () => {
     const { values, problems } = resolveText("kvm.heartbeat.fence.action=Log-Only\n");
-    expect(values["kvm.heartbeat.fence.action"]).toBe("reboot");
-    expect(problems[0]).toMatchObject({ key: "kvm.heartbeat.fence.action", line: 1, value: "Log-Only", used: "reboot" });
+    expect(values["kvm.heartbeat.fence.action"]).toBe("hard-reboot");
+    expect(problems[0]).toMatchObject({ key: "kvm.heartbeat.fence.action", line: 1, value: "Log-Only", used: "hard-reboot" });
   });
 
   it("treats a blank value as absent, as the agent does, and says so", () => {

@@ -32,14 +32,13 @@ export interface ResolvedConfig {
 
 // Keys in hb's namespaces that hb does not know are probably typos of keys it does.
 const OWN_PREFIXES = ["hb.", "kvm.heartbeat."];
-const KNOWN_ELSEWHERE: Record<string, string> = {
-  "kvm.heartbeat.fence.custom.script": "read by upstream's custom fence action, which hb does not run; ignored",
-};
+// Keys of those namespaces that belong to someone else, with what hb does with them (none today).
+const KNOWN_ELSEWHERE: Record<string, string> = {};
 
 /**
  * Effective heartbeat settings of a properties document (or of none: all defaults).
  * Never throws for bad values: each becomes a problem and the default is used, the fallback
- * CloudStack's own converters apply (for the fence action: reboot).
+ * CloudStack's own converters apply (for the fence action: hard-reboot).
  */
 export function resolveConfig(doc: PropertiesDocument | null): ResolvedConfig {
   const values: Record<string, unknown> = {};

@@ -23,6 +23,9 @@ describe("createFenceAction", () => {
       killAffectedVms: false,
       stateDir: "/var/lib/hb",
       watchdogDevice: "/dev/watchdog",
+      customScript: "/etc/cloudstack/agent/heartbeat-fence-custom.sh",
+      customDeadlineMs: 30_000,
+      customFences: false,
     });
     const doc = parseProperties("hb.fence.flush.wait=1000\nhb.state.dir=/srv/hb\nhb.fence.kill.affected.vms=true\n");
     expect(fenceSettings(resolveConfig(doc).values)).toMatchObject({ flushWaitMs: 1000, stateDir: "/srv/hb", killAffectedVms: true });

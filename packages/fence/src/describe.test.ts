@@ -3,7 +3,7 @@ import { describeFenceAction } from "./index.js";
 
 describe("fence action descriptions", () => {
   it("says plainly which actions do not fence", () => {
-    expect(describeFenceAction("reboot").fences).toBe(true);
+    expect(describeFenceAction("hard-reboot").fences).toBe(true);
     expect(describeFenceAction("graceful-reboot").fences).toBe(true);
     for (const action of ["restart-agent", "log-only"] as const) {
       const description = describeFenceAction(action);

@@ -104,6 +104,9 @@ export function fenceSettingsFor(host: FakeHost, overrides: Partial<FenceSetting
     killAffectedVms: false,
     stateDir: host.stateDir,
     watchdogDevice: host.temp.file("no-watchdog"),
+    customScript: host.temp.file("no-custom-script"),
+    customDeadlineMs: 1500,
+    customFences: false,
     ...overrides,
   };
 }
@@ -131,7 +134,7 @@ export function decisionFor(overrides: Partial<FenceDecision> = {}): FenceDecisi
     wallTime: "2026-07-01T10:00:00.000Z",
     target: "pool-7f3a",
     reason: "5 of 5 attempts failed: timeout",
-    action: "reboot",
+    action: "hard-reboot",
     isFence: true,
     mode: "act",
     dryRun: false,

@@ -148,7 +148,7 @@ describe("the invariants kept in the record", () => {
     expect(holding.length).toBeGreaterThan(2);
     for (const invariant of holding) expect(failureWording.has(invariant.message)).toBe(false);
     expect(fencing!.timing.model.invariants.find((invariant) => invariant.id === "fence-protects-disks")?.message).toBe(
-      "fence action reboot fences: the host is reset, so its VMs stop before CloudStack may start them elsewhere",
+      "fence action hard-reboot fences: the host is reset, so its VMs stop before CloudStack may start them elsewhere",
     );
     // CloudStack's defaults: a neighbour may call a healthy but slow writer dead.
     expect(fencing!.timing.model.invariants.find((invariant) => invariant.id === "neighbour-threshold-covers-writer")).toEqual(

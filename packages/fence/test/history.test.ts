@@ -27,10 +27,10 @@ describe("the last fence record", () => {
     const fake = await host();
     await new RebootAction(contextFor(fake)).execute(decisionFor());
     const last = await readLastFence(fake.stateDir, { bootIdFile: await nextBoot(fake) });
-    expect(last).toMatchObject({ thisBoot: false, record: { bootId: BOOT_ID, action: "reboot" }, followUps: [], skippedLines: 0 });
+    expect(last).toMatchObject({ thisBoot: false, record: { bootId: BOOT_ID, action: "hard-reboot" }, followUps: [], skippedLines: 0 });
     const words = describeLastFence(last!);
     expect(words).toMatch(
-      /^The last reboot was hb's: pool-7f3a, reason 5 of 5 attempts failed: timeout \(reboot by kvmspheartbeat\.sh on kvm-host-1 at .*, boot 11111111-2222-4333-8444-555555555555\)\.\n/,
+      /^The last reboot was hb's: pool-7f3a, reason 5 of 5 attempts failed: timeout \(hard-reboot by kvmspheartbeat\.sh on kvm-host-1 at .*, boot 11111111-2222-4333-8444-555555555555\)\.\n/,
     );
     expect(words).toContain("  state history:\n    60 s healthy → failing: attempt 1 timed out\n    400 s failing → dead: 5 of 5 attempts failed: timeout\n");
     expect(words).toContain("  last attempts: timeout 60 s, timeout 60 s\n");

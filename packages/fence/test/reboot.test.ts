@@ -29,7 +29,7 @@ describe("reboot", () => {
     expect(await fake.eventNames()).toEqual([`logger -t heartbeat -- ${LINE}`, "s", "sync", "b"]);
     expect(report.steps.map((s) => s.name)).toEqual(["record", "syslog", "flush", "wait", "sysrq b"]);
     expect(step(report, "sysrq b").startedAtMs - step(report, "flush").startedAtMs).toBeGreaterThanOrEqual(200);
-    expect(report).toMatchObject({ action: "reboot", acted: true, exitStatus: 0, recorded: true });
+    expect(report).toMatchObject({ action: "hard-reboot", acted: true, exitStatus: 0, recorded: true });
     expect(exits).toEqual([0]);
 
     const [record, ...rest] = await fake.records();
@@ -43,7 +43,7 @@ describe("reboot", () => {
       source: "kvmspheartbeat.sh",
       target: "pool-7f3a",
       reason: "5 of 5 attempts failed: timeout",
-      action: "reboot",
+      action: "hard-reboot",
       fences: true,
       isFence: true,
       mode: "act",
@@ -134,7 +134,7 @@ describe("reboot", () => {
     const suppressedBy = "reboot.host.and.alert.management.on.heartbeat.timeout is false";
     const report = await new RebootAction(contextFor(fake)).execute(decisionFor({ mode: "suppressed", suppressedBy, isFence: false }));
     expect(await fake.eventNames()).toEqual([
-      `logger -t heartbeat -p user.warning -- kvmspheartbeat.sh: heartbeat to the storage failed (pool-7f3a: 5 of 5 attempts failed: timeout); fence action 'reboot' not taken: ${suppressedBy}.`,
+      `logger -t heartbeat -p user.warning -- kvmspheartbeat.sh: heartbeat to the storage failed (pool-7f3a: 5 of 5 attempts failed: timeout); fence action 'hard-reboot' not taken: ${suppressedBy}.`,
     ]);
     expect(await fake.records()).toEqual([expect.objectContaining({ mode: "suppressed", suppressedBy, isFence: false })]);
     expect(report).toMatchObject({ acted: false, exitStatus: 0 });
