@@ -2,13 +2,12 @@
 // GlusterFS…) mounted on every host at the same path. The heartbeat is the NFS one (same file,
 // same write, same rules); only the mount check differs: nothing is ever remounted, and a pool
 // counts as mounted when the filesystem under its path is a mount of its own that is not local.
-import type { AttemptContext, AttemptOutcome, Clock, Executor, HeartbeatTarget } from "@hb/core";
+import type { AttemptContext, AttemptOutcome, HeartbeatTarget } from "@hb/core";
 import { isOwnFaultCode } from "@hb/core/adapters";
 import { MountTableError, readMountTable, type MountEntry } from "./mounts.js";
 import { validateHostId, validateMountPoint } from "./paths.js";
 import { NfsHeartbeatTarget, type NfsTargetOptions } from "./target.js";
-import type { WriteCheck } from "./write-check.js";
-import { writeHeartbeat } from "./write.js";
+import { oneMoreWrite, type WriteCheck, type WriteCheckOptions } from "./write-check.js";
 
 /**
  * Filesystems a heartbeat on which no other host can see: upstream's newer kvmsmpheartbeat.sh
@@ -89,15 +88,8 @@ export class SmpHeartbeatTarget implements HeartbeatTarget {
   }
 }
 
-export interface SmpWriteCheckOptions {
-  readonly executor: Executor;
-  readonly clock: Pick<Clock, "wallMs">;
-  /** The pool's path (-m); undefined when the agent gave none. */
-  readonly mountPoint: string | undefined;
-  readonly hostId: string | undefined;
-  readonly mountsFile: string;
-  readonly deadlineMs: number;
-}
+/** As the NFS check's: the pool's path (-m), this host's id, `hb.mounts.file`, the deadline. */
+export type SmpWriteCheckOptions = WriteCheckOptions;
 
 /** hb.fence.verify=storage on a SharedMountPoint pool: one more bounded heartbeat write. */
 export async function checkSmpHeartbeatWrite(options: SmpWriteCheckOptions): Promise<WriteCheck> {
@@ -112,12 +104,5 @@ export async function checkSmpHeartbeatWrite(options: SmpWriteCheckOptions): Pro
   }
   const mount = await checkSmpMount(mountsFile, mountPoint);
   if (!mount.ok) return { ok: false, note: `hb.fence.verify=storage: ${mount.reason}, so a write there proves nothing` };
-  if (options.deadlineMs <= 0) return { ok: false, note: "hb.fence.verify=storage: no time left for a heartbeat write" };
-  const result = await writeHeartbeat({ executor: options.executor, mountPoint, hostId, nowEpochSeconds: Math.floor(options.clock.wallMs() / 1000), deadlineMs: options.deadlineMs });
-  if (!result.ok) return { ok: false, note: `one more heartbeat write to ${result.file} failed: ${result.message}` };
-  return {
-    ok: true,
-    detail: `one more heartbeat write to ${result.file} succeeded in ${Math.round(result.durationMs)} ms (read-back ${result.readback}); hb.fence.verify=storage vetoes on that, which is NOT split-brain safe`,
-    evidence: { file: result.file, durationMs: Math.round(result.durationMs), readback: result.readback },
-  };
+  return oneMoreWrite(options, mountPoint, hostId);
 }

@@ -34,6 +34,11 @@ export async function checkHeartbeatWrite(options: WriteCheckOptions): Promise<W
   } catch (error) {
     return { ok: false, note: `hb.fence.verify=storage: ${(error as Error).message}` };
   }
+  return oneMoreWrite(options, mountPoint, hostId);
+}
+
+/** The write itself, once the pool is known to be mounted: shared with SharedMountPoint's check. */
+export async function oneMoreWrite(options: Pick<WriteCheckOptions, "executor" | "clock" | "deadlineMs">, mountPoint: string, hostId: string): Promise<WriteCheck> {
   if (options.deadlineMs <= 0) return { ok: false, note: "hb.fence.verify=storage: no time left for a heartbeat write" };
   const result = await writeHeartbeat({ executor: options.executor, mountPoint, hostId, nowEpochSeconds: Math.floor(options.clock.wallMs() / 1000), deadlineMs: options.deadlineMs });
   if (!result.ok) return { ok: false, note: `one more heartbeat write to ${result.file} failed: ${result.message}` };
