@@ -118,10 +118,13 @@ watch_dstate() {
 # The pool's last good heartbeat (ISO wall time) from hbd's status, as the fault begins.
 last_good_at() { status_doc | tr -d ' \n\r' | grep -o '"lastGoodAt":"[^"]*"' | head -1 | cut -d'"' -f4; }
 
-# hb fence last with a reader deadline wide enough for a Node start on a busy emulated CPU: the
+# hb's reading commands with deadlines wide enough for Node starts on a busy emulated CPU: the
 # reading is not what a scenario measures (hb.fence.step.timeout bounds it, 3 s here).
-fence_last() {
+read_props() {
   cp "$PROPS" /run/read.properties
   hb config set hb.fence.step.timeout 30000 --file /run/read.properties >/dev/null
+}
+fence_last() {
+  read_props
   hb fence last "$@" --file /run/read.properties
 }

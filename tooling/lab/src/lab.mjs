@@ -39,7 +39,7 @@ async function runScenario(scenario, image) {
     const boot = await bootVm({
       image, disk, share, step,
       serialLog: join(dir, `${step}.serial.log`),
-      timeoutMs: (scenario.timeoutSeconds ?? 420) * 1000,
+      timeoutMs: (scenario.timeoutSeconds ?? 600) * 1000,
       append: scenario.append?.[step] ?? [],
     });
     boot.results = parseKeyValues(join(share, "results", `${step}.txt`));

@@ -84,8 +84,12 @@ export const SCENARIOS = [
         predicted: "state D while the server is frozen", measured: boot.results.dstate_stat ? `${stateOf(boot.results.dstate_stat)}, wchan ${boot.results.dstate_wchan || "?"}` : "not seen",
         pass: stateOf(boot.results.dstate_stat ?? "") === "D",
       }));
-      rows.push(fact("hbd answers `hb status` while its write is in D state", {
-        predicted: "an answer", measured: markers(boot.lines).has("status-answered") ? `answered: ${boot.results.status_during_hang}` : `no answer: ${boot.results.status_error || "?"}`, pass: markers(boot.lines).has("status-answered"),
+      const answered = markers(boot.lines).has("status-answered");
+      const ms = (key) => (boot.results[key] ? `${(Number(boot.results[key]) / 1000).toFixed(2)} s` : "no answer");
+      rows.push(fact("hbd answers during the hang (`hb status` over the control socket; GET /status from bash)", {
+        predicted: "an answer, the pool failing or slow",
+        measured: answered ? `hb status in ${ms("hb_status_ms")} (${boot.results.status_during_hang}); HTTP in ${ms("http_status_ms")}` : `no answer: ${boot.results.status_error || "?"}`,
+        pass: answered,
       }));
       rows.push(...hangRows(boot, timing, record, { resetMs: rebootWindow(timing) }));
       rows.push(fact("the record survives the reset; the boot id differs", {
@@ -122,6 +126,52 @@ export const SCENARIOS = [
         predicted: `${(w / 2).toFixed(2)} to ${w.toFixed(2)} s + the forced reboot (every process killed, file systems unmounted)`, measured: exitAfter(systemd, "stop"),
         low: w / 2 - 0.25, high: w + 60, tolerance: "−0.25 s / +60 s (reboot-force's own shutdown)",
       }));
+      return rows;
+    },
+  },
+  {
+    id: "2",
+    name: "graceful-stall",
+    title: "graceful-reboot while a unit stalls the shutdown for ever (hb.fence.graceful.deadline 15 s)",
+    steps: ["graceful-stall", "graceful-stall-after"],
+    evaluate(ctx) {
+      const [boot, after] = ctx.boots;
+      const timing = readTiming(ctx, "graceful-stall");
+      const record = fenceRecord(ctx, "graceful-stall-after");
+      const g = timing.values["hb.fence.graceful.deadline"];
+      const rows = hangRows(boot, timing, record, { resetMs: { low: g, high: timing.resetLatestMs - timing.decisionLatestMs } });
+      const stalled = firstLine(boot.lines, /stop job is running for lab: a service whose stop never ends|lab-stall/i);
+      rows.push(fact("the shutdown stalls on the unit (systemd on the console)", { predicted: "a stop job that never ends", measured: stalled ? stalled.text.trim().slice(0, 100) : "not seen", pass: Boolean(stalled) }));
+      rows.push(fact("the fallback's record survives the reset", { predicted: "a fallback record (sysrq b)", measured: after.results.fallback_record ?? "none", pass: Boolean(after.results.fallback_record) }));
+      return rows;
+    },
+  },
+  {
+    id: "3",
+    name: "agent-actions",
+    title: "restart-agent and log-only: a stand-in cloudstack-agent unit, the VM keeps running",
+    steps: ["agent-actions"],
+    timeoutSeconds: 900,
+    evaluate(ctx) {
+      const [boot] = ctx.boots;
+      const rows = [];
+      for (const action of ["restart-agent", "log-only"]) {
+        const timing = ctx.json(`agent-actions.${action}.timing.json`);
+        const record = ctx.json(`agent-actions.${action}.fence.json`)?.record ?? null;
+        const latest = timing?.decisionLatestMs ?? NaN;
+        rows.push(timed(`${action}: decision after the last good heartbeat (hbd's record)`, {
+          predicted: `${s(latest)} (decisionLatestMs)`, measured: decisionAfterLastGood(record), low: latest / 1000 - 0.75, high: latest / 1000 + 1.5, tolerance: "−0.75 s / +1.5 s",
+        }));
+        rows.push(fact(`${action}: the record says what it is`, { predicted: `action ${action}, not a fence`, measured: record ? `action ${record.action}, fences ${record.fences}` : "no record", pass: record?.action === action && record?.fences === false }));
+        const pids = (boot.results[`${action}.agent_pid`] ?? "").split(" -> ");
+        if (action === "restart-agent") {
+          rows.push(fact("restart-agent: cloudstack-agent restarted", { predicted: "a new main pid", measured: boot.results[`${action}.agent_pid`] ?? "?", pass: pids.length === 2 && pids[0] !== pids[1] && pids[1] !== "0" }));
+        } else {
+          rows.push(fact("log-only: cloudstack-agent left alone", { predicted: "the same main pid", measured: boot.results[`${action}.agent_pid`] ?? "?", pass: pids.length === 2 && pids[0] === pids[1] }));
+        }
+        rows.push(fact(`${action}: the VM keeps running`, { predicted: "up 10 s after the decision", measured: boot.results[`${action}.alive_after`] ?? "not seen", pass: markers(boot.lines).has(`alive-${action}`) }));
+        rows.push(fact(`${action}: syslog line with tag heartbeat in the journal`, { predicted: "journalctl -t heartbeat", measured: boot.results[`${action}.journal`] || "none", pass: Boolean(boot.results[`${action}.journal`]) }));
+      }
       return rows;
     },
   },

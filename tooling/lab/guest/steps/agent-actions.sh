@@ -21,6 +21,8 @@ PROPS
   mark "fault-$action"
   nfs_freeze
   result "$action.fault_wall_ms" "$(date +%s%3N)"
+  # An attempt in flight at the fault may still end well: read the last good heartbeat after its deadline.
+  sleep 12
   result "$action.last_good_at" "$(last_good_at)"
   wait_for "status_has '\"decisions\":\\[\\{'" 120 || fail "$action: no decision within 90 s"
   mark "decided-$action"
