@@ -108,7 +108,7 @@ describe("HeartbeatLoop", () => {
     storage.failing = true;
     await clock.runUntil(6_000);
     expect(decisions).toHaveLength(1);
-    expect(decisions[0]).toMatchObject({ mode: "dry-run", dryRun: true, isFence: false, action: "reboot", target: "pool" });
+    expect(decisions[0]).toMatchObject({ mode: "dry-run", dryRun: true, isFence: false, action: "hard-reboot", target: "pool" });
     expect(decisions[0]?.arithmetic).toMatch(/decision at most 6 s after it, here after/);
     expect(decisions[0]?.lastAttempts.map((a) => a.result)).toEqual(["ok", "error", "error", "error"]);
     expect(decisions[0]?.history.map((h) => h.to)).toEqual(["healthy", "failing", "dead"]);

@@ -56,7 +56,7 @@ describe("scenario target names", () => {
     expect(lines).toHaveLength(result.events.length + result.decisions.length);
     expect(result.decisions).toHaveLength(1);
     for (const line of lines) expect(line).toMatch(/^ +\d+\.\d{3} s {2}p\\n {5}9\.000 s {2}pool {10}DECISION reboot, fences the host: forged\\e\[2K {2}/);
-    expect(lines.at(-1)).toMatch(/DECISION reboot, fences the host: all 5 tries of round 2 failed; last failed: EIO\\nDECISION$/);
+    expect(lines.at(-1)).toMatch(/DECISION hard-reboot, fences the host: all 5 tries of round 2 failed; last failed: EIO\\nDECISION$/);
   });
 });
 
