@@ -78,6 +78,13 @@ export async function bundle(outfile) {
   const esbuild = require("esbuild");
   const result = await esbuild.build({
     metafile: true,
+    write: false,
+    // Only hbd --demo asks for it, and only a checkout has it: the demo says so and uses a folder.
+    external: ["@hb/testkit"],
+    // A CommonJS bundle has no import.meta: its URL is the executable's (read when asked, not
+    // when the snapshot is built). Nothing is beside the executable, so lookups of files next to
+    // the bundle (bin/hb.js) find none and take their in-process path.
+    define: { "import.meta.url": "__hbMeta.url" },
     entryPoints: [join(root, "packaging", "sea", "entry.mjs")],
     outfile,
     bundle: true,
@@ -91,7 +98,23 @@ export async function bundle(outfile) {
     plugins: [wrapMains],
     logLevel: "warning",
   });
+  writeFileSync(outfile, withoutDynamicImport(result.outputFiles[0].text));
   return result.metafile;
+}
+
+/**
+ * A snapshot has no dynamic import(): each `import("id")` left in the bundle (a builtin some
+ * library loads lazily, the demo's test kit) becomes a promise of the builtin, or the same
+ * rejection as a module that is not there.
+ */
+export function withoutDynamicImport(code) {
+  const shim =
+    'var __hbMeta={get url(){return process.getBuiltinModule("node:url").pathToFileURL(process.execPath).href}};\n' +
+    'var __hbImport=(id)=>Promise.resolve().then(()=>{const m=process.getBuiltinModule(id);if(m===undefined)throw Object.assign(new Error("Cannot find module \'"+id+"\'"),{code:"ERR_MODULE_NOT_FOUND"});return{...m,default:m}});\n';
+  const rewritten = code.replace(/\bimport\(("[^"\n]+")\)/g, "__hbImport($1)");
+  const left = /\bimport\(/.exec(rewritten);
+  if (left !== null) throw new Error(`the bundle still has a dynamic import(): …${rewritten.slice(left.index - 60, left.index + 60)}…`);
+  return rewritten.startsWith('"use strict";') ? `"use strict";${shim}${rewritten.slice(13)}` : `${shim}${rewritten}`;
 }
 
 /** The license of every third-party package in the bundle, for the packages' THIRD-PARTY-LICENSES. */

@@ -1,0 +1,99 @@
+#!/bin/bash
+# hb as an operator installs it, checked end to end (as root, on a dpkg system):
+#   1. `pnpm release` for linux-x64: the executable, the .deb and the .rpm; the .rpm's files are the .deb's;
+#   2. dpkg -i; then, from /usr/bin with no Node anywhere (node bind-mounted over with /dev/null):
+#      hb --version, a real heartbeat written and read, hb fence --dry-run, hb shims install/uninstall
+#      --divert round trip on a temporary agent folder, hb doctor on it, hbd --demo;
+#   3. dpkg -r: no file of the package left, the temporary folder's scripts restored, no diversion left;
+#   4. every @hb library packs and passes publint and attw; examples/consumer installs and runs.
+# Prints one "N passed, N failed" line; exits 1 on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+passed=0
+failed=0
+check() { # check NAME COMMAND...: runs it, counts it, shows its output only on failure
+  local name=$1 out
+  shift
+  if out=$("$@" 2>&1); then
+    passed=$((passed + 1))
+    echo "ok   $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name"
+    printf '%s\n' "$out" | tail -30 | sed 's/^/     /'
+  fi
+}
+finish() {
+  echo "packaging: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit $?
+}
+
+if [ "$(id -u)" -ne 0 ] || ! command -v dpkg >/dev/null; then
+  echo "packaging: needs root on a dpkg system; nothing checked"
+  exit 1
+fi
+command -v rpmbuild >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm >/dev/null; }
+
+version=$(node -p 'require("./apps/cli/package.json").version')
+deb=packaging/dist/hb_${version}_amd64.deb
+rpm=packaging/dist/hb-${version}-1.x86_64.rpm
+# --no-release: check the packages packaging/dist/ has already.
+[ "${1:-}" = --no-release ] || check "pnpm release (linux-x64): executable, .deb, .rpm" node scripts/release.mjs --arch x64
+[ -f "$deb" ] && [ -f "$rpm" ] || finish
+
+deb_files() { dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\.||' | sort; }
+rpm_files() { rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm" | awk '$1 !~ /^d/ { print $2 }' | sort; }
+check "the .rpm's files are the .deb's" diff <(deb_files) <(rpm_files)
+
+# A temporary agent: its script folder (upstream's three scripts), a pool in a mount table, a state folder.
+work=$(mktemp -d /tmp/hb-ci-packaging.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+agent=$work/kvm
+mkdir -p "$agent" "$work/pool/KVMHA" "$work/state"
+for name in kvmheartbeat.sh kvmspheartbeat.sh kvmvmactivity.sh; do
+  printf '#!/bin/bash\n# upstream %s\nexit 0\n' "$name" >"$agent/$name"
+  chmod 755 "$agent/$name"
+done
+cp -a "$agent" "$work/kvm.before"
+echo "10.0.0.2:/export $work/pool nfs rw 0 0" >"$work/mounts"
+printf 'hb.mounts.file=%s\nhb.state.dir=%s\n' "$work/mounts" "$work/state" >"$work/agent.properties"
+
+dpkg -r hb >/dev/null 2>&1
+check "dpkg -i $deb" dpkg -i "$deb"
+
+# Everything below runs where node is not: bind-mounted over in a mount namespace of its own.
+no_node() {
+  unshare -m bash -c 'for n in /usr/bin/node /usr/bin/nodejs /usr/local/bin/node; do [ -e "$n" ] && mount --bind /dev/null "$n"; done
+    if node -e 0 2>/dev/null; then echo "node still runs"; exit 99; fi
+    cd / && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin AGENT_PROPS="'"$work"'/agent.properties" "$@"' bash "$@"
+}
+heartbeat_read() { no_node hb compat kvmheartbeat -i 10.0.0.2 -p /export -m "$work/pool" -h 10.0.0.5 -r -t 60 | grep -qx '=====> ALIVE <====='; }
+same_scripts() { diff -r "$work/kvm.before" "$agent"; }
+no_diversion() { ! dpkg-divert --list "$agent/*" | grep -q .; }
+check "hb --version (no node)" no_node /usr/bin/hb --version
+check "hb compat kvmheartbeat writes a heartbeat (storage worker from the executable)" no_node /usr/bin/hb compat kvmheartbeat -i 10.0.0.2 -p /export -m "$work/pool" -h 10.0.0.5
+check "hb compat kvmheartbeat -r reads it: ALIVE" heartbeat_read
+check "hb fence --dry-run (audit writer from the executable)" no_node /usr/bin/hb fence --dry-run --reason ci-packaging
+check "hb shims install --divert" no_node /usr/bin/hb shims install --divert --dir "$agent"
+check "  the shims run /usr/lib/hb/hb" grep -q "^exec '/usr/lib/hb/hb' compat kvmheartbeat" "$agent/kvmheartbeat.sh"
+check "  dpkg would write the agent's next script to NAME.orig" test "$(dpkg-divert --truename "$agent/kvmheartbeat.sh")" = "$agent/kvmheartbeat.sh.orig"
+check "hb shims uninstall --divert" no_node /usr/bin/hb shims uninstall --divert --dir "$agent"
+restored() { same_scripts && no_diversion; }
+check "  the scripts are upstream's again, no diversion left" restored
+check "hb shims install --divert (again, left for dpkg -r)" no_node /usr/bin/hb shims install --divert --dir "$agent"
+check "hb doctor --dir (drop-in mode)" no_node /usr/bin/hb doctor --dir "$agent"
+check "hbd --demo (no node)" no_node timeout 180 /usr/bin/hbd --demo
+
+files=$(deb_files)
+check "dpkg -r hb" dpkg -r hb
+left() { local f n=0; for f in $files; do if [ -e "$f" ] || [ -L "$f" ]; then echo "left behind: $f"; n=1; fi; done; return $n; }
+check "  no file of the package left" left
+check "  the agent folder's scripts restored" same_scripts
+check "  no diversion left" no_diversion
+
+[ "${1:-}" = --no-release ] && finish
+check "@hb libraries: pnpm pack, publint, attw" node packaging/check-libraries.mjs
+check "examples/consumer: tarballs installed alone, type-checked, run" node examples/consumer/run.mjs
+finish
