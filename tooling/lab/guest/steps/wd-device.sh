@@ -10,7 +10,8 @@ hbd_start
 wait_for "status_has '\"watchdog\":\\{[^}]*\"armed\":true'" 120 || fail "the watchdog was never armed"
 result watchdog_status "$(status_doc | tr -d ' \n\r' | grep -o '"watchdog":{[^}]*}')"
 sleep 1
+pid=$(systemctl show -p MainPID --value hbd)
+kill -STOP "$pid"
 mark stop
-kill -STOP "$(systemctl show -p MainPID --value hbd)"
 sleep 120
 fail "no reset within 120 s of SIGSTOP"

@@ -13,7 +13,12 @@ result watchdog_sec "$(sed -n 's/^WatchdogSec=//p' /etc/systemd/system/hbd.servi
 wait_for "status_has '\"watchdog\":\\{[^}]*\"armed\":true'" 120 || fail "the watchdog was never armed"
 result watchdog_status "$(status_doc | tr -d ' \n\r' | grep -o '"watchdog":{[^}]*}')"
 sleep 1
+pid=$(systemctl show -p MainPID --value hbd)
+# systemd's time of hbd's last keepalive (CLOCK_MONOTONIC, µs): its timeout comes WatchdogSec after it.
+last=$(systemctl show -p WatchdogTimestampMonotonic --value hbd)
+kill -STOP "$pid"
 mark stop
-kill -STOP "$(systemctl show -p MainPID --value hbd)"
+now=$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)
+result keepalive_age_ms "$(( (now - last) / 1000 ))"
 sleep 180
 fail "no reset within 180 s of SIGSTOP"
