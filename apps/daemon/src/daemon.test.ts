@@ -73,7 +73,7 @@ describe("hbd", () => {
     expect(metrics).toMatch(/hb_target_state\{pool="pool-a",state="healthy"\} 1/);
     expect(metrics).toMatch(/hb_attempt_latency_seconds_count\{pool="pool-b",result="ok"\} \d+/);
     expect((await fetch(`${base}/status`, { method: "POST" })).status).toBe(405);
-    expect(stderr.join("")).toMatch(/fence action: reboot\n {2}a real fence/);
+    expect(stderr.join("")).toMatch(/fence action: hard-reboot\n {2}a real fence/);
   });
 
   it("says at start-up whether graceful-reboot has a guaranteed deadline on this host", async () => {

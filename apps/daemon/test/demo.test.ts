@@ -20,7 +20,7 @@ describe("hbd --demo", () => {
     }
     const recordPath = /The audit record of the decision: (\S+)/.exec(output)?.[1] ?? "";
     const record = JSON.parse((await readFile(recordPath, "utf8")).split("\n")[0] ?? "{}");
-    expect(record).toMatchObject({ action: "reboot", dryRun: true, isFence: false, source: "hbd", target: "pool" });
+    expect(record).toMatchObject({ action: "hard-reboot", dryRun: true, isFence: false, source: "hbd", target: "pool" });
   }, 60_000);
 });
 

@@ -107,7 +107,7 @@ describe.skipIf(unavailable !== null)("hbd as a real process on FUSE fault mount
     let firstLine = "";
     await until("the audit record", () => (firstLine = completeFirstLine()) !== "");
     const record = JSON.parse(firstLine) as Record<string, unknown>;
-    expect(record).toMatchObject({ dryRun: true, action: "reboot", source: "hbd" });
+    expect(record).toMatchObject({ dryRun: true, action: "hard-reboot", source: "hbd" });
 
     // The decision came when the timing model says: the pool's last good write + 9.5 s.
     const decided = decision.pool as string;
@@ -128,7 +128,7 @@ describe.skipIf(unavailable !== null)("hbd as a real process on FUSE fault mount
     expect(status.targets.filter((t) => hungIds.includes(t.id)).map((t) => t.state)).toEqual(hungIds.map(() => "dead"));
     expect(status.targets.filter((t) => healthyIds.includes(t.id) && t.state !== "healthy" && t.state !== "slow")).toEqual([]);
     expect(status.decisions).toHaveLength(HUNG);
-    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(new RegExp(`hb_decisions_total\\{pool="${decided}",action="reboot",is_fence="false",mode="dry-run"\\} 1`));
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(new RegExp(`hb_decisions_total\\{pool="${decided}",action="hard-reboot",is_fence="false",mode="dry-run"\\} 1`));
 
     // Healthy pools' schedule while 8 pools hang: how late each round started against its plan
     // (previous round's end + frequency), from hbd's own monotonic log.
