@@ -62,11 +62,16 @@ nfs_freeze() {
 }
 nfs_thaw() { nft delete table inet lab; }
 
-# agent.properties with the lab's short settings; extra lines from stdin override them.
+# agent.properties with the lab's short settings; KEY=VALUE lines on stdin replace or add to them.
 write_props() {
+  local overrides key
+  overrides=$(cat)
   mkdir -p /etc/cloudstack/agent
   {
-    cat <<PROPS
+    while IFS= read -r line; do
+      key=${line%%=*}
+      printf '%s\n' "$overrides" | grep -q "^$key=" || printf '%s\n' "$line"
+    done <<PROPS
 heartbeat.update.timeout=10000
 kvm.heartbeat.update.frequency=5000
 kvm.heartbeat.update.max.tries=3
@@ -77,7 +82,7 @@ hb.host.ip=127.0.0.1
 hb.pools=nfs:$POOL
 kvm.heartbeat.fence.action=reboot
 PROPS
-    cat
+    [ -n "$overrides" ] && printf '%s\n' "$overrides"
   } >"$PROPS"
   hb config validate --file "$PROPS" >/dev/null || fail "agent.properties: $(hb config validate --file "$PROPS" 2>&1)"
   hb timing explain --json --file "$PROPS" >"/host/results/$STEP.timing.json"
