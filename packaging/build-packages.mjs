@@ -124,7 +124,7 @@ export function buildDeb(stage, { arch, version, outDir }) {
   );
   for (const script of ["postinst", "prerm", "postrm"]) write(join(tree, "DEBIAN", script), readFileSync(join(here, "debian", script), "utf8"), 0o755);
   const deb = join(outDir, `hb_${version}_${DEB_ARCH[arch]}.deb`);
-  execFileSync("dpkg-deb", ["--root-owner-group", "-Zxz", "--build", tree, deb], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("dpkg-deb", ["--root-owner-group", "-Zgzip", "-z9", "--build", tree, deb], { stdio: ["ignore", "ignore", "inherit"] });
   rmSync(tree, { recursive: true, force: true });
   return deb;
 }
@@ -140,7 +140,7 @@ export function buildRpm(stage, { arch, version, outDir }) {
     .replaceAll("@STAGE@", stage)
     .replace("@FILES@", ["%dir /usr/lib/hb", "%dir /usr/share/hb", "%dir /usr/share/doc/hb", ...files].join("\n"));
   write(join(top, "SPECS/hb.spec"), spec);
-  execFileSync("rpmbuild", ["-bb", "--target", RPM_ARCH[arch], "--define", `_topdir ${top}`, "--define", "_build_id_links none", join(top, "SPECS/hb.spec")], {
+  execFileSync("rpmbuild", ["--quiet", "-bb", "--target", RPM_ARCH[arch], "--define", `_topdir ${top}`, "--define", "_build_id_links none", join(top, "SPECS/hb.spec")], {
     stdio: ["ignore", "ignore", "inherit"],
   });
   const name = `hb-${version}-1.${RPM_ARCH[arch]}.rpm`;

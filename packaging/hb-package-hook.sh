@@ -22,10 +22,18 @@ runs_this_hb() {
 case "$1" in
   remove)
     if command -v dpkg-divert >/dev/null 2>&1; then
-      # "diversion of DIR/kvmheartbeat.sh to DIR/kvmheartbeat.sh.orig by hb"
-      dpkg-divert --list '*/kvmheartbeat.sh' | sed -n 's|^diversion of \(.*\)/kvmheartbeat\.sh to .*\.orig by hb$|\1|p' |
+      # "diversion of DIR/NAME to DIR/NAME.orig by hb", one folder at a time
+      dpkg-divert --list | sed -n 's|^diversion of \(.*\)/[^/]* to .*\.orig by hb$|\1|p' | sort -u |
         while IFS= read -r dir; do
-          "$HB" shims uninstall --divert --dir "$dir"
+          if [ -d "$dir" ]; then
+            "$HB" shims uninstall --divert --dir "$dir"
+          else
+            # The folder is gone: only its records are left to take back.
+            dpkg-divert --list "$dir/*" | sed -n 's|^diversion of \(.*\) to \(.*\) by hb$|\1\t\2|p' |
+              while IFS="$(printf '\t')" read -r path to; do
+                dpkg-divert --package hb --no-rename --divert "$to" --remove "$path" >/dev/null
+              done
+          fi
         done
     fi
     if [ -d "$AGENT_DIR" ] && runs_this_hb "$AGENT_DIR"; then "$HB" shims uninstall --dir "$AGENT_DIR"; fi

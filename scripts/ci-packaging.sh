@@ -83,7 +83,15 @@ check "hb shims uninstall --divert" no_node /usr/bin/hb shims uninstall --divert
 restored() { same_scripts && no_diversion; }
 check "  the scripts are upstream's again, no diversion left" restored
 check "hb shims install --divert (again, left for dpkg -r)" no_node /usr/bin/hb shims install --divert --dir "$agent"
-check "hb doctor --dir (drop-in mode)" no_node /usr/bin/hb doctor --dir "$agent"
+# doctor's exit 1 lists the host's problems (a container has no sysrq): the mode and the shims are what count here.
+doctor_drop_in() {
+  local out rc
+  out=$(no_node /usr/bin/hb doctor --dir "$agent")
+  rc=$?
+  printf '%s\n' "$out"
+  [ "$rc" -le 1 ] && grep -q '^mode: drop-in' <<<"$out" && grep -q '^shims: in place and running this hb' <<<"$out"
+}
+check "hb doctor --dir (drop-in mode, the shims run this hb)" doctor_drop_in
 check "hbd --demo (no node)" no_node timeout 180 /usr/bin/hbd --demo
 
 files=$(deb_files)
