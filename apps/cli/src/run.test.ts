@@ -69,7 +69,7 @@ describe("hb config validate", () => {
     const { code, stdout } = await hb(["config", "validate", "--file", file]);
     expect(code).toBe(1);
     expect(stdout.split("\n").filter(Boolean)).toEqual([
-      `${file}:2: kvm.heartbeat.fence.action: not a fence action (reboot, graceful-reboot, restart-agent, log-only; hard-reboot = reboot); using the default reboot`,
+      `${file}:2: kvm.heartbeat.fence.action: not a fence action (hard-reboot, graceful-reboot, restart-agent, log-only, custom; reboot = hard-reboot); using the default hard-reboot`,
       `${file}:3: heartbeat.update.timeout: must be more than 0 milliseconds; using the default 60000`,
     ]);
   });

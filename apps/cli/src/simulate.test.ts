@@ -31,7 +31,7 @@ describe("hb simulate and hb timing explain", () => {
     const simulated = await hb(["simulate", scenario, "--json", "--file", file]);
     expect(simulated.code).toBe(0);
     const { decisions, events } = JSON.parse(simulated.stdout);
-    expect(decisions).toEqual([{ atMs: lastGoodBefore(hangFromMs, frequencyMs, 5) + timing.decisionLatestMs, target: "pool", action: "reboot", isFence: true, mode: "act", reason: expect.any(String) }]);
+    expect(decisions).toEqual([{ atMs: lastGoodBefore(hangFromMs, frequencyMs, 5) + timing.decisionLatestMs, target: "pool", action: "hard-reboot", isFence: true, mode: "act", reason: expect.any(String) }]);
     expect(events.map((e: { from: string | null; to: string }) => [e.from, e.to])).toEqual([
       [null, "healthy"],
       ["healthy", "failing"],

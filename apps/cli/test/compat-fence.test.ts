@@ -53,7 +53,7 @@ describe("hb compat kvmspheartbeat -c", () => {
       expect(await start(fake, ["kvmspheartbeat", "-c"]).done).toEqual({ code: 0, stdout: "", stderr: "" });
       expect(await fake.eventNames()).toEqual([upstream("kvmspheartbeat.sh"), "s", "sync", "b"]);
       expect(await fake.records()).toEqual([
-        expect.objectContaining({ source: "kvmspheartbeat.sh", action: "reboot", isFence: true, reason: "the CloudStack agent ran kvmspheartbeat.sh -c" }),
+        expect.objectContaining({ source: "kvmspheartbeat.sh", action: "hard-reboot", isFence: true, reason: "the CloudStack agent ran kvmspheartbeat.sh -c" }),
       ]);
     });
   }
@@ -103,10 +103,10 @@ describe("hb compat kvmspheartbeat -c", () => {
     const events = await fake.eventNames();
     expect(events[0]).toBe(upstream("kvmspheartbeat.sh"));
     expect(events[1]).toBe(
-      `logger -t heartbeat -p user.warning -- kvmspheartbeat.sh: ${fake.properties}:7: kvm.heartbeat.fence.action: not a fence action (reboot, graceful-reboot, restart-agent, log-only; hard-reboot = reboot); using the default reboot`,
+      `logger -t heartbeat -p user.warning -- kvmspheartbeat.sh: ${fake.properties}:7: kvm.heartbeat.fence.action: not a fence action (hard-reboot, graceful-reboot, restart-agent, log-only, custom; reboot = hard-reboot); using the default hard-reboot`,
     );
     expect(events.slice(2)).toEqual(["s", "sync", "b"]);
-    expect((await fake.records())[0]).toMatchObject({ action: "reboot", notices: [expect.stringContaining("not a fence action")] });
+    expect((await fake.records())[0]).toMatchObject({ action: "hard-reboot", notices: [expect.stringContaining("not a fence action")] });
   });
 
   it("exits 1 without output when the reset cannot be written, as `echo b > /proc/sysrq-trigger` would", async () => {
@@ -149,11 +149,11 @@ describe("the -c configuration", () => {
   it("is CloudStack's defaults when agent.properties is missing or unreadable: the host is still fenced", async () => {
     const fake = await host();
     const missing = await readScriptConfig(fake.temp.file("absent.properties"));
-    expect(missing.values["kvm.heartbeat.fence.action"]).toBe("reboot");
+    expect(missing.values["kvm.heartbeat.fence.action"]).toBe("hard-reboot");
     expect(missing.values["hb.fence.sysrq.trigger"]).toBe("/proc/sysrq-trigger");
     expect(missing.notices).toEqual([`cannot read ${fake.temp.file("absent.properties")}: no such file; using CloudStack's defaults`]);
     const folder = await readScriptConfig(fake.temp.path);
-    expect(folder.values["kvm.heartbeat.fence.action"]).toBe("reboot");
+    expect(folder.values["kvm.heartbeat.fence.action"]).toBe("hard-reboot");
     expect(folder.notices[0]).toMatch(/(EISDIR|is a folder).*using CloudStack's defaults$/);
     expect(readFileSync(fake.properties, "utf8")).toContain("hb.state.dir=");
   });

@@ -31,9 +31,14 @@ async function statusEndpoint(targets: unknown[]): Promise<string> {
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** A host description of its own (doctor-host.test.ts covers these): no NFS pool, sysrq 1, a trigger. */
 async function properties(lines: readonly string[]): Promise<string> {
   const file = temp.file("agent.properties");
-  await writeFile(file, `${[`hb.state.dir=${temp.file("state")}`, ...lines].join("\n")}\n`);
+  await writeFile(temp.file("mounts"), "/dev/sda1 / ext4 rw 0 0\n");
+  await writeFile(temp.file("sysrq"), "1\n");
+  await writeFile(temp.file("sysrq-trigger"), "");
+  const host = [`hb.mounts.file=${temp.file("mounts")}`, `hb.sysrq.file=${temp.file("sysrq")}`, `hb.fence.sysrq.trigger=${temp.file("sysrq-trigger")}`];
+  await writeFile(file, `${[`hb.state.dir=${temp.file("state")}`, ...host, ...lines].join("\n")}\n`);
   return file;
 }
 

@@ -23,10 +23,10 @@ describe("hb fence", () => {
     const { code, stdout, stderr } = await runHb(["fence", "--action", "hard-reboot", "--reason", "drill", "--file", fake.properties]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     expect(await fake.eventNames()).toEqual(["logger -t heartbeat -- hb fence will reboot system (sysrq b): requested by the operator (drill).", "s", "sync", "b"]);
-    expect(stdout).toMatch(/^hb fence: reboot \(record [0-9a-f-]{36} in .*\/state\/fence\.jsonl\)\n/);
+    expect(stdout).toMatch(/^hb fence: hard-reboot \(record [0-9a-f-]{36} in .*\/state\/fence\.jsonl\)\n/);
     expect(stdout).toMatch(/^ {2}sysrq b +ok +\d+ ms {2}b written to /m);
     expect(stdout).toMatch(/the host is being reset/);
-    expect(await fake.records()).toEqual([expect.objectContaining({ action: "reboot", source: "hb fence", reason: "drill", isFence: true, hbVersion: "0.0.0-test" })]);
+    expect(await fake.records()).toEqual([expect.objectContaining({ action: "hard-reboot", source: "hb fence", reason: "drill", isFence: true, hbVersion: "0.0.0-test" })]);
   });
 
   it("takes the configured action by default, and --dry-run runs the whole path without acting", async () => {
@@ -46,13 +46,13 @@ describe("hb fence", () => {
     await fake.writeProperties(["hb.fence.dry.run=true"]);
     expect((await runHb(["fence", "--file", fake.properties])).code).toBe(0);
     expect(await fake.eventNames()).not.toContain("b");
-    expect((await fake.records())[0]).toMatchObject({ action: "reboot", dryRun: true });
+    expect((await fake.records())[0]).toMatchObject({ action: "hard-reboot", dryRun: true });
   });
 
   it("refuses an unknown --action and a missing --file without doing anything", async () => {
     const fake = await host();
     const bad = await runHb(["fence", "--action", "halt", "--file", fake.properties]);
-    expect(bad).toMatchObject({ code: 2, stderr: 'hb: --action takes reboot, graceful-reboot, restart-agent, log-only (hard-reboot = reboot), not "halt"\n' });
+    expect(bad).toMatchObject({ code: 2, stderr: 'hb: --action takes hard-reboot, graceful-reboot, restart-agent, log-only, custom (reboot = hard-reboot), not "halt"\n' });
     const missing = await runHb(["fence", "--file", fake.temp.file("nope.properties")]);
     expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining("no such file") });
     expect(await fake.eventNames()).toEqual([]);
@@ -84,7 +84,7 @@ describe("hb fence last", () => {
     await appendFile(log, `${JSON.stringify({ ...record, id: "earlier", bootId: "00000000-0000-4000-8000-000000000000", target: "pool-7f3a", reason: "5 of 5 attempts failed: timeout", source: "hbd" })}\n`);
     const earlier = await runHb(["fence", "last", "--file", fake.properties]);
     expect(earlier).toMatchObject({ code: 0 });
-    expect(earlier.stdout).toMatch(/^The last reboot was hb's: pool-7f3a, reason 5 of 5 attempts failed: timeout \(reboot by hbd on /);
+    expect(earlier.stdout).toMatch(/^The last reboot was hb's: pool-7f3a, reason 5 of 5 attempts failed: timeout \(hard-reboot by hbd on /);
 
     const json = JSON.parse((await runHb(["fence", "last", "--json", "--file", fake.properties])).stdout);
     expect(json).toMatchObject({ path: log, thisBoot: false, record: { id: "earlier", target: "pool-7f3a" }, followUps: [] });

@@ -80,9 +80,13 @@ describe("hbd beside the agent: one owner of the fence decision", () => {
     listen = `127.0.0.1:${await freePort()}`;
     // hbd writes only to a pool the mount table shows as NFS: the test's table says so of this one.
     const mounts = host.temp.file("mounts");
-    await writeFile(mounts, `10.0.0.1:/export/primary ${pool} nfs rw,relatime,vers=3 0 0\n`);
+    // Soft, with tries that outlast heartbeat.update.timeout (3.4 s × 3): hb doctor finds it sane.
+    await writeFile(mounts, `10.0.0.1:/export/primary ${pool} nfs rw,relatime,vers=3,soft,proto=tcp,timeo=34,retrans=2 0 0\n`);
+    const sysrq = host.temp.file("sysrq");
+    await writeFile(sysrq, "1\n");
     await host.writeProperties([
       `hb.mounts.file=${mounts}`,
+      `hb.sysrq.file=${sysrq}`,
       `hb.pools=nfs:${pool};linstor:drbd`,
       "hb.host.ip=10.0.0.5",
       `hb.status.listen=${listen}`,
@@ -121,8 +125,8 @@ describe("hbd beside the agent: one owner of the fence decision", () => {
   it("kvmheartbeat -c for the NFS pool hbd watches: deferred to hbd, recorded, counted by hbd; no fence", async () => {
     expect(await runScript(host, nfsArgs())).toEqual({ code: 0, stdout: "", stderr: "" });
     const events = await newEvents();
-    expect(events).toEqual([expect.stringMatching(/^logger -t heartbeat -p user\.warning -- kvmheartbeat\.sh -c: not fencing \(reboot\), deferred to hbd: hbd's verdict: \S+ healthy \(last good heartbeat [\d.]+ s ago\); hbd owns the fence decision on this host\.$/)]);
-    expect(await host.records()).toEqual([expect.objectContaining({ kind: "deferral", check: "hbd", source: "kvmheartbeat.sh", target: pool, action: "reboot" })]);
+    expect(events).toEqual([expect.stringMatching(/^logger -t heartbeat -p user\.warning -- kvmheartbeat\.sh -c: not fencing \(hard-reboot\), deferred to hbd: hbd's verdict: \S+ healthy \(last good heartbeat [\d.]+ s ago\); hbd owns the fence decision on this host\.$/)]);
+    expect(await host.records()).toEqual([expect.objectContaining({ kind: "deferral", check: "hbd", source: "kvmheartbeat.sh", target: pool, action: "hard-reboot" })]);
     const { vetoes } = await status();
     expect(vetoes).toMatchObject({ total: 1, deferred: 1, byCheck: { hbd: 1, "drbd-quorum": 0, storage: 0 }, last: { source: "kvmheartbeat.sh", outcome: "deferred" } });
     const metrics = await (await fetch(`http://${listen}/metrics`)).text();
@@ -132,7 +136,7 @@ describe("hbd beside the agent: one owner of the fence decision", () => {
   it("kvmspheartbeat -c: deferred to hbd's LINSTOR target without running drbdsetup itself", async () => {
     const before = (await drbd.calls()).length;
     expect(await runScript(host, ["kvmspheartbeat", "-c"])).toEqual({ code: 0, stdout: "", stderr: "" });
-    expect(await newEvents()).toEqual([expect.stringMatching(/^logger -t heartbeat -p user\.warning -- kvmspheartbeat\.sh -c: not fencing \(reboot\), deferred to hbd: hbd's verdict: drbd healthy/)]);
+    expect(await newEvents()).toEqual([expect.stringMatching(/^logger -t heartbeat -p user\.warning -- kvmspheartbeat\.sh -c: not fencing \(hard-reboot\), deferred to hbd: hbd's verdict: drbd healthy/)]);
     // hbd's own polling goes on; the -c process added no show call of its own.
     expect((await drbd.calls()).slice(before).filter((call) => call.startsWith("show"))).toEqual([]);
     expect((await status()).vetoes).toMatchObject({ total: 2, deferred: 2 });
@@ -164,7 +168,7 @@ describe("hbd beside the agent: one owner of the fence decision", () => {
     }
     const events = await newEvents();
     expect(events[0]).toMatch(
-      new RegExp(`^logger -t heartbeat -p user\\.crit -- kvmheartbeat\\.sh -c: hbd does not answer \\(${host.stateDir}/hbd\\.sock: no answer within 1000 ms \\(hbd stopped or hung\\)\\); hbd runs as pid ${hbd?.pid} .*\\): deciding here, as configured \\(hb\\.fence\\.verify=drbd-quorum, action reboot\\)\\.$`),
+      new RegExp(`^logger -t heartbeat -p user\\.crit -- kvmheartbeat\\.sh -c: hbd does not answer \\(${host.stateDir}/hbd\\.sock: no answer within 1000 ms \\(hbd stopped or hung\\)\\); hbd runs as pid ${hbd?.pid} .*\\): deciding here, as configured \\(hb\\.fence\\.verify=drbd-quorum, action hard-reboot\\)\\.$`),
     );
     expect(events.slice(1)).toEqual(REBOOT("kvmheartbeat.sh"));
     expect((await host.records()).at(-1)).toMatchObject({ kind: "decision", isFence: true, reason: expect.stringContaining("hbd does not answer") });

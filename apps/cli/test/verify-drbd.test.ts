@@ -114,17 +114,17 @@ describe("hb compat kvmspheartbeat -c with hb.fence.verify=drbd-quorum (the defa
       const events = await host.eventNames();
       const records = await host.records();
       if (veto) {
-        expect(events).toEqual([expect.stringMatching(/^logger -t heartbeat -p user\.warning -- kvmspheartbeat\.sh -c: not fencing \(reboot\), vetoed by hb\.fence\.verify=drbd-quorum: /)]);
+        expect(events).toEqual([expect.stringMatching(/^logger -t heartbeat -p user\.warning -- kvmspheartbeat\.sh -c: not fencing \(hard-reboot\), vetoed by hb\.fence\.verify=drbd-quorum: /)]);
         expect(events[0]).toContain(says);
         expect(records).toEqual([
-          expect.objectContaining({ kind: "veto", check: "drbd-quorum", source: "kvmspheartbeat.sh", action: "reboot", detail: expect.stringContaining(says) }),
+          expect.objectContaining({ kind: "veto", check: "drbd-quorum", source: "kvmspheartbeat.sh", action: "hard-reboot", detail: expect.stringContaining(says) }),
         ]);
         const evidence = records[0]?.evidence as { drbd: { veto: boolean; primaries: { ok: boolean }[] } };
         expect(evidence.drbd.veto).toBe(true);
         expect(evidence.drbd.primaries.every((primary) => primary.ok)).toBe(true);
       } else {
         expect(events).toEqual(REBOOT);
-        expect(records).toEqual([expect.objectContaining({ kind: "decision", action: "reboot", isFence: true, reason: expect.stringContaining(says) })]);
+        expect(records).toEqual([expect.objectContaining({ kind: "decision", action: "hard-reboot", isFence: true, reason: expect.stringContaining(says) })]);
       }
       expect((await drbd.calls()).sort()).toEqual(["events2 --now --statistics", "show --show-defaults --json"]);
     });

@@ -67,7 +67,7 @@ describe.skipIf(unavailable !== null)("hb compat kvmheartbeat -c on a FUSE pool"
     const { host, fs } = await pool(context, ["hb.fence.verify=storage", "hb.host.ip=10.0.0.5"]);
     expect(await runScript(host, fs.mountPoint)).toEqual({ code: 0, stdout: "", stderr: "" });
     const events = await host.eventNames();
-    expect(events).toEqual([expect.stringMatching(/^logger -t heartbeat -p user\.warning -- kvmheartbeat\.sh -c: not fencing \(reboot\), vetoed by hb\.fence\.verify=storage: one more heartbeat write to /)]);
+    expect(events).toEqual([expect.stringMatching(/^logger -t heartbeat -p user\.warning -- kvmheartbeat\.sh -c: not fencing \(hard-reboot\), vetoed by hb\.fence\.verify=storage: one more heartbeat write to /)]);
     expect(events[0]).toContain("NOT split-brain safe");
     expect(await heartbeatFile(fs, "10.0.0.5")).toMatch(/^\d{10}\n$/);
     expect(await host.records()).toEqual([expect.objectContaining({ kind: "veto", check: "storage", target: fs.mountPoint, evidence: expect.objectContaining({ write: expect.objectContaining({ file: `${fs.mountPoint}/KVMHA/hb-10.0.0.5` }) }) })]);

@@ -79,7 +79,7 @@ describe("hb config on a file that is not a regular file", () => {
 describe("the fence run the agent starts, on such a file", () => {
   it("does not hang on a FIFO: CloudStack's defaults, and a notice naming the file", async () => {
     const config = await readScriptConfig(fifo);
-    expect(config.values["kvm.heartbeat.fence.action"]).toBe("reboot");
+    expect(config.values["kvm.heartbeat.fence.action"]).toBe("hard-reboot");
     expect(config.notices).toEqual([`${fifo} is a FIFO, not a regular file: not read; using CloudStack's defaults`]);
   });
 });
