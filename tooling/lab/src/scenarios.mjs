@@ -202,7 +202,9 @@ export const SCENARIOS = [
       rows.push(timed("reset after -c (host clock: the loop's c-call marker → qemu exit)", {
         predicted: `${f.toFixed(2)} to ${answer.toFixed(2)} s (flush wait; the reboot action's time to answer) + hb's start`, measured: exitAfter(boot, "c-call"), low: f - 0.25, high: answer + 2, tolerance: "−0.25 s / +2 s (a Node start under emulation)",
       }));
-      rows.push(fact("the shims are in place", { predicted: "hb shims status: installed", measured: boot.results.shims ?? "?", pass: /hb|shim|install/i.test(boot.results.shims ?? "") }));
+      rows.push(fact("hb shims install over the stand-in scripts", {
+        predicted: "installed", measured: boot.results.shims_install === "ok" ? `installed: ${boot.results.shims ?? ""}` : `${boot.results.shims_install ?? "?"} (the lab wrote the same shims by hand to run the rest)`, pass: boot.results.shims_install === "ok",
+      }));
       return rows;
     },
   },

@@ -7,8 +7,18 @@ for s in kvmheartbeat.sh kvmspheartbeat.sh kvmvmactivity.sh; do
   printf '#!/bin/bash\necho "stand-in of %s"\n' "$s" >"$DIR/$s"
   chmod 0755 "$DIR/$s"
 done
-hb shims install --dir "$DIR" >/dev/null || fail "hb shims install failed"
-result shims "$(hb shims status --dir "$DIR" 2>&1 | tr -s ' ' | head -3)"
+if hb shims install --dir "$DIR" >/dev/null 2>/run/shims.err; then
+  result shims_install ok
+  result shims "$(hb shims status --dir "$DIR" 2>&1 | tr -s ' ' | head -3)"
+else
+  result shims_install "failed: $(tail -1 /run/shims.err)"
+  # The shims as hb shims install writes them, so that the agent's path still runs through hb.
+  for s in kvmheartbeat kvmspheartbeat kvmvmactivity; do
+    mv "$DIR/$s.sh" "$DIR/$s.sh.orig"
+    printf '#!/bin/sh\nexec /usr/local/bin/hb compat %s "$@"\n' "$s" >"$DIR/$s.sh"
+    chmod 0755 "$DIR/$s.sh"
+  done
+fi
 nfs_up vers=4.1,hard
 write_props </dev/null
 result doctor "$(hb doctor --dir "$DIR" 2>&1 | grep -i mode | head -1)"
