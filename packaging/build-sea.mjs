@@ -74,7 +74,7 @@ const wrapMains = {
 };
 
 /** hb's bundle for the executable: one CommonJS file, no dynamic loading (the snapshot allows none). */
-export async function bundle(outfile) {
+export async function bundle(outfile, { entry = join(root, "packaging", "sea", "entry.mjs"), nodePaths = [] } = {}) {
   const esbuild = require("esbuild");
   const result = await esbuild.build({
     metafile: true,
@@ -85,7 +85,8 @@ export async function bundle(outfile) {
     // when the snapshot is built). Nothing is beside the executable, so lookups of files next to
     // the bundle (bin/hb.js) find none and take their in-process path.
     define: { "import.meta.url": "__hbMeta.url" },
-    entryPoints: [join(root, "packaging", "sea", "entry.mjs")],
+    entryPoints: [entry],
+    nodePaths,
     outfile,
     bundle: true,
     platform: "node",
