@@ -125,12 +125,13 @@ export function checkNfsMount(entry: MountEntry, config: HeartbeatConfig, timing
   const problems: string[] = [];
   const where = `NFS pool ${entry.target} (${entry.source})`;
   if (mode === "hard") {
-    problems.push(
-      `${where} is mounted hard: a write blocks for as long as the server is away, past the decision bound (${s(decisionMs)} after the last good heartbeat). ` +
-        `hb cuts its own attempts at heartbeat.update.timeout, but the host's writes (qemu's, a sync) hang on; ` +
-        `fix: mount it soft,timeo=${timeoFor(attemptMs, retrans)},retrans=${retrans} (a write then fails after about ${s(timeoFor(attemptMs, retrans) * 100 * (retrans + 1))}, no earlier than an attempt's deadline)`,
-    );
-    return { mountPoint: entry.target, source: entry.source, type: entry.type, vers, mode, proto, timeo, retrans, giveUpEarliestMs: null, worstCaseBlockMs: null, basis: "options", note: null, problems };
+    // CloudStack mounts primary storage hard, and it must: a soft mount hands qemu EIO and corrupts
+    // the VMs' disks. hb never waits on such a write itself (each attempt is a child cut at its
+    // deadline), so a hard mount is said, not flagged.
+    const note =
+      `mounted hard: a write blocks for as long as the server is away; hb's attempts are cut at heartbeat.update.timeout (${s(attemptMs)}) ` +
+      `and the decision comes within the decision bound (${s(decisionMs)} after the last good heartbeat), while the VMs' own writes wait for the server or the fence`;
+    return { mountPoint: entry.target, source: entry.source, type: entry.type, vers, mode, proto, timeo, retrans, giveUpEarliestMs: null, worstCaseBlockMs: null, basis: "options", note, problems };
   }
   const waits = waitsMs(timeo, retrans, udp);
   const giveUpEarliestMs = timeo * 100 * (retrans + 1);
