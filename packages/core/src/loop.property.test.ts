@@ -106,6 +106,21 @@ describe("the loop, for any configuration", () => {
     );
   });
 
+  it("a custom action is a fence exactly when hb.fence.custom.fences says so", async () => {
+    for (const fences of ["true", "false"]) {
+      const config = configOf(properties({ timeout: 1000, frequency: 2000, tries: 2, retrySleep: 500 }, { "kvm.heartbeat.fence.action": "custom", "hb.fence.custom.fences": fences }));
+      const clock = new SimulatedClock();
+      const executed: FenceDecision[] = [];
+      const target = { id: "pool", attempt: () => Promise.resolve(clock.monoMs() < 3000 ? { ok: true as const } : { ok: false as const, reason: "error" as const, message: "EIO" }) };
+      const fence = { name: config["kvm.heartbeat.fence.action"], execute: async (decision: FenceDecision) => (executed.push(decision), { action: decision.action, outcome: "ran", acted: true }) };
+      const loop = new HeartbeatLoop({ config, clock, targets: [target], fence });
+      loop.start();
+      await clock.runUntil(3000 + deriveTiming(config).decisionLatestMs + 2001);
+      await loop.stop();
+      expect(executed.map((decision) => [decision.action, decision.isFence])).toEqual([["custom", fences === "true"]]);
+    }
+  });
+
   it("still invokes non-fencing actions, and a disabled reboot flag, with isFence false", async () => {
     const cases = fc.oneof(
       fc.record({ action: fc.constantFrom("restart-agent", "log-only"), rebootFlag: fc.constant("true") }),

@@ -327,7 +327,7 @@ export class HeartbeatLoop {
       target: running.target.id,
       reason: tracker.history.at(-1)?.reason ?? "dead",
       action: fence.name,
-      isFence: mode === "act" && isFencingAction(fence.name),
+      isFence: mode === "act" && isFencingAction(fence.name, this.options.config["hb.fence.custom.fences"]),
       mode,
       ...(suppressedBy === undefined ? {} : { suppressedBy }),
       dryRun,

@@ -8,9 +8,10 @@ const USAGE = "hb fence [--action A] [--reason TEXT] [--dry-run] [--file F] | hb
 const HELP = `Usage:
   hb fence [--action A] [--reason TEXT] [--dry-run] [--file F]
       Run a fence action now (default: kvm.heartbeat.fence.action), with its record in
-      <hb.state.dir>/fence.jsonl and its line in syslog (tag heartbeat). reboot and
-      graceful-reboot reset this host unless --dry-run (or hb.fence.dry.run) is given.
-      A = reboot | hard-reboot | graceful-reboot | restart-agent | log-only
+      <hb.state.dir>/fence.jsonl and its line in syslog (tag heartbeat). hard-reboot and
+      graceful-reboot reset this host unless --dry-run (or hb.fence.dry.run) is given;
+      custom runs kvm.heartbeat.fence.custom.script, falling back to hard-reboot.
+      A = hard-reboot (alias reboot) | graceful-reboot | restart-agent | log-only | custom
   hb fence last [--json] [--file F]
       The newest fence record, in words: whether the last reboot was hb's, pool, reason; then
       the agent's -c calls that hb vetoed (hb.fence.verify) or deferred to hbd since then.

@@ -15,7 +15,7 @@ export async function quietConfig(deps: RunDeps): Promise<{ readonly config: Hea
 }
 
 // Settings whose problems are worth a notice on the fence path.
-export const FENCE_KEYS = /^(kvm\.heartbeat\.fence\.action|hb\.fence\.|hb\.state\.dir|hb\.watchdog\.device)/;
+export const FENCE_KEYS = /^(kvm\.heartbeat\.fence\.(action|custom\.script)|hb\.fence\.|hb\.state\.dir|hb\.watchdog\.device)/;
 
 export interface ScriptConfig {
   readonly values: HeartbeatConfig;
