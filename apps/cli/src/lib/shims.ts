@@ -2,13 +2,22 @@
 import { constants, existsSync } from "node:fs";
 import { link, lstat, open, rename, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { isSea } from "node:sea";
 import { fileURLToPath } from "node:url";
 import { LocalFileError, readLocalFile, writeLocalFile } from "@hb/config/files";
 import type { Executor } from "@hb/core";
 import { RefusedError } from "../errors.js";
 
 /** The agent's scripts hb stands in for, and the `hb compat` entry each one runs. */
+
+/**
+ * Whether this hb is the single executable. node:sea has no unprefixed name, which bundlers strip
+ * from builtins, so it is asked for at run time rather than imported.
+ */
+function runsAsSingleExecutable(): boolean {
+  const sea = process.getBuiltinModule?.("node:sea") as { isSea?: () => boolean } | undefined;
+  return sea?.isSea?.() ?? false;
+}
+
 export const SHIMMED_SCRIPTS = {
   "kvmheartbeat.sh": "kvmheartbeat",
   "kvmspheartbeat.sh": "kvmspheartbeat",
@@ -29,7 +38,7 @@ export interface HbCommand {
 
 /** This hb: the running node and the package's bin/hb.js, or the single executable itself. */
 export function thisHb(): HbCommand {
-  if (isSea()) return { argv: [process.execPath] };
+  if (runsAsSingleExecutable()) return { argv: [process.execPath] };
   let dir = dirname(fileURLToPath(import.meta.url));
   // From src/lib (tests) or dist (the bundle): the package root is the first with bin/hb.js.
   while (!existsSync(join(dir, "bin", "hb.js")) && dirname(dir) !== dir) dir = dirname(dir);
