@@ -133,3 +133,8 @@ fence_last() {
   read_props
   hb fence last "$@" --file /run/read.properties
 }
+
+# Decision records in fence.jsonl: hbd reports a decision in its status before its record is
+# written (by a child, bounded by hb.fence.step.timeout), so a step waits for the record itself.
+decision_count() { grep -c '"kind":"decision"' /var/lib/hb/fence.jsonl 2>/dev/null || echo 0; }
+wait_record() { wait_for "[ \"\$(decision_count)\" -gt $1 ]" 60 || result record_error "no decision record within 60 s"; }

@@ -221,21 +221,24 @@ export const SCENARIOS = [
       const dd = Number(boot.results.dd_seconds) / 1000;
       // RPC over TCP: the first retransmission after timeo, each next one a timeo later (linear
       // back-off); EIO at the major timeout after retrans retransmissions.
-      rows.push(timed("a write on the frozen soft mount returns EIO (dd oflag=sync)", {
+      rows.push(timed("a write on the frozen soft mount returns EIO (dd oflag=sync: its open)", {
         predicted: "3.00 to 6.00 s (timeo 1 s, 2 retransmissions, linear back-off over TCP)", measured: boot.results.dd_rc === "0" ? NaN : dd, low: 2.5, high: 7, tolerance: "−0.5 s / +1 s",
       }));
       rows.push(fact("the write's error", { predicted: "Input/output error", measured: boot.results.dd_error || "?", pass: /Input\/output error/.test(boot.results.dd_error ?? "") }));
-      const attempts = record?.lastAttempts ?? record?.history?.lastAttempts ?? [];
-      const errors = JSON.stringify(attempts);
-      rows.push(fact("hbd's failed tries end in EIO before their deadline", {
-        predicted: `EIO within attemptDeadlineMs ${s(timing.attemptDeadlineMs)}`, measured: /EIO|Input\/output/.test(errors) ? "EIO" : errors.slice(0, 120) || "no attempts in the record", pass: /EIO|Input\/output/.test(errors),
+      // Each of hbd's tries sends several RPCs (open, write, commit), each with its own major
+      // timeout: a try ends with the kernel's EIO or at hb's deadline, whichever comes first, and
+      // the decision falls inside the model's window either way.
+      const deadline = timing.attemptDeadlineMs / 1000;
+      const failed = (record?.lastAttempts ?? []).filter((a) => a.result !== "ok");
+      const shown = failed.map((a) => `${a.result} ${(a.latencyMs / 1000).toFixed(2)} s${/EIO|Input\/output/.test(a.message) ? " (EIO)" : ""}`).join(", ");
+      rows.push(fact("hbd's failed tries: the kernel's EIO or hb's deadline, whichever first", {
+        predicted: `each at most ${deadline.toFixed(2)} s (attemptDeadlineMs) + ${LATE_PER_TRY} s`, measured: shown || "no attempts in the record",
+        pass: failed.length > 0 && failed.every((a) => a.latencyMs / 1000 <= deadline + LATE_PER_TRY),
       }));
       const decided = decisionAfterLastGood(record);
-      const earliest = timing.decisionEarliestMs / 1000;
-      const tries = timing.values["kvm.heartbeat.update.max.tries"];
       rows.push(timed("decision after the last good heartbeat (hbd's record)", {
-        predicted: `decisionEarliestMs ${earliest.toFixed(2)} s + ${tries} tries × the kernel's EIO time (${(earliest + tries * dd).toFixed(2)} s); at most decisionLatestMs ${s(timing.decisionLatestMs)}`,
-        measured: decided, low: earliest, high: Math.min(timing.decisionLatestMs / 1000, earliest + tries * (dd + 1.5)), tolerance: "+1.5 s per try",
+        predicted: `${s(timing.decisionEarliestMs)} to ${s(timing.decisionLatestMs)} (decisionEarliestMs to decisionLatestMs)`,
+        measured: decided, low: timing.decisionEarliestMs / 1000, high: timing.decisionLatestMs / 1000 + LATE_PER_TRY * tries(timing), tolerance: `+${LATE_PER_TRY * tries(timing)} s (${LATE_PER_TRY} s per try)`,
       }));
       return rows;
     },

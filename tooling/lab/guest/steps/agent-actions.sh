@@ -18,6 +18,7 @@ PROPS
   hbd_start
   agent_before=$(systemctl show -p MainPID --value cloudstack-agent)
   sleep 2
+  records=$(decision_count)
   mark "fault-$action"
   nfs_freeze
   result "$action.fault_wall_ms" "$(date +%s%3N)"
@@ -26,6 +27,7 @@ PROPS
   result "$action.last_good_at" "$(last_good_at)"
   wait_for "status_has '\"decisions\":\\[\\{'" 120 || fail "$action: no decision within 90 s"
   mark "decided-$action"
+  wait_record "$records"
   fence_last --json >"/host/results/$STEP.$action.fence.json"
   sleep 10
   mark "alive-$action"

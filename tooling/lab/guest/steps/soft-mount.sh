@@ -20,9 +20,11 @@ kvm.heartbeat.fence.action=log-only
 PROPS
 hbd_start
 sleep 2
+records=$(decision_count)
 mark fault
 nfs_freeze
 result fault_wall_ms "$(date +%s%3N)"
 wait_for "status_has '\"decisions\":\\[\\{'" 150 || fail "no decision within 120 s"
 mark decided
+wait_record "$records"
 fence_last --json >"/host/results/$STEP.fence.json"
