@@ -115,7 +115,7 @@ export function buildDeb(stage, { arch, version, outDir }) {
       `Installed-Size: ${size}`,
       "Section: admin",
       "Priority: optional",
-      "Depends: libc6 (>= 2.28), libstdc++6 (>= 10)",
+      "Depends: libc6 (>= 2.28), libstdc++6 (>= 5), libgcc-s1 | libgcc1",
       "Recommends: cloudstack-agent",
       `Description: ${SUMMARY}`,
       ...DESCRIPTION.map((line) => ` ${line}`),

@@ -92,6 +92,12 @@ doctor_drop_in() {
   [ "$rc" -le 1 ] && grep -q '^mode: drop-in' <<<"$out" && grep -q '^shims: in place and running this hb' <<<"$out"
 }
 check "hb doctor --dir (drop-in mode, the shims run this hb)" doctor_drop_in
+# The upgrade path of the maintainer scripts (prerm upgrade, postinst configure with the old
+# version): the shims and their diversions stay, and the executable answers.
+diverted() { test "$(dpkg-divert --truename "$agent/kvmheartbeat.sh")" = "$agent/kvmheartbeat.sh.orig"; }
+check "dpkg -i again (the upgrade path)" dpkg -i "$deb"
+check "  the shims still run this hb" grep -q "^exec '/usr/lib/hb/hb' compat kvmheartbeat" "$agent/kvmheartbeat.sh"
+check "  still diverted" diverted
 check "hbd --demo (no node)" no_node timeout 180 /usr/bin/hbd --demo
 
 files=$(deb_files)
