@@ -7,8 +7,6 @@ import { LocalFileError, readLocalFile, writeLocalFile } from "@hb/config/files"
 import type { Executor } from "@hb/core";
 import { RefusedError } from "../errors.js";
 
-/** The agent's scripts hb stands in for, and the `hb compat` entry each one runs. */
-
 /**
  * Whether this hb is the single executable. node:sea has no unprefixed name, which bundlers strip
  * from builtins, so it is asked for at run time rather than imported.
@@ -18,6 +16,7 @@ function runsAsSingleExecutable(): boolean {
   return sea?.isSea?.() ?? false;
 }
 
+/** The agent's scripts hb stands in for, and the `hb compat` entry each one runs. */
 export const SHIMMED_SCRIPTS = {
   "kvmheartbeat.sh": "kvmheartbeat",
   "kvmspheartbeat.sh": "kvmspheartbeat",
