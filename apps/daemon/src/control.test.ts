@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { connect, type Server } from "node:net";
 import { join } from "node:path";
+import { SystemClock } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ControlRequestTaken } from "@hb/protocol";
@@ -48,7 +49,7 @@ describe("the control socket's framing: one JSON request per line, one per conne
     temp = await makeTempDir("hbd-control-");
     await mkdir(join(temp.path, "control"), { mode: 0o700 });
     handled.length = 0;
-    server = await startControlSocket(socketPath(), async (request) => (handled.push(request), { handled: handled.length }), process.getuid?.() ?? 0);
+    server = await startControlSocket(socketPath(), async (request) => (handled.push(request), { handled: handled.length }), process.getuid?.() ?? 0, new SystemClock());
   });
   afterEach(async () => {
     await new Promise((resolve) => server?.close(resolve));

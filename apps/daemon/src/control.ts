@@ -2,6 +2,7 @@ import { chmodSync, lstatSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { dirname } from "node:path";
 import { HbError } from "@hb/config";
+import type { Clock } from "@hb/core";
 import { MAX_REQUEST_BYTES, parseControlRequest as parseRequestLine, type ControlRequestTaken } from "@hb/protocol";
 
 export class ControlSocketError extends HbError {
@@ -41,6 +42,8 @@ export function secureControlFolder(folder: string, uid: number): string | null 
   return `${folder} was writable by others (mode ${(stat.mode & 0o777).toString(8)}): now 0700`;
 }
 
+const IDLE_MS = 5_000;
+
 /**
  * The control channel: a Unix socket in the state directory, mode 0600 in a folder only its
  * owner can write, so only root can switch fencing off, defer a -c or reload. One JSON
@@ -48,7 +51,7 @@ export function secureControlFolder(folder: string, uid: number): string | null 
  * handled once: bytes after it in the same read refuse it, bytes in later writes are never read
  * as a request (a client that writes twice must not count a veto twice).
  */
-export async function startControlSocket(path: string, handle: ControlHandler, uid: number, onNote: (note: string) => void = () => undefined): Promise<Server> {
+export async function startControlSocket(path: string, handle: ControlHandler, uid: number, clock: Clock, onNote: (note: string) => void = () => undefined): Promise<Server> {
   const note = secureControlFolder(dirname(path), uid);
   if (note !== null) onNote(note);
   rmSync(path, { force: true });
@@ -57,9 +60,13 @@ export async function startControlSocket(path: string, handle: ControlHandler, u
     let taken = false;
     const refuse = (message: string) => socket.end(`${JSON.stringify({ ok: false, error: message })}\n`);
     socket.setEncoding("utf8");
-    socket.setTimeout(5_000, () => socket.destroy());
+    // A connection that stays silent for IDLE_MS is closed, on the Clock like every wait of hbd's.
+    let idle = clock.setTimer(IDLE_MS, () => socket.destroy());
+    socket.on("close", () => idle.cancel());
     socket.on("error", () => undefined);
     socket.on("data", (chunk: string) => {
+      idle.cancel();
+      idle = clock.setTimer(IDLE_MS, () => socket.destroy());
       if (taken) return;
       buffer += chunk;
       const newline = buffer.indexOf("\n");

@@ -176,7 +176,7 @@ export class Daemon {
   }
 
   private async openControlSocket(): Promise<void> {
-    this.control = await openControlSocket(this.settings.stateDir, (request) => answerControl(request, { ...this.deps, loop: this.loop, metrics: this.metrics, status: () => this.status(), reload: () => this.reload() }), { uid: this.deps.uid ?? process.getuid?.() ?? 0, log: this.deps.log });
+    this.control = await openControlSocket(this.settings.stateDir, (request) => answerControl(request, { ...this.deps, loop: this.loop, metrics: this.metrics, status: () => this.status(), reload: () => this.reload() }), { uid: this.deps.uid ?? process.getuid?.() ?? 0, clock: this.deps.clock, log: this.deps.log });
   }
 
   private lagThresholdMs(): number {

@@ -10,6 +10,9 @@ import type * as TestKit from "@hb/testkit";
 import type { FaultFs } from "@hb/testkit";
 import { eventLoopLag, hbdFactories } from "./wiring.js";
 
+
+// A child that never answers: it waits forever without a timer.
+export const NEVER_ANSWERS = "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)";
 export interface DemoOptions {
   readonly version: string;
   readonly stdout: (text: string) => void;
@@ -176,7 +179,7 @@ export class StallingExecutor implements Executor {
     if (!isStorageWorker || t < this.phases.slowAtS || t >= this.phases.recoverAtS) return this.real.run(request);
     if (t >= this.phases.stallAtS) {
       // A child that never answers: the write blocked in the kernel on dead storage.
-      return this.real.run({ ...request, file: process.execPath, args: ["-e", "setInterval(() => {}, 1e9)"] });
+      return this.real.run({ ...request, file: process.execPath, args: ["-e", NEVER_ANSWERS] });
     }
     await this.clock.sleep(1300, request.signal);
     return this.real.run(request);

@@ -75,11 +75,11 @@ export class StatusEndpoint {
 export async function openControlSocket(
   stateDir: string,
   handle: ControlHandler,
-  deps: { readonly uid: number; readonly log: Logger },
+  deps: { readonly uid: number; readonly clock: Clock; readonly log: Logger },
 ): Promise<{ server: NetServer; problem: null } | { server: undefined; problem: string }> {
   const path = controlSocketPath(stateDir);
   try {
-    return { server: await startControlSocket(path, handle, deps.uid, (note) => deps.log.warn(note)), problem: null };
+    return { server: await startControlSocket(path, handle, deps.uid, deps.clock, (note) => deps.log.warn(note)), problem: null };
   } catch (error) {
     const problem = `${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
     deps.log.error(`NO CONTROL SOCKET (${problem}): maintenance, reload over the socket and -c deferrals are unavailable; a -c fences as upstream's does`);

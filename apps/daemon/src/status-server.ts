@@ -60,7 +60,7 @@ export async function startStatusServer(
   server.maxConnections = limits.maxConnections;
   server.keepAliveTimeout = 1;
   // A connection that says nothing is closed after idleMs (the default handler destroys it).
-  server.setTimeout(limits.idleMs);
+  server.timeout = limits.idleMs;
   server.on("clientError", (_error, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
