@@ -8,6 +8,7 @@ import { flag, optionValue, type GetoptsResult } from "../getopts.js";
 import { readScriptConfig } from "../lib/config.js";
 import { fenceNow } from "../lib/fence-now.js";
 import type { FenceStorage } from "../lib/one-owner.js";
+import { runsAsSingleExecutable } from "../lib/shims.js";
 
 /** What the agent asked a -c entry point to fence, and the configuration it fences with. */
 export interface ScriptFence {
@@ -134,11 +135,15 @@ async function fenceFromScript(source: ScriptFence["source"], target: string, st
   return runDetached(args, inProcess, deps);
 }
 
-/** bin/hb.js of this installation, from the bundle (dist/) or the sources (src/compat/). */
-function hbEntry(): string | undefined {
+/**
+ * What starts this hb again: the single executable itself, or Node with bin/hb.js of this
+ * installation, from the bundle (dist/) or the sources (src/compat/).
+ */
+function hbEntry(): readonly string[] | undefined {
+  if (runsAsSingleExecutable()) return [];
   for (const relative of ["../bin/hb.js", "../../bin/hb.js"]) {
     const candidate = fileURLToPath(new URL(relative, import.meta.url));
-    if (existsSync(candidate)) return candidate;
+    if (existsSync(candidate)) return [candidate];
   }
   return undefined;
 }
@@ -161,7 +166,7 @@ function runDetached(args: readonly string[], here: (quiet: RunDeps) => Promise<
     let text = "";
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(process.execPath, [entry, ...args, "--status-fd", "3"], { detached: true, stdio: ["ignore", "ignore", "ignore", "pipe"] });
+      child = spawn(process.execPath, [...entry, ...args, "--status-fd", "3"], { detached: true, stdio: ["ignore", "ignore", "ignore", "pipe"] });
     } catch {
       // Some spawn failures throw (hb's own EMFILE, EAGAIN): the action still runs, here.
       settled = true;

@@ -11,7 +11,7 @@ import { RefusedError } from "../errors.js";
  * Whether this hb is the single executable. node:sea has no unprefixed name, which bundlers strip
  * from builtins, so it is asked for at run time rather than imported.
  */
-function runsAsSingleExecutable(): boolean {
+export function runsAsSingleExecutable(): boolean {
   const sea = process.getBuiltinModule?.("node:sea") as { isSea?: () => boolean } | undefined;
   return sea?.isSea?.() ?? false;
 }
