@@ -26,6 +26,7 @@ export function writeReport(path, { results, image, imageSeconds, total }) {
       host: `${release()}, ${cpus().length} cores`, guestKernel: r.guestKernel, qemu,
     };
   }
+  if (results.length === SCENARIOS.length) data.full = { at: now, seconds: Math.round(total), imageSeconds: Math.round(imageSeconds) };
   const ran = SCENARIOS.filter((sc) => data[sc.id]);
   const lines = [
     "# The real-host lab",
@@ -38,7 +39,8 @@ export function writeReport(path, { results, image, imageSeconds, total }) {
     "on hb's own records, against the timing model the guest prints (`hb timing explain --json` with the",
     "scenario's agent.properties).",
     "",
-    `Last run: ${now}, ${results.map((r) => r.scenario.id).join(", ")} in ${Math.round(total)} s (image ready in ${Math.round(imageSeconds)} s).`,
+    ...(data.full ? [`Last run of every scenario: ${data.full.at}, ${data.full.seconds} s (image ready in ${data.full.imageSeconds} s).`] : []),
+    ...(results.length > 0 && results.length < SCENARIOS.length ? [`Last run: ${now}, scenario ${results.map((r) => r.scenario.id).join(", ")} in ${Math.round(total)} s; each scenario's own date is below.`] : []),
     `Host kernel ${release()}, ${cpus().length} cores, ${qemu}; guest kernel ${image.kernelVersion} (Debian's, unpacked from its .deb), Node ${NODE_PACKAGE.split("@")[1]} in the guest.`,
     "",
     "Settings of every scenario unless it says otherwise: `heartbeat.update.timeout=10000`, `kvm.heartbeat.update.frequency=5000`,",
