@@ -82,7 +82,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const noFuse = "reason" in kit ? kit.reason : null;
   const pool = fuse?.mountPoint ?? join(root, "pool");
   if (fuse === undefined) mkdirSync(pool);
-  const real = new ProcessExecutor();
+  // As hbd's own executor: a round's tries each get a worker, so the decision comes on the model's time.
+  const real = new ProcessExecutor({ maxStuckPerGroup: Number(DEMO_PROPERTIES["kvm.heartbeat.update.max.tries"]) });
   const storage: Executor = fuse === undefined ? new StallingExecutor(real, clock, () => (clock.monoMs() - startedMs) / 1000, phases, pool) : real;
   const faultTimers =
     fuse === undefined
