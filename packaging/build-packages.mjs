@@ -1,9 +1,13 @@
 // hb's .deb and .rpm from the single executable: the distributions' own tools (dpkg-deb,
-// rpmbuild), one staging tree for both, so both install the same files.
+// rpmbuild), one staging tree for both, so both install the same files. `pnpm release` calls
+// the functions below. Run on its own, it packages the executable that release built again under
+// another version (the lab's upgrade scenario installs one version, then the next):
+//   node packaging/build-packages.mjs --version VERSION [--arch x64] [--out DIR] [--no-rpm]
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -147,4 +151,49 @@ export function buildRpm(stage, { arch, version, outDir }) {
   copyFileSync(join(top, "RPMS", RPM_ARCH[arch], name), join(outDir, name));
   rmSync(top, { recursive: true, force: true });
   return join(outDir, name);
+}
+
+/** A version both dpkg and rpm take: a digit first; rpm's Version allows no "-". */
+export function checkVersion(version) {
+  if (!/^[0-9][A-Za-z0-9.+~]*$/.test(version)) throw new PackageError(`--version ${JSON.stringify(version)}: not a package version (a digit, then letters, digits, ".", "+" or "~")`);
+  return version;
+}
+export class PackageError extends Error {}
+
+/** Packages packaging/dist/hb-linux-<arch> again as `version`, with the licenses release staged. */
+export function repackage({ version, arch = "x64", outDir = join(here, "dist"), rpm = true }) {
+  checkVersion(version);
+  if (!DEB_ARCH[arch]) throw new PackageError(`--arch ${arch}: not x64 or arm64`);
+  const dist = join(here, "dist");
+  const executable = join(dist, `hb-linux-${arch}`);
+  const docs = join(dist, `stage-${arch}`, "usr/share/doc/hb");
+  for (const path of [executable, join(docs, "THIRD-PARTY-LICENSES")]) {
+    if (!existsSync(path)) throw new PackageError(`${path} is missing: run pnpm release --arch ${arch} first`);
+  }
+  mkdirSync(outDir, { recursive: true });
+  const helpExecutable = join(dist, `hb-linux-${process.arch}`);
+  const stage = stageTree(join(outDir, `stage-${arch}-${version}`), {
+    executable,
+    helpExecutable: existsSync(helpExecutable) ? helpExecutable : executable,
+    version,
+    nodeLicense: join(docs, "LICENSE.node"),
+    thirdParty: readFileSync(join(docs, "THIRD-PARTY-LICENSES"), "utf8"),
+  });
+  const built = [buildDeb(stage, { arch, version, outDir })];
+  if (rpm) built.push(buildRpm(stage, { arch, version, outDir }));
+  rmSync(stage, { recursive: true, force: true });
+  return built;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  try {
+    const { values } = parseArgs({ options: { version: { type: "string" }, arch: { type: "string", default: "x64" }, out: { type: "string" }, "no-rpm": { type: "boolean" } } });
+    if (!values.version) throw new PackageError("usage: node packaging/build-packages.mjs --version VERSION [--arch x64|arm64] [--out DIR] [--no-rpm]");
+    const outDir = values.out ? resolve(values.out) : undefined;
+    for (const file of repackage({ version: values.version, arch: values.arch, outDir, rpm: !values["no-rpm"] })) console.log(file);
+  } catch (error) {
+    if (!(error instanceof PackageError) && error?.code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw error;
+    console.error(`build-packages: ${error.message}`);
+    process.exit(2);
+  }
 }
