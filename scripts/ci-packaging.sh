@@ -1,10 +1,12 @@
 #!/bin/bash
 # hb as an operator installs it, checked end to end (as root, on a dpkg system):
 #   1. `pnpm release` for linux-x64: the executable, the .deb and the .rpm; the .rpm's files are the .deb's;
-#   2. dpkg -i; then, from /usr/bin with no Node anywhere (node bind-mounted over with /dev/null):
-#      hb --version, a real heartbeat written and read, hb fence --dry-run, hb shims install/uninstall
-#      --divert round trip on a temporary agent folder, hb doctor on it, hbd --demo;
-#   3. dpkg -r: no file of the package left, the temporary folder's scripts restored, no diversion left;
+#   2. dpkg -i: hbd not enabled, the man pages, completion and licenses in place; then, from /usr/bin
+#      with no Node anywhere (node bind-mounted over with /dev/null): hb --version, a real heartbeat
+#      written and read, hb fence --dry-run, hb shims install/uninstall --divert round trip on a
+#      temporary agent folder, hb doctor on it, an upgrade to the next version, hbd --demo;
+#   3. dpkg -r: no file of the package left, the temporary folder's scripts restored, no diversion left,
+#      agent.properties as it was;
 #   4. every @hb library packs and passes publint and attw; examples/consumer installs and runs.
 # Prints one "N passed, N failed" line; exits 1 on any failure.
 set -uo pipefail
@@ -34,7 +36,10 @@ if [ "$(id -u)" -ne 0 ] || ! command -v dpkg >/dev/null; then
   echo "packaging: needs root on a dpkg system; nothing checked"
   exit 1
 fi
-command -v rpmbuild >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm >/dev/null; }
+# What this needs beyond a Debian base system: rpmbuild (Debian's rpm), man's own formatter.
+if ! command -v rpmbuild >/dev/null || ! command -v man >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm man-db >/dev/null
+fi
 
 version=$(node -p 'require("./apps/cli/package.json").version')
 deb=packaging/dist/hb_${version}_amd64.deb
@@ -60,8 +65,35 @@ cp -a "$agent" "$work/kvm.before"
 echo "10.0.0.2:/export $work/pool nfs rw 0 0" >"$work/mounts"
 printf 'hb.mounts.file=%s\nhb.state.dir=%s\n' "$work/mounts" "$work/state" >"$work/agent.properties"
 
+# agent.properties is the operator's: no package script may touch it. A stand-in where there is none.
+props=/etc/cloudstack/agent/agent.properties
+if [ ! -e "$props" ]; then
+  made=$props
+  for dir in /etc/cloudstack /etc/cloudstack/agent; do [ -d "$dir" ] || { made=$dir; break; }; done
+  mkdir -p "${props%/*}"
+  printf '# the operator'"'"'s: no package script touches it\nhost=10.0.0.1\n' >"$props"
+  trap 'rm -rf "$work" "$made"' EXIT
+fi
+props_before=$(stat -c '%s %Y %i' "$props"; sha256sum <"$props")
+props_untouched() { [ "$(stat -c '%s %Y %i' "$props"; sha256sum <"$props")" = "$props_before" ]; }
+
 dpkg -r hb >/dev/null 2>&1
 check "dpkg -i $deb" dpkg -i "$deb"
+not_enabled() { ! find /etc/systemd/system -name hbd.service -path '*.wants/*' | grep -q .; }
+check "  hbd installed, not enabled" not_enabled
+# Read from the package itself: minimal images tell dpkg to skip /usr/share/{man,doc}.
+from_deb() { dpkg-deb --fsys-tarfile "$deb" | tar -xO ".$1"; }
+# (Whole texts first: grep -q leaving a pipe early would fail it under pipefail.)
+man_pages() {
+  local hb hbd
+  hb=$(from_deb /usr/share/man/man1/hb.1.gz | MANWIDTH=80 man -l -) && hbd=$(from_deb /usr/share/man/man8/hbd.8.gz | MANWIDTH=80 man -l -) &&
+    grep -q 'hb shims' <<<"$hb" && grep -q -- '--demo' <<<"$hbd"
+}
+check "  man pages hb(1), hbd(8), from --help" man_pages
+completion() { bash -c '. /usr/share/bash-completion/completions/hb && complete -p hb hbd' | grep -c '^complete -F' | grep -qx 2; }
+check "  bash completion of hb and hbd" completion
+licenses() { local f; for f in copyright LICENSE LICENSE.node THIRD-PARTY-LICENSES; do [ "$(from_deb "/usr/share/doc/hb/$f" | wc -c)" -gt 0 ] || { echo "no $f"; return 1; }; done; }
+check "  license files" licenses
 
 # Everything below runs where node is not: bind-mounted over in a mount namespace of its own.
 no_node() {
@@ -93,9 +125,14 @@ doctor_drop_in() {
 }
 check "hb doctor --dir (drop-in mode, the shims run this hb)" doctor_drop_in
 # The upgrade path of the maintainer scripts (prerm upgrade, postinst configure with the old
-# version): the shims and their diversions stay, and the executable answers.
+# version): the same executable packaged as the next version; the shims and their diversions stay.
 diverted() { test "$(dpkg-divert --truename "$agent/kvmheartbeat.sh")" = "$agent/kvmheartbeat.sh.orig"; }
-check "dpkg -i again (the upgrade path)" dpkg -i "$deb"
+upgrade() {
+  node packaging/build-packages.mjs --version "$version+ci.1" --out "$work/next" --no-rpm &&
+    dpkg -i "$work/next/hb_${version}+ci.1_amd64.deb" &&
+    [ "$(dpkg-query -W -f '${Version}' hb)" = "$version+ci.1" ]
+}
+check "dpkg -i of the next version (the upgrade path)" upgrade
 check "  the shims still run this hb" grep -q "^exec '/usr/lib/hb/hb' compat kvmheartbeat" "$agent/kvmheartbeat.sh"
 check "  still diverted" diverted
 check "hbd --demo (no node)" no_node timeout 180 /usr/bin/hbd --demo
@@ -106,6 +143,7 @@ left() { local f n=0; for f in $files; do if [ -e "$f" ] || [ -L "$f" ]; then ec
 check "  no file of the package left" left
 check "  the agent folder's scripts restored" same_scripts
 check "  no diversion left" no_diversion
+check "  agent.properties untouched" props_untouched
 
 [ "${1:-}" = --no-release ] && finish
 check "@hb libraries: pnpm pack, publint, attw" node packaging/check-libraries.mjs
