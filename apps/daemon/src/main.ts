@@ -52,7 +52,10 @@ if (command.kind === "help") {
       addressOf: ipv4AddressOf,
       lag: eventLoopLag(),
       ...factories,
-      discoverPools: (config, knownSmp) => discoverLibvirtPools(executor, daemonSettings(config).stepTimeoutMs, { mountsFile: config["hb.mounts.file"], knownSmp }),
+      discoverPools: (config, knownSmp) => {
+        const settings = daemonSettings(config);
+        return discoverLibvirtPools(executor, settings.stepTimeoutMs, { mountsFile: settings.mountsFile, knownSmp });
+      },
       lastFenceRecord,
       stderr: (text) => process.stderr.write(text),
       sysClassWatchdog: "/sys/class/watchdog",

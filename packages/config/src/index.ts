@@ -20,7 +20,6 @@ export {
   PROPERTY_SPECS,
   PROPERTY_KEYS,
   TIMER_MAX_MS,
-  MAINTENANCE_TTL_MAX_MS,
   FENCE_ACTIONS,
   FENCE_ACTION_ALIASES,
   parseFenceAction,
@@ -39,7 +38,16 @@ export {
 } from "./schema.js";
 export { resolveConfig, type ConfigProblem, type ProblemKind, type ResolvedConfig, type ValueSource } from "./resolve.js";
 export { deriveTiming, neighbourThresholdMs, formatSeconds, type Invariant, type TimelineEvent, type TimingModel, type VerifyTiming } from "./timing.js";
-export { daemonSettings, statusSettings, verifySettings, type DaemonSettings, type StatusSettings, type VerifySettings } from "./settings.js";
+export {
+  daemonSettings,
+  hostCheckSettings,
+  statusSettings,
+  verifySettings,
+  type DaemonSettings,
+  type HostCheckSettings,
+  type StatusSettings,
+  type VerifySettings,
+} from "./settings.js";
 export { setProperty, unsetProperty, escapeKey, escapeValue, type EditResult } from "./edit.js";
 export { loadConfig, type ConfigFileProblem, type LoadConfigOptions, type LoadedConfig } from "./load.js";
 export { readPropertiesFile, writePropertiesFile, DEFAULT_AGENT_PROPERTIES, PROPERTIES_MAX_BYTES } from "./file.js";

@@ -71,9 +71,6 @@ export interface PropertySpec<T> {
  */
 export const TIMER_MAX_MS = 2_147_483_647;
 
-/** The longest `hb maintenance on --ttl` that hbd accepts: fencing is only ever suspended for a bounded time. */
-export const MAINTENANCE_TTL_MAX_MS = 24 * 3_600_000;
-
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;

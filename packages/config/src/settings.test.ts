@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { daemonSettings, deriveTiming, parseProperties, resolveConfig, statusSettings, verifySettings } from "./index.js";
+import { daemonSettings, deriveTiming, hostCheckSettings, parseProperties, resolveConfig, statusSettings, verifySettings } from "./index.js";
 
 const configOf = (text: string) => resolveConfig(parseProperties(text)).values;
 
@@ -26,6 +26,7 @@ describe("settings projections", () => {
       watchdog: "device",
       watchdogDevice: "/dev/watchdog1",
       stateDir: "/var/lib/hb",
+      mountsFile: "/proc/self/mounts",
     });
     expect(daemonSettings(configOf("")).fences).toBe(true);
     // The reboot flag off: even reboot does not fence, as the timing model says.
@@ -39,5 +40,34 @@ describe("settings projections", () => {
     expect(settings.fenceAction).toBe("graceful-reboot");
     expect(settings.timing).toEqual(deriveTiming(config).verify);
     expect(settings.timing.mode).toBe("storage");
+  });
+
+  it("names the files hb doctor reads on the host, from the file or the defaults", () => {
+    expect(hostCheckSettings(configOf(""))).toEqual({
+      mountPath: "/mnt",
+      declaredPools: null,
+      mountsFile: "/proc/self/mounts",
+      sysrqFile: "/proc/sys/kernel/sysrq",
+      sysrqTrigger: "/proc/sysrq-trigger",
+      fenceAction: "hard-reboot",
+      watchdog: "none",
+      watchdogDevice: "/dev/watchdog",
+      scriptsDir: "scripts/vm/hypervisor/kvm",
+    });
+    const config = configOf(
+      "mount.path=/srv/pools\nhb.pools=nfs:/srv/a\nhb.mounts.file=/tmp/mounts\nhb.sysrq.file=/tmp/sysrq\nhb.fence.sysrq.trigger=/tmp/trigger\n" +
+        "kvm.heartbeat.fence.action=log-only\nhb.watchdog=device\nhb.watchdog.device=/dev/watchdog1\nkvm.scripts.dir=/opt/scripts\n",
+    );
+    expect(hostCheckSettings(config)).toEqual({
+      mountPath: "/srv/pools",
+      declaredPools: "nfs:/srv/a",
+      mountsFile: "/tmp/mounts",
+      sysrqFile: "/tmp/sysrq",
+      sysrqTrigger: "/tmp/trigger",
+      fenceAction: "log-only",
+      watchdog: "device",
+      watchdogDevice: "/dev/watchdog1",
+      scriptsDir: "/opt/scripts",
+    });
   });
 });

@@ -42,6 +42,8 @@ export interface DaemonSettings extends StatusSettings {
   readonly watchdog: WatchdogMode;
   /** hb.watchdog.device */
   readonly watchdogDevice: string;
+  /** hb.mounts.file: the mount table pool discovery reads. */
+  readonly mountsFile: string;
 }
 
 export function daemonSettings(config: HeartbeatConfig): DaemonSettings {
@@ -57,6 +59,7 @@ export function daemonSettings(config: HeartbeatConfig): DaemonSettings {
     allowRemoteStatus: config["hb.status.allow.remote"],
     watchdog: config["hb.watchdog"],
     watchdogDevice: config["hb.watchdog.device"],
+    mountsFile: config["hb.mounts.file"],
   };
 }
 
@@ -70,4 +73,40 @@ export interface VerifySettings extends StatusSettings {
 
 export function verifySettings(config: HeartbeatConfig): VerifySettings {
   return { ...statusSettings(config), fenceAction: config["kvm.heartbeat.fence.action"], timing: deriveTiming(config).verify };
+}
+
+/** What `hb doctor` looks at on the host: each input is a file a setting names, so a test describes a host of its own. */
+export interface HostCheckSettings {
+  /** mount.path: where the agent mounts NFS pools (/mnt/<uuid>). */
+  readonly mountPath: string;
+  /** hb.pools as written (parseDeclaredPools reads it); null when not set. */
+  readonly declaredPools: string | null;
+  /** hb.mounts.file */
+  readonly mountsFile: string;
+  /** hb.sysrq.file: where kernel.sysrq is read. */
+  readonly sysrqFile: string;
+  /** hb.fence.sysrq.trigger */
+  readonly sysrqTrigger: string;
+  /** kvm.heartbeat.fence.action: whether the action ends in a reset that needs sysrq. */
+  readonly fenceAction: FenceActionName;
+  /** hb.watchdog */
+  readonly watchdog: WatchdogMode;
+  /** hb.watchdog.device */
+  readonly watchdogDevice: string;
+  /** kvm.scripts.dir as set: where the agent runs its heartbeat scripts from. */
+  readonly scriptsDir: string;
+}
+
+export function hostCheckSettings(config: HeartbeatConfig): HostCheckSettings {
+  return {
+    mountPath: config["mount.path"],
+    declaredPools: config["hb.pools"],
+    mountsFile: config["hb.mounts.file"],
+    sysrqFile: config["hb.sysrq.file"],
+    sysrqTrigger: config["hb.fence.sysrq.trigger"],
+    fenceAction: config["kvm.heartbeat.fence.action"],
+    watchdog: config["hb.watchdog"],
+    watchdogDevice: config["hb.watchdog.device"],
+    scriptsDir: config["kvm.scripts.dir"],
+  };
 }

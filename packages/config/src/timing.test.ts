@@ -17,6 +17,11 @@ describe("timing model", () => {
     expect(model.earliestRecoveryElsewhereMs).toBe(61_000 + 7 * 60_000); // ceil(0.7 × 10) checks
   });
 
+  it("carries the tries and the pause it derives from, so that no reader takes them from the file again", () => {
+    expect(timingOf("")).toMatchObject({ attemptDeadlineMs: 60_000, maxTries: 5, retrySleepMs: 10_000 });
+    expect(timingOf("kvm.heartbeat.update.max.tries=3\nkvm.heartbeat.update.retry.sleep=2500\n")).toMatchObject({ maxTries: 3, retrySleepMs: 2_500 });
+  });
+
   it("gives readers the neighbour threshold: the agent's -t in whole seconds, or hb.heartbeat.max.age when longer", () => {
     expect(timingOf("").neighbourThresholdMs).toBe(60_000);
     expect(timingOf("kvm.heartbeat.update.frequency=61500\n").neighbourThresholdMs).toBe(61_000); // -t 61

@@ -24,6 +24,10 @@ export interface TimingModel {
   readonly fences: boolean;
   /** Deadline of each attempt. */
   readonly attemptDeadlineMs: number;
+  /** kvm.heartbeat.update.max.tries: failed tries that make a decision. */
+  readonly maxTries: number;
+  /** kvm.heartbeat.update.retry.sleep: the pause between two tries. */
+  readonly retrySleepMs: number;
   /** Longest gap between two successful writes of a healthy host: a pause plus a slow write. */
   readonly healthyMaxGapMs: number;
   /**
@@ -310,6 +314,8 @@ export function deriveTiming(config: HeartbeatConfig): TimingModel {
     fenceAction: config["kvm.heartbeat.fence.action"],
     fences: times.fences,
     attemptDeadlineMs: config["heartbeat.update.timeout"],
+    maxTries: config["kvm.heartbeat.update.max.tries"],
+    retrySleepMs: config["kvm.heartbeat.update.retry.sleep"],
     healthyMaxGapMs: times.healthyMaxGapMs,
     neighbourThresholdMs: times.neighbourThresholdMs,
     neighbourDeadAfterMs: times.neighbourDeadAfterMs,

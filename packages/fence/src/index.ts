@@ -1,5 +1,5 @@
 export { describeFenceAction, type FenceActionDescription } from "./describe.js";
-export { fenceSettings, auditLogPath, type FenceSettings } from "./settings.js";
+export { fenceSettings, fenceRunSettings, auditLogPath, type FenceSettings, type FenceRunSettings } from "./settings.js";
 export type { FenceContext, FenceActionReport, FenceStep } from "./context.js";
 export { createFenceAction, type ReportingFenceAction } from "./create.js";
 export { RebootAction } from "./reboot.js";

@@ -1,4 +1,4 @@
-import type { HeartbeatConfig } from "@hb/config";
+import { deriveTiming, isFencingAction, type FenceActionName, type HeartbeatConfig, type TimingModel } from "@hb/config";
 
 /** The settings every fence action reads, taken from the effective configuration. */
 export interface FenceSettings {
@@ -45,4 +45,26 @@ export function fenceSettings(config: HeartbeatConfig): FenceSettings {
 /** The audit log of a state folder. */
 export function auditLogPath(stateDir: string): string {
   return `${stateDir.replace(/\/+$/, "")}/fence.jsonl`;
+}
+
+/** A fence run started outside hbd (hb fence, a -c entry point): the action chosen and what it means. */
+export interface FenceRunSettings {
+  /** The caller's action (hb fence --action), else kvm.heartbeat.fence.action. */
+  readonly action: FenceActionName;
+  /** The caller's --dry-run, or hb.fence.dry.run. */
+  readonly dryRun: boolean;
+  /** Whether the run takes the host down: a fencing action (custom: hb.fence.custom.fences), not a dry run. */
+  readonly isFence: boolean;
+  /** The timing model for the action chosen. */
+  readonly timing: TimingModel;
+  /** The action's own settings. */
+  readonly fence: FenceSettings;
+}
+
+export function fenceRunSettings(config: HeartbeatConfig, choice: { readonly action?: FenceActionName | undefined; readonly dryRun?: boolean | undefined } = {}): FenceRunSettings {
+  const values: HeartbeatConfig = choice.action === undefined ? config : { ...config, "kvm.heartbeat.fence.action": choice.action };
+  const action = values["kvm.heartbeat.fence.action"];
+  const dryRun = choice.dryRun === true || values["hb.fence.dry.run"];
+  const fence = fenceSettings(values);
+  return { action, dryRun, isFence: !dryRun && isFencingAction(action, fence.customFences), timing: deriveTiming(values), fence };
 }

@@ -45,7 +45,7 @@ export async function timingExplain(file: string | undefined, json: boolean, dep
     ...events.map((event) => `  t = ${formatSeconds(event.atMs ?? 0).padStart(9)}  ${event.text}`),
     ...never.map((event) => `  ${"never".padStart(13)}  ${event.text}`),
     "",
-    `hb decides as soon as the last try fails. Upstream's agent sleeps ${formatSeconds(resolved.values["kvm.heartbeat.update.retry.sleep"])} once more and its script waits 5 s:`,
+    `hb decides as soon as the last try fails. Upstream's agent sleeps ${formatSeconds(model.retrySleepMs)} once more and its script waits 5 s:`,
     `  upstream decision at ${formatSeconds(model.upstreamDecisionLatestMs)}, reset at ${formatSeconds(model.upstreamResetLatestMs)}.`,
     "An attempt cut at its deadline stays failed even if the write completes later (upstream's semantics).",
     ...(graceful === undefined ? [] : [`${graceful.guaranteed ? "" : "WARNING "}${graceful.summary}`]),

@@ -1,6 +1,6 @@
 // Configuration as the commands read it: the agent's file, or CloudStack's defaults where the
 // agent itself would fall back to them.
-import { loadConfig, type HeartbeatConfig } from "@hb/config";
+import { loadConfig, type ConfigProblem, type HeartbeatConfig } from "@hb/config";
 import { loadOrDefaults, propertiesPath, type RunDeps } from "../context.js";
 
 /** The effective configuration hb and hbd share, from --file / AGENT_PROPS / the default path. */
@@ -16,6 +16,14 @@ export async function quietConfig(deps: RunDeps): Promise<{ readonly config: Hea
 
 // Settings whose problems are worth a notice on the fence path.
 export const FENCE_KEYS = /^(kvm\.heartbeat\.fence\.(action|custom\.script)|hb\.fence\.|hb\.state\.dir|hb\.watchdog\.device)/;
+const FENCE_ACTION_KEY = /^kvm\.heartbeat\.fence\.action$/;
+
+/** The problems on the fence path, in words; an action named by the caller makes a bad kvm.heartbeat.fence.action moot. */
+export function fenceNotices(path: string, problems: readonly ConfigProblem[], options: { readonly actionGiven?: boolean } = {}): string[] {
+  return problems
+    .filter((problem) => FENCE_KEYS.test(problem.key) && !(options.actionGiven === true && FENCE_ACTION_KEY.test(problem.key)))
+    .map((problem) => `${path}:${problem.line}: ${problem.key}: ${problem.message}`);
+}
 
 export interface ScriptConfig {
   readonly values: HeartbeatConfig;
@@ -29,9 +37,6 @@ export interface ScriptConfig {
  */
 export async function readScriptConfig(path: string): Promise<ScriptConfig> {
   const loaded = await loadConfig(path);
-  const notices = loaded.fileProblem === null ? [] : [loaded.fileProblem.notice];
-  for (const problem of loaded.problems) {
-    if (FENCE_KEYS.test(problem.key)) notices.push(`${path}:${problem.line}: ${problem.key}: ${problem.message}`);
-  }
+  const notices = [...(loaded.fileProblem === null ? [] : [loaded.fileProblem.notice]), ...fenceNotices(path, loaded.problems)];
   return { values: loaded.values, notices };
 }

@@ -1,6 +1,6 @@
 // hb doctor's checks: the deployment mode, the shims, whether hbd answers where -c asks it, and
 // the host under them (NFS mount options, sysrq, the watchdog device, the agent's script folder).
-import { deriveTiming, statusSettings } from "@hb/config";
+import { deriveTiming, hostCheckSettings, statusSettings } from "@hb/config";
 import { controlSocketPath, parseHbdStatus } from "@hb/protocol";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -48,7 +48,8 @@ export async function diagnose(options: { readonly file: string | undefined; rea
   const timing = deriveTiming(config);
   const { stateDir, stepTimeoutMs: step, statusListen } = statusSettings(config);
   // Without --dir, the folder the agent itself runs the scripts from (kvm.scripts.dir).
-  const scripts = await checkScriptFolder(config, options.dir);
+  const hostSettings = hostCheckSettings(config);
+  const scripts = await checkScriptFolder(hostSettings, options.dir);
   const dir = resolve(scripts.dir);
   const [control, statusEndpoint, shims, nfs, sysrq, watchdog] = await Promise.all([
     askControl(stateDir, { op: "status" }, deps, step),
@@ -56,9 +57,9 @@ export async function diagnose(options: { readonly file: string | undefined; rea
     isFolder(dir).then(async (folder) =>
       folder ? inspectShims(dir).catch((error: unknown) => ({ dir, error: (error as Error).message })) : { dir, error: `${dir} is not a folder (pass --dir: the agent's script folder)` },
     ),
-    checkNfsPools(config, timing),
-    checkSysrq(config),
-    checkWatchdog(config),
+    checkNfsPools(hostSettings, timing),
+    checkSysrq(hostSettings),
+    checkWatchdog(hostSettings),
   ]);
   const host: HostReport = { nfs, sysrq, watchdog, scripts };
   const markers = await readModeMarkers(control.pidFile, deps.clock, step);

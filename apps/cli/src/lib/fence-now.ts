@@ -1,20 +1,13 @@
 // `hb fence`'s action run now: by an operator, or detached from a -c entry point (which runs it
 // here when no detached process can be started).
-import {
-  deriveTiming,
-  FENCE_ACTIONS,
-  isFencingAction,
-  parseFenceAction,
-  type FenceActionName,
-  type HeartbeatConfig,
-} from "@hb/config";
+import { FENCE_ACTIONS, parseFenceAction, type FenceActionName } from "@hb/config";
 import type { FenceDecision } from "@hb/core";
-import { createFenceAction, fenceSettings, type AffectedVms, type FenceActionReport } from "@hb/fence";
+import { createFenceAction, fenceRunSettings, type AffectedVms, type FenceActionReport } from "@hb/fence";
 import { findQemuProcessesUsingMount } from "@hb/storage-nfs";
 import { closeSync, writeSync } from "node:fs";
 import { loadCommandConfig, propertiesPath, type RunDeps } from "../context.js";
 import { UsageError } from "../errors.js";
-import { FENCE_KEYS, readScriptConfig, type ScriptConfig } from "./config.js";
+import { fenceNotices, readScriptConfig, type ScriptConfig } from "./config.js";
 
 /** `reboot` is `hard-reboot`; anything else unknown is a usage error here (not in agent.properties). */
 export function parseActionName(value: string): FenceActionName {
@@ -47,37 +40,33 @@ export async function fenceNow(options: FenceNowOptions, deps: RunDeps): Promise
   } else {
     // An operator's explicit --file must exist; the agent's own file may be absent (defaults).
     const resolved = await loadCommandConfig(options.file, deps);
-    // An --action on the command line makes a bad kvm.heartbeat.fence.action irrelevant.
-    const relevant = (key: string) => FENCE_KEYS.test(key) && !(action !== undefined && key === "kvm.heartbeat.fence.action");
-    const notices = resolved.problems.filter((problem) => relevant(problem.key)).map((problem) => `${path}:${problem.line}: ${problem.key}: ${problem.message}`);
+    const notices = fenceNotices(path, resolved.problems, { actionGiven: action !== undefined });
     for (const notice of notices) deps.stderr(`hb: ${notice}\n`);
     config = { values: resolved.values, notices };
   }
 
-  const chosen = action ?? config.values["kvm.heartbeat.fence.action"];
-  const values: HeartbeatConfig = { ...config.values, "kvm.heartbeat.fence.action": chosen };
-  const dryRun = options.dryRun === true || values["hb.fence.dry.run"];
+  const run = fenceRunSettings(config.values, { action, dryRun: options.dryRun });
   const source = options.source ?? "hb fence";
   const decision: FenceDecision = {
     atMs: deps.clock.monoMs(),
     wallTime: new Date(deps.clock.wallMs()).toISOString(),
     target: options.target ?? "(none: requested by the operator)",
     reason: options.reason ?? (fromScript ? `the CloudStack agent ran ${source} -c` : "requested with hb fence"),
-    action: chosen,
-    isFence: !dryRun && isFencingAction(chosen, values["hb.fence.custom.fences"]),
-    mode: dryRun ? "dry-run" : "act",
-    dryRun,
+    action: run.action,
+    isFence: run.isFence,
+    mode: run.dryRun ? "dry-run" : "act",
+    dryRun: run.dryRun,
     history: [],
     lastAttempts: [],
-    timing: deriveTiming(values),
+    timing: run.timing,
     arithmetic: fromScript
-      ? `${source} -c is run by the CloudStack agent once kvm.heartbeat.update.max.tries (${values["kvm.heartbeat.update.max.tries"]}) heartbeat attempts failed`
+      ? `${source} -c is run by the CloudStack agent once kvm.heartbeat.update.max.tries (${run.timing.maxTries}) heartbeat attempts failed`
       : "an operator's request: no heartbeat arithmetic",
   };
-  const fence = createFenceAction(chosen, {
+  const fence = createFenceAction(run.action, {
     executor: deps.executor,
     clock: deps.clock,
-    settings: fenceSettings(values),
+    settings: run.fence,
     source,
     version: deps.version,
     cause: fromScript ? "heartbeat" : "operator",
@@ -86,15 +75,15 @@ export async function fenceNow(options: FenceNowOptions, deps: RunDeps): Promise
     // The split-brain guard (hb.fence.kill.affected.vms): kvmheartbeat.sh -c names the pool's
     // mount point (kvmsmpheartbeat.sh -c its pool's path), so the qemu processes using it can be
     // found; kvmspheartbeat.sh cannot know.
-    ...((source === "kvmheartbeat.sh" || source === "kvmsmpheartbeat.sh") && options.target?.startsWith("/") === true ? { affectedVms: qemuOnMount(options.target, deps, values) } : {}),
+    ...((source === "kvmheartbeat.sh" || source === "kvmsmpheartbeat.sh") && options.target?.startsWith("/") === true ? { affectedVms: qemuOnMount(options.target, deps, run.fence.stepTimeoutMs) } : {}),
   });
-  return { report: await fence.execute(decision), stateDir: fenceSettings(values).stateDir };
+  return { report: await fence.execute(decision), stateDir: run.fence.stateDir };
 }
 
-function qemuOnMount(mountPoint: string, deps: RunDeps, values: HeartbeatConfig): AffectedVms {
+function qemuOnMount(mountPoint: string, deps: RunDeps, deadlineMs: number): AffectedVms {
   return {
     find: async (_target, signal) =>
-      (await findQemuProcessesUsingMount({ executor: deps.executor, deadlineMs: fenceSettings(values).stepTimeoutMs, signal, mountPoint })).map((process) => process.pid),
+      (await findQemuProcessesUsingMount({ executor: deps.executor, deadlineMs, signal, mountPoint })).map((process) => process.pid),
   };
 }
 

@@ -3,7 +3,7 @@
 // (hb.mounts.file, hb.sysrq.file, hb.fence.sysrq.trigger, hb.watchdog.device, kvm.scripts.dir),
 // so a test describes a host of its own. Nothing here opens a device or touches shared storage:
 // the mount table is procfs, everything else is a stat.
-import { formatSeconds, parseDeclaredPools, readLocalFile, type HeartbeatConfig, type TimingModel } from "@hb/config";
+import { formatSeconds, parseDeclaredPools, readLocalFile, type HostCheckSettings, type TimingModel } from "@hb/config";
 import { isNfsType, readMountTable, type MountEntry } from "@hb/storage-nfs";
 import { lstat, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
@@ -42,7 +42,7 @@ export interface SysrqCheck {
 }
 
 export interface WatchdogCheck {
-  readonly mode: HeartbeatConfig["hb.watchdog"];
+  readonly mode: HostCheckSettings["watchdog"];
   readonly device: string;
   /** What is at the device path (stat only: opening a watchdog device arms it). */
   readonly found: "character device" | "missing" | "other" | null;
@@ -110,7 +110,7 @@ function timeoFor(ms: number, retrans: number): number {
 }
 
 /** One NFS mount against the timing model: a soft mount must outlast an attempt, and no write may outlast the decision. */
-export function checkNfsMount(entry: MountEntry, config: HeartbeatConfig, timing: TimingModel): NfsPoolCheck {
+export function checkNfsMount(entry: MountEntry, timing: TimingModel): NfsPoolCheck {
   const s = formatSeconds;
   const options = optionMap(entry.options);
   const mode = options.has("soft") || options.has("softerr") ? "soft" : "hard";
@@ -120,7 +120,7 @@ export function checkNfsMount(entry: MountEntry, config: HeartbeatConfig, timing
   const retrans = wholeOr(options.get("retrans"), udp ? 3 : 2);
   const vers = options.get("vers") ?? options.get("nfsvers") ?? (entry.type === "nfs4" ? "4" : null);
   const v4 = vers?.startsWith("4") ?? false;
-  const attemptMs = config["heartbeat.update.timeout"];
+  const attemptMs = timing.attemptDeadlineMs;
   const decisionMs = timing.decisionLatestMs;
   const problems: string[] = [];
   const where = `NFS pool ${entry.target} (${entry.source})`;
@@ -158,9 +158,9 @@ export function checkNfsMount(entry: MountEntry, config: HeartbeatConfig, timing
 }
 
 /** The NFS mounts that are pools: under mount.path (the agent's /mnt/<uuid>) or declared in hb.pools. */
-function poolMounts(entries: readonly MountEntry[], config: HeartbeatConfig): MountEntry[] {
-  const base = `${config["mount.path"].replace(/\/+$/, "")}/`;
-  const declared = new Set(parseDeclaredPools(config["hb.pools"]).pools.flatMap((pool) => (pool.kind === "nfs" ? [pool.mountPoint] : [])));
+function poolMounts(entries: readonly MountEntry[], settings: HostCheckSettings): MountEntry[] {
+  const base = `${settings.mountPath.replace(/\/+$/, "")}/`;
+  const declared = new Set(parseDeclaredPools(settings.declaredPools).pools.flatMap((pool) => (pool.kind === "nfs" ? [pool.mountPoint] : [])));
   const byTarget = new Map<string, MountEntry>();
   // The last entry of a path is the one on top.
   for (const entry of entries) if (isNfsType(entry.type) && (entry.target.startsWith(base) || declared.has(entry.target))) byTarget.set(entry.target, entry);
@@ -177,9 +177,8 @@ const SYSRQ_MAX_BYTES = 64;
  * The kernel documents that root's writes to /proc/sysrq-trigger are allowed whatever the mask;
  * the mask still rules the console's SysRq, the operator's own reset of a wedged host.
  */
-export async function checkSysrq(config: HeartbeatConfig): Promise<SysrqCheck> {
-  const file = config["hb.sysrq.file"];
-  const triggerPath = config["hb.fence.sysrq.trigger"];
+export async function checkSysrq(settings: HostCheckSettings): Promise<SysrqCheck> {
+  const { sysrqFile: file, sysrqTrigger: triggerPath } = settings;
   const exists = await stat(triggerPath).then(
     () => true,
     () => false,
@@ -196,7 +195,7 @@ export async function checkSysrq(config: HeartbeatConfig): Promise<SysrqCheck> {
   const allows = (bit: number) => value === 1 || (value !== null && (value & bit) !== 0);
   const check = { file, value, allowsReboot: allows(SYSRQ_REBOOT), allowsSync: allows(SYSRQ_SYNC), trigger: { path: triggerPath, exists }, error };
   const problems: string[] = [];
-  const action = config["kvm.heartbeat.fence.action"];
+  const action = settings.fenceAction;
   // restart-agent and log-only never reset; every other action ends in sysrq b when it must.
   if (action !== "restart-agent" && action !== "log-only") {
     if (!exists) problems.push(`${triggerPath} does not exist (a kernel without CONFIG_MAGIC_SYSRQ?): the reset that ${action} ends in cannot happen`);
@@ -221,9 +220,8 @@ const SYSFS_MAX_BYTES = 4096;
  * device starts it, and only a write of the magic 'V' before close stops it again — not at all
  * with nowayout — so a check that opened it could reset the host it checks.
  */
-export async function checkWatchdog(config: HeartbeatConfig, sysClassDir = "/sys/class/watchdog"): Promise<WatchdogCheck> {
-  const mode = config["hb.watchdog"];
-  const device = config["hb.watchdog.device"];
+export async function checkWatchdog(settings: HostCheckSettings, sysClassDir = "/sys/class/watchdog"): Promise<WatchdogCheck> {
+  const { watchdog: mode, watchdogDevice: device } = settings;
   if (mode !== "device") return { mode, device, found: null, timeoutSeconds: null, problems: [] };
   const info = await lstat(device).catch(() => null);
   const found = info === null ? "missing" : info.isCharacterDevice() ? "character device" : "other";
@@ -254,8 +252,8 @@ export function agentScriptCandidates(setting: string): string[] {
 }
 
 /** The folder the agent runs its heartbeat scripts from, against the one hb doctor (and so the shims) looks at. */
-export async function checkScriptFolder(config: HeartbeatConfig, dirOption: string | undefined): Promise<ScriptFolderCheck> {
-  const setting = config["kvm.scripts.dir"];
+export async function checkScriptFolder(settings: HostCheckSettings, dirOption: string | undefined): Promise<ScriptFolderCheck> {
+  const setting = settings.scriptsDir;
   const candidates = agentScriptCandidates(setting);
   let agentDir: string | null = null;
   for (const candidate of candidates) {
@@ -277,11 +275,11 @@ export async function checkScriptFolder(config: HeartbeatConfig, dirOption: stri
   return { setting, candidates, agentDir, dir, matches, problems };
 }
 
-export async function checkNfsPools(config: HeartbeatConfig, timing: TimingModel): Promise<HostReport["nfs"]> {
-  const mountsFile = config["hb.mounts.file"];
+export async function checkNfsPools(settings: HostCheckSettings, timing: TimingModel): Promise<HostReport["nfs"]> {
+  const { mountsFile } = settings;
   try {
     const entries = await readMountTable(mountsFile);
-    return { mountsFile, error: null, pools: poolMounts(entries, config).map((entry) => checkNfsMount(entry, config, timing)) };
+    return { mountsFile, error: null, pools: poolMounts(entries, settings).map((entry) => checkNfsMount(entry, timing)) };
   } catch (error) {
     return { mountsFile, error: (error as Error).message, pools: [] };
   }
