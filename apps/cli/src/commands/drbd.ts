@@ -1,21 +1,9 @@
-import { isHbError, type HbError, type HeartbeatConfig } from "@hb/config";
-import {
-  checkPeer,
-  checkResourceOptions,
-  drbdSettings,
-  HttpLinstorNodes,
-  IO_ERROR_VS_SUSPEND_IO,
-  readHostHealth,
-  readResourceOptions,
-  resolveNodeName,
-  type DrbdResourceOptions,
-  type HostVerdict,
-  type PeerVerdict,
-  type ResourceVerdict,
-} from "@hb/storage-drbd";
+import { isHbError, type HeartbeatConfig } from "@hb/config";
+import { IO_ERROR_VS_SUSPEND_IO, type DrbdResourceOptions, type HostVerdict, type PeerVerdict, type ResourceVerdict } from "@hb/storage-drbd";
 import { parseCommandArgs, positionals, wholeNumberOption } from "../args.js";
 import type { RunDeps } from "../context.js";
 import { sharedConfig } from "../lib/config.js";
+import { askPeer, drbdRun, isDrbdFailure, nodeName, readHealth, readOptionFindings, type DrbdRun } from "../lib/drbd.js";
 import { UsageError } from "../errors.js";
 
 const USAGES = {
@@ -71,11 +59,7 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
   }
   if (verb === "doctor" && values.json === true) throw new UsageError(`--json is not an option of hb drbd doctor (usage: ${usage})`);
   const config = await sharedConfig(values.file, deps);
-  const settings = {
-    executor: deps.executor,
-    drbdsetup: drbdSettings(config).drbdsetup,
-    deadlineMs: wholeNumberOption("timeout", values.timeout) ?? drbdSettings(config).deadlineMs,
-  };
+  const settings = drbdRun(config, wholeNumberOption("timeout", values.timeout), deps);
   try {
     switch (verb as Verb) {
       case "health":
@@ -99,26 +83,14 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
   }
 }
 
-type Settings = { readonly executor: RunDeps["executor"]; readonly drbdsetup: string; readonly deadlineMs: number };
-
-function isDrbdFailure(error: unknown): error is HbError {
-  return isHbError(error) && (error.code === "DRBD_COMMAND" || error.code === "DRBD_OUTPUT");
+/** The node name's note, when it could not be told, goes to stderr: the commands work without it. */
+function note(text: string | null, deps: RunDeps): void {
+  if (text !== null) deps.stderr(`hb: ${text}\n`);
 }
 
-/** This host's node name, or undefined with a note: commands work without it. */
-async function nodeName(settings: Settings, config: HeartbeatConfig, deps: RunDeps): Promise<string | undefined> {
-  try {
-    return await resolveNodeName({ executor: settings.executor, configured: drbdSettings(config).nodeName, deadlineMs: settings.deadlineMs });
-  } catch (error) {
-    if (!isHbError(error)) throw error;
-    deps.stderr(`hb: ${error.message}\n`);
-    return undefined;
-  }
-}
-
-async function health(settings: Settings, config: HeartbeatConfig, json: boolean, deps: RunDeps): Promise<number> {
-  const host = await readHostHealth(settings);
-  const node = await nodeName(settings, config, deps);
+async function health(settings: DrbdRun, config: HeartbeatConfig, json: boolean, deps: RunDeps): Promise<number> {
+  const { host, node, note: why } = await readHealth(settings, config);
+  note(why, deps);
   deps.stdout(json ? `${JSON.stringify(healthJson(host, node), null, 2)}\n` : healthText(host, node));
   return host.verdict === "lost" ? EXIT_LOST : 0;
 }
@@ -166,15 +138,10 @@ const DECIDED_BY: Record<PeerVerdict["decidedBy"], string> = {
   none: "no evidence either way",
 };
 
-async function peer(node: string, settings: Settings, config: HeartbeatConfig, json: boolean, deps: RunDeps): Promise<number> {
-  const controller = drbdSettings(config).linstorController;
-  const self = await nodeName(settings, config, deps);
-  const verdict = await checkPeer({
-    ...settings,
-    node,
-    ...(self === undefined ? {} : { nodeName: self }),
-    ...(controller === null ? {} : { linstor: new HttpLinstorNodes(controller) }),
-  });
+async function peer(node: string, settings: DrbdRun, config: HeartbeatConfig, json: boolean, deps: RunDeps): Promise<number> {
+  const self = await nodeName(settings, config);
+  note(self.note, deps);
+  const verdict = await askPeer(node, self.node, settings, config);
   if (json) {
     deps.stdout(`${JSON.stringify(verdict, null, 2)}\n`);
   } else {
@@ -189,9 +156,8 @@ function describeOptions(resource: DrbdResourceOptions): string {
   return `quorum ${shown(resource.quorum)}, on-no-quorum ${shown(resource.onNoQuorum)}, on-no-data-accessible ${shown(resource.onNoDataAccessible)}`;
 }
 
-async function doctor(settings: Settings, deps: RunDeps): Promise<number> {
-  const resources = await readResourceOptions(settings);
-  const findings = checkResourceOptions(resources);
+async function doctor(settings: DrbdRun, deps: RunDeps): Promise<number> {
+  const { resources, findings } = await readOptionFindings(settings);
   const lines: string[] = [];
   for (const resource of resources) {
     lines.push(`${resource.name}: ${describeOptions(resource)}`);

@@ -1,33 +1,22 @@
-import type { HeartbeatConfig } from "@hb/config";
 import { printable } from "@hb/core";
-import { readBootId } from "@hb/core/adapters";
 import {
-  checkVmActivity,
-  ensureMounted,
-  findNfsMount,
-  judgeHeartbeat,
   parseVolumeList,
-  readHeartbeat,
-  readMountTable,
-  readRecord,
   resolveVolume,
-  scanHeartbeats,
   validateHostId,
   validateMountArguments,
   validateMountPoint,
   validateRemountPoint,
   nfsReaderSettings,
   nfsWriterSettings,
-  writeHeartbeat,
-  type NeighbourVerdict,
-  type ScannedHeartbeat,
+  type ActivityCheckResult,
   type ScanSkippedEntry,
 } from "@hb/storage-nfs";
 import { parseCommandArgs, positionals, wholeNumberOption } from "../args.js";
 import type { RunDeps } from "../context.js";
 import { sharedConfig } from "../lib/config.js";
 import { UsageError } from "../errors.js";
-import { ACTIVITY_ANSWER_MS, stopQemuOnMount } from "../lib/nfs.js";
+import { ACTIVITY_ANSWER_MS } from "../lib/nfs.js";
+import { checkActivity, checkNeighbour, scanPool, seconds, writeOwnHeartbeat, type CheckReport, type ScanOutcome, type WriteOutcome } from "../lib/nfs-pool.js";
 
 const USAGES = {
   write: "hb nfs write --mount M [--host H] [--server S --export P] [--timeout MS] [--no-record] [--file F]",
@@ -112,21 +101,24 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
         guard(() => validateMountArguments(server, exportPath, mount));
         guard(() => validateRemountPoint(mount));
       }
-      return nfsWrite({ mount, host, server: values.server, exportPath: values.export, timeoutMs: timeout ?? nfsWriterSettings(config).writeTimeoutMs, record: !values["no-record"], config }, deps);
+      return printWrite(await writeOwnHeartbeat({ mount, host, server: values.server, exportPath: values.export, timeoutMs: timeout ?? nfsWriterSettings(config).writeTimeoutMs, record: !values["no-record"], config }, deps), deps);
     }
     case "check": {
       const host = required("host", values.host, usage, validateHostId);
-      return nfsCheck({ mount, host, timeoutMs: timeout ?? reader.checkTimeoutMs, maxAgeMs: maxAge === undefined ? reader.thresholdMs : maxAge * 1000, json, config }, deps);
+      const maxAgeMs = maxAge === undefined ? reader.thresholdMs : maxAge * 1000;
+      return printCheck(await checkNeighbour({ mount, host, timeoutMs: timeout ?? reader.checkTimeoutMs, maxAgeMs, withRecord: json, config }, deps), { mount, host, maxAgeMs, json }, deps);
     }
     case "activity": {
       const host = required("host", values.host, usage, validateHostId);
       const volumes = parseVolumeList(required("volumes", values.volumes, usage, (text) => text));
       for (const volume of volumes) guard(() => resolveVolume(mount, volume));
       const suspectTime = wholeNumberOption("suspect-time", required("suspect-time", values["suspect-time"], usage, (text) => text)) as number;
-      return nfsActivity({ mount, host, volumes, suspectTime, timeoutMs: timeout ?? ACTIVITY_ANSWER_MS, json, config }, deps);
+      return printActivity(await checkActivity({ mount, host, volumes, suspectTime, timeoutMs: timeout ?? ACTIVITY_ANSWER_MS, config }, deps), { mount, host, suspectTime, json }, deps);
     }
-    case "scan":
-      return nfsScan({ mount, timeoutMs: timeout ?? reader.checkTimeoutMs, maxAgeMs: maxAge === undefined ? reader.thresholdMs : maxAge * 1000, json, config }, deps);
+    case "scan": {
+      const maxAgeMs = maxAge === undefined ? reader.thresholdMs : maxAge * 1000;
+      return printScan(await scanPool({ mount, timeoutMs: timeout ?? reader.checkTimeoutMs, maxAgeMs, config }, deps), { mount, maxAgeMs, json }, deps);
+    }
   }
 }
 
@@ -144,75 +136,17 @@ function guard<T>(validate: () => T): T {
   }
 }
 
-const epochSeconds = (deps: RunDeps) => Math.floor(deps.clock.wallMs() / 1000);
-const seconds = (ms: number) => Number((ms / 1000).toFixed(3));
-
-/** Whether the pool is an NFS mount per the mount table; a reason when it is not or cannot be told. */
-async function notMounted(mount: string, config: HeartbeatConfig): Promise<string | null> {
-  try {
-    const { mountsFile } = nfsWriterSettings(config);
-    return findNfsMount(await readMountTable(mountsFile), mount) === undefined ? `${mount} is not an NFS mount (per ${mountsFile})` : null;
-  } catch (error) {
-    return (error as Error).message;
+function printWrite(outcome: WriteOutcome, deps: RunDeps): number {
+  if (outcome.kind === "remount-failed") {
+    deps.stderr(`hb: ${outcome.message}\n`);
+    return 1;
   }
-}
-
-interface WriteArgs {
-  readonly mount: string;
-  readonly host: string;
-  readonly server: string | undefined;
-  readonly exportPath: string | undefined;
-  readonly timeoutMs: number;
-  readonly record: boolean;
-  readonly config: HeartbeatConfig;
-}
-
-async function nfsWrite(args: WriteArgs, deps: RunDeps): Promise<number> {
-  const started = deps.clock.monoMs();
-  const remaining = () => Math.max(1, Math.round(args.timeoutMs - (deps.clock.monoMs() - started)));
-  if (args.server !== undefined && args.exportPath !== undefined) {
-    try {
-      const state = await ensureMounted({ executor: deps.executor, server: args.server, exportPath: args.exportPath, mountPoint: args.mount, mountsFile: nfsWriterSettings(args.config).mountsFile, deadlineMs: remaining() });
-      if (state.state === "remounted") {
-        deps.stdout(`remounted ${args.server}:${args.exportPath} at ${args.mount}\n`);
-        const stopped = await stopQemuOnMount(args.mount, remaining(), deps);
-        deps.stdout(`${stopped}\n`);
-      }
-    } catch (error) {
-      deps.stderr(`hb: ${(error as Error).message}\n`);
-      return 1;
-    }
-  } else {
-    const reason = await notMounted(args.mount, args.config);
-    if (reason !== null) {
-      deps.stderr(`hb: not writing: ${reason}; give --server and --export to remount\n`);
-      return 1;
-    }
+  if (outcome.kind === "not-mounted") {
+    deps.stderr(`hb: not writing: ${outcome.reason}; give --server and --export to remount\n`);
+    return 1;
   }
-  const wallMs = deps.clock.wallMs();
-  const bootId = args.record ? readBootId() : null;
-  const result = await writeHeartbeat({
-    executor: deps.executor,
-    mountPoint: args.mount,
-    hostId: args.host,
-    nowEpochSeconds: Math.floor(wallMs / 1000),
-    deadlineMs: remaining(),
-    // A one-off command by hand: the O_DIRECT read-back's extra round trip proves more and costs nothing here.
-    readBack: true,
-    ...(args.record
-      ? {
-          record: {
-            host: args.host,
-            bootId,
-            writtenAtMs: wallMs,
-            writer: "hb nfs write",
-            frequencyMs: nfsWriterSettings(args.config).frequencyMs,
-            timeoutMs: nfsWriterSettings(args.config).writeTimeoutMs,
-            maxAgeSeconds: seconds(nfsReaderSettings(args.config).thresholdMs),
-          },
-        }
-      : {}),
-  });
+  const { remount, result } = outcome;
+  if (remount !== null) deps.stdout(`remounted ${remount.server}:${remount.exportPath} at ${remount.mountPoint}\n${remount.stopped}\n`);
   if (!result.ok) {
     deps.stderr(`hb: heartbeat not written to ${result.file}: ${result.message}\n`);
     return 1;
@@ -224,34 +158,13 @@ async function nfsWrite(args: WriteArgs, deps: RunDeps): Promise<number> {
   return 0;
 }
 
-interface CheckArgs {
-  readonly mount: string;
-  readonly host: string;
-  readonly timeoutMs: number;
-  readonly maxAgeMs: number;
-  readonly json: boolean;
-  readonly config: HeartbeatConfig;
-}
-
 const EXIT_FOR_VERDICT = { alive: 0, dead: 1, undecided: 2 } as const;
 /** How a verdict is shown to people: "undecided" is hb's word for a reader that cannot judge. */
 const LABEL = { alive: "ALIVE", dead: "DEAD", undecided: "CANNOT JUDGE" } as const;
 
-async function nfsCheck(args: CheckArgs, deps: RunDeps): Promise<number> {
-  const file = `${args.mount}/KVMHA/hb-${args.host}`;
-  const unmounted = await notMounted(args.mount, args.config);
-  if (unmounted !== null) return report({ verdict: "undecided", reason: "not-mounted", message: unmounted }, args, file, deps);
-  const read = { executor: deps.executor, deadlineMs: args.timeoutMs };
-  // The record is optional: read beside the heartbeat, never waited for longer.
-  const [heartbeat, record] = await Promise.all([readHeartbeat(args.mount, args.host, read), args.json ? readRecord(args.mount, args.host, read) : Promise.resolve(null)]);
-  const verdict = judgeHeartbeat(heartbeat, { nowEpochSeconds: epochSeconds(deps), maxAgeSeconds: seconds(args.maxAgeMs) });
-  return report({ ...verdict, record }, args, file, deps);
-}
-
-type CheckReport = Omit<Partial<NeighbourVerdict>, "reason"> & { readonly verdict: NeighbourVerdict["verdict"]; readonly reason: string; readonly message: string; readonly record?: unknown };
-
-function report(result: CheckReport, args: CheckArgs, file: string, deps: RunDeps): number {
+function printCheck(result: CheckReport, args: { readonly mount: string; readonly host: string; readonly maxAgeMs: number; readonly json: boolean }, deps: RunDeps): number {
   if (args.json) {
+    const file = `${args.mount}/KVMHA/hb-${args.host}`;
     deps.stdout(`${JSON.stringify({ mount: args.mount, host: args.host, file, maxAgeSeconds: seconds(args.maxAgeMs), ...result }, null, 2)}\n`);
   } else {
     deps.stdout(`${args.host}: ${LABEL[result.verdict]} (${result.reason}): ${result.message}\n`);
@@ -259,31 +172,7 @@ function report(result: CheckReport, args: CheckArgs, file: string, deps: RunDep
   return EXIT_FOR_VERDICT[result.verdict];
 }
 
-interface ActivityArgs {
-  readonly mount: string;
-  readonly host: string;
-  readonly volumes: readonly string[];
-  readonly suspectTime: number;
-  readonly timeoutMs: number;
-  readonly json: boolean;
-  readonly config: HeartbeatConfig;
-}
-
-async function nfsActivity(args: ActivityArgs, deps: RunDeps): Promise<number> {
-  const unmounted = await notMounted(args.mount, args.config);
-  const now = epochSeconds(deps);
-  const result = unmounted
-    ? ({ decided: false, cause: "not-mounted", reason: unmounted, heartbeatAgeSeconds: null } as const)
-    : await checkVmActivity({
-        executor: deps.executor,
-        mountPoint: args.mount,
-        hostId: args.host,
-        volumes: args.volumes,
-        suspectTime: args.suspectTime,
-        checkTime: String(now),
-        nowEpochSeconds: now,
-        deadlineMs: args.timeoutMs,
-      });
+function printActivity(result: ActivityCheckResult, args: { readonly mount: string; readonly host: string; readonly suspectTime: number; readonly json: boolean }, deps: RunDeps): number {
   if (args.json) {
     deps.stdout(`${JSON.stringify({ mount: args.mount, host: args.host, suspectTime: args.suspectTime, ...result }, null, 2)}\n`);
   } else if (result.decided) {
@@ -294,30 +183,12 @@ async function nfsActivity(args: ActivityArgs, deps: RunDeps): Promise<number> {
   return result.decided ? EXIT_FOR_VERDICT[result.verdict] : 2;
 }
 
-interface ScanArgs {
-  readonly mount: string;
-  readonly timeoutMs: number;
-  readonly maxAgeMs: number;
-  readonly json: boolean;
-  readonly config: HeartbeatConfig;
-}
-
-async function nfsScan(args: ScanArgs, deps: RunDeps): Promise<number> {
-  const unmounted = await notMounted(args.mount, args.config);
-  if (unmounted !== null) {
-    deps.stderr(`hb: cannot scan: ${unmounted}\n`);
+function printScan(outcome: ScanOutcome, args: { readonly mount: string; readonly maxAgeMs: number; readonly json: boolean }, deps: RunDeps): number {
+  if (!outcome.ok) {
+    deps.stderr(`hb: ${outcome.message}\n`);
     return 2;
   }
-  let heartbeats: readonly ScannedHeartbeat[];
-  let ignored: readonly string[];
-  let skipped: readonly ScanSkippedEntry[];
-  let durationMs: number;
-  try {
-    ({ heartbeats, ignored, skipped, durationMs } = await scanHeartbeats({ executor: deps.executor, mountPoint: args.mount, nowEpochSeconds: epochSeconds(deps), maxAgeSeconds: seconds(args.maxAgeMs), deadlineMs: args.timeoutMs }));
-  } catch (error) {
-    deps.stderr(`hb: ${(error as Error).message}\n`);
-    return 2;
-  }
+  const { heartbeats, ignored, skipped, durationMs } = outcome.scan;
   const dead = heartbeats.filter((heartbeat) => heartbeat.verdict === "dead").length;
   const cannotJudge = heartbeats.filter((heartbeat) => heartbeat.verdict === "undecided").length;
   // Planted there, never written by a host: a warning, not a host hb cannot judge.
