@@ -55,6 +55,14 @@ describe("hb config show", () => {
     expect(JSON.parse(stdout).values["kvm.heartbeat.fence.action"]).toBe("log-only");
   });
 
+  it("exits 2 naming a file of binary data, as every command that reads the file does", async () => {
+    const file = await fileWith("binary.properties", "kvm.heartbeat.fence.action=log-only\n\0\0\0\n");
+    for (const verb of ["show", "validate"]) {
+      const { code, stdout, stderr } = await hb(["config", verb, "--file", file]);
+      expect({ code, stdout, stderr }).toEqual({ code: 2, stdout: "", stderr: `hb: ${file} holds binary data, not properties\n` });
+    }
+  });
+
   it("exits 2 with the line for a file Java cannot load", async () => {
     const file = await fileWith("syntax.properties", "a=1\nb=\\u12\n");
     const { code, stderr } = await hb(["config", "show", "--file", file]);

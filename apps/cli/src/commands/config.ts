@@ -2,6 +2,7 @@ import {
   PROPERTY_KEYS,
   PROPERTY_SPECS,
   isPropertyKey,
+  loadConfig,
   parseProperties,
   readPropertiesFile,
   resolveConfig,
@@ -61,7 +62,8 @@ export async function configGet(key: string, file: string | undefined, deps: Run
 
 export async function configShow(file: string | undefined, json: boolean, deps: RunDeps): Promise<number> {
   const path = propertiesPath(file, deps);
-  const resolved = resolveConfig(await readPropertiesFile(path));
+  // The file shown must be usable: its error otherwise, never the defaults in its place.
+  const resolved = await loadConfig(path, { unusable: "throw" });
   if (json) {
     deps.stdout(`${JSON.stringify(showJson(path, resolved), null, 2)}\n`);
     return 0;
@@ -81,7 +83,7 @@ export async function configShow(file: string | undefined, json: boolean, deps: 
 
 export async function configValidate(file: string | undefined, deps: RunDeps): Promise<number> {
   const path = propertiesPath(file, deps);
-  const { problems } = resolveConfig(await readPropertiesFile(path));
+  const { problems } = await loadConfig(path, { unusable: "throw" });
   if (problems.length === 0) {
     deps.stdout(`${path}: no problems\n`);
     return 0;
