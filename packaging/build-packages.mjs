@@ -104,7 +104,7 @@ export function stagedFiles(stage) {
     .sort();
 }
 
-export function buildDeb(stage, { arch, version, outDir }) {
+export function buildDeb(stage, { arch, version, outDir, gzipLevel = 9 }) {
   const tree = `${stage}-deb`;
   rmSync(tree, { recursive: true, force: true });
   execFileSync("cp", ["-a", stage, tree]);
@@ -128,7 +128,7 @@ export function buildDeb(stage, { arch, version, outDir }) {
   );
   for (const script of ["postinst", "prerm", "postrm"]) write(join(tree, "DEBIAN", script), readFileSync(join(here, "debian", script), "utf8"), 0o755);
   const deb = join(outDir, `hb_${version}_${DEB_ARCH[arch]}.deb`);
-  execFileSync("dpkg-deb", ["--root-owner-group", "-Zgzip", "-z9", "--build", tree, deb], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("dpkg-deb", ["--root-owner-group", "-Zgzip", `-z${gzipLevel}`, "--build", tree, deb], { stdio: ["ignore", "ignore", "inherit"] });
   rmSync(tree, { recursive: true, force: true });
   return deb;
 }
@@ -160,8 +160,11 @@ export function checkVersion(version) {
 }
 export class PackageError extends Error {}
 
-/** Packages packaging/dist/hb-linux-<arch> again as `version`, with the licenses release staged. */
-export function repackage({ version, arch = "x64", outDir = join(here, "dist"), rpm = true }) {
+/**
+ * Packages packaging/dist/hb-linux-<arch> again as `version`, with the licenses release staged.
+ * `gzipLevel`: the .deb's compression (1 packs the 110 MiB executable in seconds, 9 in half a minute).
+ */
+export function repackage({ version, arch = "x64", outDir = join(here, "dist"), rpm = true, gzipLevel = 9 }) {
   checkVersion(version);
   if (!DEB_ARCH[arch]) throw new PackageError(`--arch ${arch}: not x64 or arm64`);
   const dist = join(here, "dist");
@@ -179,7 +182,7 @@ export function repackage({ version, arch = "x64", outDir = join(here, "dist"), 
     nodeLicense: join(docs, "LICENSE.node"),
     thirdParty: readFileSync(join(docs, "THIRD-PARTY-LICENSES"), "utf8"),
   });
-  const built = [buildDeb(stage, { arch, version, outDir })];
+  const built = [buildDeb(stage, { arch, version, outDir, gzipLevel })];
   if (rpm) built.push(buildRpm(stage, { arch, version, outDir }));
   rmSync(stage, { recursive: true, force: true });
   return built;

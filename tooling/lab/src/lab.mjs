@@ -30,6 +30,8 @@ async function runScenario(scenario, image) {
   const share = join(dir, "share");
   mkdirSync(join(share, "results"), { recursive: true });
   cpSync(join(LAB_DIR, "guest"), join(share, "guest"), { recursive: true });
+  // What a scenario brings into the VM besides the image (scenario 7: hb's packages).
+  scenario.prepare?.(share);
   const disk = join(dir, "disk.qcow2");
   run("qemu-img", ["create", "-q", "-f", "qcow2", "-b", image.image, "-F", "raw", disk], { capture: true });
   const boots = [];

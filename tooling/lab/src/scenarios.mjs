@@ -1,6 +1,10 @@
 // The lab's scenarios: which guest steps boot in turn on one disk, and how their outcome and
 // times are judged against hb's timing model (`hb timing explain --json` in the guest, with the
 // scenario's own agent.properties). Each check becomes one row of docs/lab.md.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { repackage } from "../../../packaging/build-packages.mjs";
+import { REPO_ROOT, run, say } from "./util.mjs";
 import { firstLine, markers } from "./vm.mjs";
 
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
@@ -243,7 +247,85 @@ export const SCENARIOS = [
       return rows;
     },
   },
+  {
+    id: "7",
+    name: "package-upgrade",
+    title: "the .deb: installed, hbd enabled with the shipped watchdog drop-in (`hb.watchdog=systemd`, WatchdogSec=60) on a real NFS pool, `dpkg -i` of the next version while hbd runs, then `dpkg -r hb` (`hb.heartbeat.max.age=30000`: with writes every 5 s, a neighbour's threshold must cover a healthy writer's 15 s)",
+    steps: ["pkg-upgrade"],
+    timeoutSeconds: 900,
+    prepare: packagesForUpgrade,
+    evaluate(ctx) {
+      const [boot] = ctx.boots;
+      const r = boot.results;
+      const timing = readTiming(ctx, "pkg-upgrade");
+      const rows = [];
+      const v2 = (r.versions ?? "").split(" ")[1];
+      rows.push(fact("dpkg -i: hb and hbd from the package; hbd installed, not enabled", {
+        predicted: "/usr/lib/hb/hb for both names; disabled", measured: `${r.hb_path ?? "?"}; ${r.enabled_after_install ?? "?"}`,
+        pass: r.hb_path === "/usr/lib/hb/hb /usr/lib/hb/hb" && r.enabled_after_install === "disabled",
+      }));
+      const [pid1, pid2] = (r.pids ?? "").split(" ");
+      const [oldInode, runningInode, fileInode] = (r.exe_inodes ?? "").split(" ");
+      rows.push(fact(`dpkg -i ${v2} while hbd runs: postinst restarts hbd on the new executable`, {
+        predicted: `a new PID running the new /usr/lib/hb/hb (its inode); package version ${v2}`,
+        measured: `PID ${pid1} → ${pid2}; executable inode ${oldInode} → ${runningInode} (the file's: ${fileInode}); ${r.installed_version ?? "?"}; hbd --version: ${r.hbd_version ?? "?"}`,
+        pass: Boolean(pid2) && pid1 !== pid2 && pid2 !== "0" && runningInode === fileInode && oldInode !== fileInode && r.installed_version === v2,
+      }));
+      const writes = (r.writes ?? "").split(" ").filter(Boolean).map(Number);
+      const start = Number(r.upgrade_start);
+      const gaps = writes.slice(1).map((at, i) => ({ from: writes[i], gap: at - writes[i] }));
+      const before = gaps.filter((g) => g.from + g.gap <= start);
+      const across = gaps.filter((g) => g.from + g.gap > start);
+      const largest = (list) => (list.length ? Math.max(...list.map((g) => g.gap)) : null);
+      const bound = timing.neighbourThresholdMs / 1000;
+      rows.push(timed("the largest gap between heartbeat writes across the upgrade (the export's file, polled every 0.2 s)", {
+        predicted: `below ${bound.toFixed(2)} s (neighbourThresholdMs: older, a neighbour's kvmheartbeat.sh -r calls the host DEAD); before the upgrade ${largest(before)?.toFixed(2) ?? "?"} s (healthyMaxGapMs ${s(timing.healthyMaxGapMs)})`,
+        measured: across.length > 0 ? largest(across) : null, low: 0, high: bound, tolerance: "—",
+      }));
+      const gone = Number(r.old_gone);
+      const armed = Number(r.armed_again);
+      rows.push(fact("no hbd watching the pool: the old hbd's exit → the new hbd's targets armed", {
+        predicted: `below ${bound.toFixed(2)} s (the start-up grace: the new hbd arms on its first good write)`,
+        measured: Number.isFinite(armed - gone) ? `${(armed - gone).toFixed(2)} s (dpkg -i took ${(Number(r.upgrade_end) - start).toFixed(2)} s)` : "not seen",
+        pass: Number.isFinite(armed - gone) && armed - gone < bound,
+      }));
+      const [decisionsBefore, decisionsAfter] = (r.decisions ?? "").split(" ");
+      rows.push(fact("no fence decision, no decision record", { predicted: "0 decision records", measured: `${decisionsBefore ?? "?"} → ${decisionsAfter ?? "?"}`, pass: decisionsAfter === "0" }));
+      const w = Number(r.watchdog_sec) || 60;
+      const age = Number(r.keepalive_age_ms) / 1000;
+      rows.push(fact(`no watchdog reset (WatchdogSec=${w} s): the same boot ${(Number(r.since_start_ms) / 1000).toFixed(0)} s after the new hbd started`, {
+        predicted: `boot id unchanged, no "Watchdog timeout", the last keepalive at most ${(w / 2).toFixed(0)} s old`,
+        measured: `boot ${short(r.boot_id)} → ${short(r.boot_id_after_upgrade)}; ${r.watchdog_timeouts ?? "?"} watchdog timeouts; last keepalive ${Number.isFinite(age) ? `${age.toFixed(2)} s` : "?"} old`,
+        pass: Boolean(r.boot_id) && r.boot_id === r.boot_id_after_upgrade && r.watchdog_timeouts === "0" && age <= w / 2 + 1,
+      }));
+      const [active, result, restarts] = (r.unit_state ?? "").split(" ");
+      rows.push(fact("the unit: active, not failed, no restart by Restart=", { predicted: "active, result success, NRestarts=0", measured: r.unit_state ?? "?", pass: active === "active" && result === "success" && restarts === "NRestarts=0" }));
+      rows.push(fact("the shims and their diversions stay across the upgrade", { predicted: "in place", measured: r.shims_after_upgrade ?? "not in place", pass: r.shims_after_upgrade === "ok" }));
+      const removedAlive = markers(boot.lines).has("alive-after-remove");
+      rows.push(fact("dpkg -r hb: hbd stopped, no file left, the agent's scripts back, no diversion, agent.properties untouched, no reset", {
+        predicted: "inactive; nothing left; scripts restored; 0 diversions; untouched; the same boot 10 s later",
+        measured: `${r.hbd_after_remove ?? "?"}; left: ${r.files_left || "nothing"}; scripts ${r.scripts_restored ?? "?"}; ${r.diversions_left ?? "?"} diversions; agent.properties ${r.props_untouched ? "untouched" : "changed"}; boot ${short(r.boot_id_end)}`,
+        pass: r.removed === "ok" && /^(inactive|unknown)/.test(r.hbd_after_remove ?? "") && /gone$/.test(r.hbd_after_remove ?? "") && !r.files_left && r.scripts_restored === "ok" && r.diversions_left === "0" && r.props_untouched === "ok" && removedAlive && r.boot_id_end === r.boot_id,
+      }));
+      return rows;
+    },
+  },
 ].sort((a, b) => a.id.localeCompare(b.id));
+
+/**
+ * Scenario 7's two packages, into the share: the executable `pnpm release` built, as versions
+ * X+lab.1 and X+lab.2 (gzip level 1: the same files, packed in seconds rather than a minute).
+ */
+function packagesForUpgrade(share) {
+  const executable = join(REPO_ROOT, "packaging/dist/hb-linux-x64");
+  if (!existsSync(executable) || !existsSync(join(REPO_ROOT, "packaging/dist/stage-x64/usr/share/doc/hb/THIRD-PARTY-LICENSES"))) {
+    say("scenario 7: no released executable here: pnpm release --arch x64");
+    run(process.execPath, [join(REPO_ROOT, "scripts/release.mjs"), "--arch", "x64"]);
+  }
+  const version = JSON.parse(readFileSync(join(REPO_ROOT, "apps/cli/package.json"), "utf8")).version;
+  say(`scenario 7: packaging ${executable} (built ${statSync(executable).mtime.toISOString()}) as ${version}+lab.1 and ${version}+lab.2`);
+  for (const n of [1, 2]) repackage({ version: `${version}+lab.${n}`, outDir: join(share, "debs"), rpm: false, gzipLevel: 1 });
+}
 
 function stateOf(stat) {
   return String(stat).split(") ").pop()?.split(" ")[0] ?? "?";
