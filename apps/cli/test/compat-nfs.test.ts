@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmod, mkdir, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { chmod, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { ProcessExecutor, SystemClock, type Executor } from "@hb/core";
-import { makeTempDir, type TempDir } from "@hb/testkit";
+import { makeTempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runHb } from "./harness.js";
+import { NfsPool } from "./nfs-pool.js";
 
 /** The real clock, with its monotonic origin at the call: as if this process had just started. */
 class FreshClock extends SystemClock {
@@ -19,34 +20,14 @@ const HOST = "10.0.0.5";
 const now = () => Math.floor(Date.now() / 1000);
 
 /**
- * A pool as the entry points see it: a folder presented as an NFS mount by a mount table of
- * its own (hb.mounts.file), agent.properties pointing at it, and a fake mount(8) reached
- * through the Executor port that records its arguments and mounts, does nothing, or fails.
+ * A pool as the entry points see it (an NFS pool by its own mount table), and a fake mount(8)
+ * reached through the Executor port that records its arguments and mounts, does nothing, or fails.
  */
-class Pool {
-  readonly mount: string;
-  readonly mounts: string;
-  readonly properties: string;
-  constructor(readonly dir: TempDir) {
-    this.mount = dir.file("mnt/4f1c");
-    this.mounts = dir.file("mounts");
-    this.properties = dir.file("agent.properties");
-  }
-
+class Pool extends NfsPool {
   static async create(mounted = true): Promise<Pool> {
-    const pool = new Pool(await makeTempDir("hb-compat-"));
-    await mkdir(pool.dir.file("mnt/4f1c/KVMHA"), { recursive: true });
-    await writeFile(pool.mounts, `proc /proc proc rw 0 0\n${mounted ? pool.tableLine() : ""}`);
-    await pool.setProperties("");
+    const pool = new Pool(await makeTempDir("hb-compat-"), "mnt/4f1c", (mount) => `${SERVER}:${EXPORT} ${mount} nfs4 rw,relatime,soft,proto=tcp 0 0\n`);
+    await pool.prepare({ mounted, tableBefore: "proc /proc proc rw 0 0\n" });
     return pool;
-  }
-
-  tableLine(): string {
-    return `${SERVER}:${EXPORT} ${this.mount} nfs4 rw,relatime,soft,proto=tcp 0 0\n`;
-  }
-
-  setProperties(extra: string): Promise<void> {
-    return writeFile(this.properties, `hb.mounts.file=${this.mounts}\n${extra}`);
   }
 
   async fakeMount(behaviour: "mounts" | "does-nothing" | "fails"): Promise<string> {
@@ -57,8 +38,8 @@ class Pool {
     return program;
   }
 
-  hbFile(host = HOST): string {
-    return `${this.mount}/KVMHA/hb-${host}`;
+  override hbFile(host = HOST): string {
+    return super.hbFile(host);
   }
 }
 

@@ -4,11 +4,10 @@
 // (logger, sync on PATH, sysrq into a temp file).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { access, mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FenceHost, roomyFenceHost } from "@hb/testkit";
+import { runCompat } from "./agent-run.js";
 
-const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 const HOST = "10.0.0.5";
 const now = () => Math.floor(Date.now() / 1000);
 const cleanups: (() => unknown)[] = [];
@@ -44,24 +43,8 @@ async function pool(): Promise<Pool> {
   return made;
 }
 
-interface Script {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** As the agent starts the script: AGENT_PROPS, PATH with the fakes first; stdout and stderr kept apart here. */
-function run(p: Pool, args: readonly string[]): Promise<Script> {
-  const child = spawn(process.execPath, [bin, "compat", "kvmsmpheartbeat", ...args], {
-    env: { ...process.env, PATH: p.fake.path, AGENT_PROPS: p.fake.properties },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk));
-  child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
+const run = (p: Pool, args: readonly string[]) => runCompat(p.fake, ["kvmsmpheartbeat", ...args]);
 
 /** The agent's arguments: -i and -p are passed and ignored, as upstream. */
 const write = (p: Pool, host = HOST) => run(p, ["-i", "10.0.0.2", "-p", "/gfs2", "-m", p.path, "-h", host]);

@@ -1,21 +1,12 @@
 // hb doctor reads the host from files named by settings: a mount table, kernel.sysrq, the sysrq
 // trigger, the watchdog device and the agent's script folder, each given here by the test.
 import { mkdir, writeFile } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
-import { makeTempDir, type TempDir } from "@hb/testkit";
+import { freePort, makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runHb } from "./harness.js";
 
 let temp: TempDir;
 let scripts: string;
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 // A soft NFSv3 mount whose tries outlast heartbeat.update.timeout (20 s × 3 = 60 s) and whose
 // longest block (20 + 40 + 60 s) ends before the decision bound (400 s).
@@ -29,7 +20,7 @@ async function saneHost(overrides: Record<string, string> = {}, mountLines: read
   await writeFile(temp.file("sysrq-trigger"), "");
   const settings: Record<string, string> = {
     "hb.state.dir": temp.file("state"),
-    "hb.status.listen": `127.0.0.1:${await closedPort()}`,
+    "hb.status.listen": `127.0.0.1:${await freePort()}`,
     "hb.mounts.file": mounts,
     "hb.sysrq.file": temp.file("sysrq"),
     "hb.fence.sysrq.trigger": temp.file("sysrq-trigger"),

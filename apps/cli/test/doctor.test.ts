@@ -3,8 +3,8 @@
 import { spawnSync } from "node:child_process";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer, type AddressInfo } from "node:net";
-import { fakeControlSocket, type FakeControlSocket, makeTempDir, statusDocument, type TempDir } from "@hb/testkit";
+import type { AddressInfo } from "node:net";
+import { fakeControlSocket, type FakeControlSocket, freePort, makeTempDir, statusDocument, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runHb } from "./harness.js";
 
@@ -12,14 +12,6 @@ let temp: TempDir;
 let scripts: string;
 let server: Server | undefined;
 let control: FakeControlSocket | undefined;
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** A status endpoint answering as hbd does (the status document's fields that -c and doctor read). */
 async function statusEndpoint(targets: unknown[]): Promise<string> {
@@ -61,7 +53,7 @@ afterEach(async () => {
 describe("hb doctor", () => {
   it("drop-in: the shims run this hb and no hbd is meant to run; exit 0", async () => {
     expect((await runHb(["shims", "install", "--dir", scripts])).code).toBe(0);
-    const file = await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`]);
+    const file = await properties([`hb.status.listen=127.0.0.1:${await freePort()}`]);
     const { code, stdout } = await doctor(file);
     expect(stdout).toMatch(/^mode: drop-in — the agent's monitor drives; hb's shims correct and execute its -c\n/);
     expect(stdout).toContain(`shims: in place and running this hb in ${scripts}\n  kvmheartbeat.sh: hb's shim, runs this hb\n`);
@@ -74,7 +66,7 @@ describe("hb doctor", () => {
 
   it("none: upstream's scripts and no hbd; exit 1 naming each script", async () => {
     await writeFile(`${scripts}/kvmheartbeat.sh`, "#!/bin/bash\n# upstream\n");
-    const file = await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`]);
+    const file = await properties([`hb.status.listen=127.0.0.1:${await freePort()}`]);
     const { code, stdout } = await doctor(file);
     expect(stdout).toMatch(/^mode: none — hb is not in the agent's path\n/);
     expect(stdout).toContain("  - kvmheartbeat.sh is not hb's shim: the agent runs upstream's script\n");
@@ -85,7 +77,7 @@ describe("hb doctor", () => {
 
   it("names shims that run another hb", async () => {
     expect((await runHb(["shims", "install", "--dir", scripts, "--hb", "/opt/old-hb/bin/hb"])).code).toBe(0);
-    const { code, stdout } = await doctor(await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`]));
+    const { code, stdout } = await doctor(await properties([`hb.status.listen=127.0.0.1:${await freePort()}`]));
     expect(stdout).toMatch(/^mode: drop-in/);
     expect(stdout).toContain("shims: NOT (all) in place");
     expect(stdout).toContain("  - kvmheartbeat.sh is hb's shim but runs another hb ('/opt/old-hb/bin/hb' compat kvmheartbeat \"$@\")");
@@ -97,7 +89,7 @@ describe("hb doctor", () => {
     await mkdir(temp.file("state"));
     // A pid that is not running: hbd did not stop cleanly.
     await writeFile(temp.file("state/hbd.pid"), "2147483646\n");
-    const { code, stdout } = await doctor(await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`]));
+    const { code, stdout } = await doctor(await properties([`hb.status.listen=127.0.0.1:${await freePort()}`]));
     expect(stdout).toMatch(/^mode: hbd-owned — but hbd does not answer on its control socket, so the agent's -c decides on its own\n/);
     expect(stdout).toContain(`hbd.pid (pid 2147483646, gone)`);
     expect(stdout).toContain(`  - hbd is meant to run here but does not answer on its control socket (no ${temp.file("state")}/hbd.sock (hbd is not running)): the agent's -c decides on its own, and says so in syslog`);
@@ -118,7 +110,7 @@ describe("hb doctor", () => {
 
   it("lists -c's timing problems, and answers in JSON", async () => {
     expect((await runHb(["shims", "install", "--dir", scripts])).code).toBe(0);
-    const file = await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`, "hb.fence.verify=storage", "hb.fence.verify.timeout=59000"]);
+    const file = await properties([`hb.status.listen=127.0.0.1:${await freePort()}`, "hb.fence.verify=storage", "hb.fence.verify.timeout=59000"]);
     const { code, stdout } = await doctor(file, "--json");
     const report = JSON.parse(stdout);
     expect(report).toMatchObject({ mode: "drop-in", shims: { inPlace: true }, hbd: { answered: false }, verify: { mode: "storage", deadlineMs: 48_000, configuredMs: 59_000 } });
@@ -127,7 +119,7 @@ describe("hb doctor", () => {
   });
 
   it("says where the script folder is missing", async () => {
-    const { code, stdout } = await runHb(["doctor", "--file", await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`]), "--dir", temp.file("nope")]);
+    const { code, stdout } = await runHb(["doctor", "--file", await properties([`hb.status.listen=127.0.0.1:${await freePort()}`]), "--dir", temp.file("nope")]);
     expect(stdout).toContain(`shims: ${temp.file("nope")} is not a folder (pass --dir: the agent's script folder)`);
     expect(code).toBe(1);
   });
@@ -153,7 +145,7 @@ describe("hb doctor", () => {
       config: { path: "/etc/cloudstack/agent/agent.properties", loadedAt: "2026-11-30T08:00:00.000Z", stale: { since: "2026-11-30T09:00:00.000Z", reason: "cannot read the file: no such file" } },
     };
     control = await fakeControlSocket(temp.file("state"), () => statusDocument([pool], more));
-    const file = await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`]);
+    const file = await properties([`hb.status.listen=127.0.0.1:${await freePort()}`]);
     const ok = await doctor(file);
     expect(ok.stdout).toContain("  - hbd could not bind its status endpoint 127.0.0.1:9746 (EADDRINUSE): hbd runs, but Prometheus and hb status without root see nothing");
     expect(ok.stdout).toContain("  - hbd's configuration is stale since 2026-11-30T09:00:00.000Z: cannot read the file: no such file (hbd keeps the configuration it had)");
@@ -170,7 +162,7 @@ describe("hb doctor", () => {
     const pool = { id: "pool-a", kind: "nfs", mountPoint: "/mnt/pool-a", state: "healthy", armed: true };
     control = await fakeControlSocket(temp.file("state"), () => statusDocument([pool]));
     expect(spawnSync("mkfifo", [temp.file("state/hbd.pid")]).status).toBe(0);
-    const { stdout } = await doctor(await properties([`hb.status.listen=127.0.0.1:${await closedPort()}`, "hb.fence.step.timeout=1500"]));
+    const { stdout } = await doctor(await properties([`hb.status.listen=127.0.0.1:${await freePort()}`, "hb.fence.step.timeout=1500"]));
     expect(stdout).toContain(`hbd: answers on its control socket ${temp.file("state")}/hbd.sock, healthy; pools: pool-a nfs healthy`);
     expect(control.requests).toEqual([{ op: "status" }]);
   });

@@ -1,40 +1,26 @@
-import { chmod, mkdir, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { chmod, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { ProcessExecutor, SystemClock, type Executor } from "@hb/core";
-import { faultFsUnavailableReason, makeTempDir, mountFaultFs, type TempDir } from "@hb/testkit";
+import { faultFsUnavailableReason, makeTempDir, mountFaultFs } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runHb } from "./harness.js";
+import { NfsPool } from "./nfs-pool.js";
 
 const HOST = "10.0.0.5";
 const now = () => Math.floor(Date.now() / 1000);
 
 /** A folder presented as an NFS pool by its own mount table (hb.mounts.file in --file). */
-class Pool {
-  readonly mount: string;
-  readonly mounts: string;
-  readonly properties: string;
-  constructor(readonly dir: TempDir) {
-    this.mount = dir.file("pool");
-    this.mounts = dir.file("mounts");
-    this.properties = dir.file("agent.properties");
-  }
-  static async create(extra = ""): Promise<Pool> {
-    const pool = new Pool(await makeTempDir("hb-nfs-"));
-    await mkdir(pool.dir.file("pool/KVMHA"), { recursive: true });
-    await writeFile(pool.mounts, `10.0.0.2:/export ${pool.mount} nfs rw 0 0\n`);
-    await writeFile(pool.properties, `hb.mounts.file=${pool.mounts}\n${extra}`);
-    return pool;
-  }
-  file(name: string): string {
-    return `${this.mount}/KVMHA/${name}`;
-  }
+async function createPool(extra = ""): Promise<NfsPool> {
+  const pool = new NfsPool(await makeTempDir("hb-nfs-"), "pool", (mount) => `10.0.0.2:/export ${mount} nfs rw 0 0\n`);
+  await pool.prepare({ properties: extra });
+  return pool;
 }
 
-const hb = (pool: Pool, argv: readonly string[], executor: Executor = new ProcessExecutor()) => runHb(["nfs", ...argv, "--file", pool.properties], { executor, clock: new SystemClock() });
+const hb = (pool: NfsPool, argv: readonly string[], executor: Executor = new ProcessExecutor()) => runHb(["nfs", ...argv, "--file", pool.properties], { executor, clock: new SystemClock() });
 
 describe("hb nfs", () => {
-  let pool: Pool;
+  let pool: NfsPool;
   beforeEach(async () => {
-    pool = await Pool.create();
+    pool = await createPool();
   });
   afterEach(() => pool.dir.remove());
 
@@ -67,7 +53,7 @@ describe("hb nfs", () => {
     });
 
     it("takes --host from hb.host.ip, and --no-record writes only what upstream reads", async () => {
-      const configured = await Pool.create(`hb.host.ip=${HOST}\n`);
+      const configured = await createPool(`hb.host.ip=${HOST}\n`);
       try {
         expect((await hb(configured, ["write", "--mount", configured.mount, "--no-record"])).code).toBe(0);
         expect(await readdir(configured.file(""))).toEqual([`hb-${HOST}`]);

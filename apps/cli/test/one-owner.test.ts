@@ -5,39 +5,17 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { type FakeDrbdsetup, type FaultFs, faultFsUnavailableReason, fenceHost, type FenceHost, makeFakeDrbdsetup, mountFaultFs } from "@hb/testkit";
+import { type FakeDrbdsetup, type FaultFs, faultFsUnavailableReason, fenceHost, type FenceHost, freePort, makeFakeDrbdsetup, mountFaultFs } from "@hb/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCompat } from "./agent-run.js";
 import { runHb } from "./harness.js";
 
-const hbBin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 const hbdBin = fileURLToPath(new URL("../../daemon/bin/hbd.js", import.meta.url));
 const hbdBuilt = fileURLToPath(new URL("../../daemon/dist/main.js", import.meta.url));
 const REBOOT = (script: string) => [`logger -t heartbeat -- ${script} will reboot system because it was unable to write the heartbeat to the storage.`, "s", "sync", "b"];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-interface Script {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runScript(host: FenceHost, args: readonly string[]): Promise<Script> {
-  const child = spawn(process.execPath, [hbBin, "compat", ...args], { env: { ...process.env, PATH: host.path, AGENT_PROPS: host.properties }, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk));
-  child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
+const runScript = (host: FenceHost, args: readonly string[]) => runCompat(host, args);
 
 const unavailable = faultFsUnavailableReason();
 if (unavailable !== null) console.warn(`one-owner test: no FUSE here (${unavailable}); the NFS pool is a plain temporary folder`);

@@ -2,25 +2,12 @@
 // heartbeat.update.timeout), with hb.fence.verify=drbd-quorum against a fake drbdsetup replaying
 // real-format fixtures: a veto exactly where DRBD's quorum holds, the fence (sysrq b in the test's
 // trigger file) where it is lost, and the configured action when drbdsetup hangs or fails.
-import { spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it, type TestContext } from "vitest";
-import { type FakeDrbdsetup, type FenceHost, makeFakeDrbdsetup, processExists, roomyFenceHost } from "@hb/testkit";
-import { showJson, type ShowVariant } from "./verify-fixtures.js";
+import { runCompatKilledAt } from "./agent-run.js";
+import { drbdShowJson, type DrbdShowVariant, type FakeDrbdsetup, type FenceHost, freePort, makeFakeDrbdsetup, processExists, roomyFenceHost } from "@hb/testkit";
 
-const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 const R1 = "cs-1f3a6c52-8d3e-4c4b-9a57-2b8f6e1d0c41";
 const R2 = "cs-7b9e0d14-3a2f-4e6b-8c1d-5f4a2e9b7c30";
-
-/** A loopback port nothing listens on: hbd is not running in these tests. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Setup {
   readonly host: FenceHost;
@@ -39,51 +26,23 @@ async function setup(context: TestContext, lines: readonly string[] = []): Promi
     await drbd.remove();
     await host.temp.remove();
   });
-  await host.writeProperties([`hb.drbd.drbdsetup=${drbd.path}`, `hb.status.listen=127.0.0.1:${await closedPort()}`, ...lines]);
+  await host.writeProperties([`hb.drbd.drbdsetup=${drbd.path}`, `hb.status.listen=127.0.0.1:${await freePort()}`, ...lines]);
   return { host, drbd };
 }
 
-interface Script {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** The agent killed it at heartbeat.update.timeout. */
-  readonly killed: boolean;
-}
-
-/** As the agent runs it: stdout and stderr read, SIGKILL at agentTimeoutMs. */
-function runScript(host: FenceHost, agentTimeoutMs = 60_000): Promise<Script> {
-  const child = spawn(process.execPath, [bin, "compat", "kvmspheartbeat", "-c"], {
-    env: { ...process.env, PATH: host.path, AGENT_PROPS: host.properties },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  let killed = false;
-  const timer = setTimeout(() => {
-    killed = true;
-    child.kill("SIGKILL");
-  }, agentTimeoutMs);
-  child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk));
-  child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk));
-  return new Promise((resolve) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, killed });
-    }),
-  );
-}
+/** As the agent runs it, killed at agentTimeoutMs. */
+const runScript = (host: FenceHost, agentTimeoutMs = 60_000) => runCompatKilledAt(host, ["kvmspheartbeat", "-c"], agentTimeoutMs);
 
 const REBOOT = ["logger -t heartbeat -- kvmspheartbeat.sh will reboot system because it was unable to write the heartbeat to the storage.", "s", "sync", "b"];
 
-async function answerWith(drbd: FakeDrbdsetup, fixture: string, resources: readonly string[], variant: ShowVariant = {}): Promise<void> {
+async function answerWith(drbd: FakeDrbdsetup, fixture: string, resources: readonly string[], variant: DrbdShowVariant = {}): Promise<void> {
   await drbd.answer("events2", { fixture: `${fixture}.events2.txt` });
-  await drbd.answer("show", { stdout: showJson(resources, variant) });
+  await drbd.answer("show", { stdout: drbdShowJson(resources, variant) });
 }
 
 describe("hb compat kvmspheartbeat -c with hb.fence.verify=drbd-quorum (the default)", () => {
   // [fixture, the resources configured, show variant, veto?, what the record or syslog says]
-  const table: [string, readonly string[], ShowVariant, boolean, string][] = [
+  const table: [string, readonly string[], DrbdShowVariant, boolean, string][] = [
     ["resync-sync-source", [R1, R2], {}, true, "DRBD quorum holds on all 1 Primary resource(s)"],
     ["resync-sync-target", [R1], {}, true, "local disk Inconsistent, data served by UpToDate peer kvm-b"],
     ["congested", [R1, R2], {}, true, "DRBD quorum holds on all 2 Primary resource(s)"],
@@ -135,7 +94,7 @@ describe("when DRBD gives no verdict", () => {
   it("fences once events2 hangs past hb.fence.verify.timeout, kills the hung drbdsetup, and says why loudly", async (context) => {
     const { host, drbd } = await setup(context, ["hb.fence.verify.timeout=1200"]);
     await drbd.answer("events2", { hang: true });
-    await drbd.answer("show", { stdout: showJson([R1]) });
+    await drbd.answer("show", { stdout: drbdShowJson([R1]) });
     const script = await runScript(host);
     expect(script).toEqual({ code: 0, stdout: "", stderr: "", killed: false });
     const events = await host.eventNames();
@@ -159,7 +118,7 @@ describe("when DRBD gives no verdict", () => {
   it("fences when drbdsetup fails, naming its exit code and message", async (context) => {
     const { host, drbd } = await setup(context);
     await drbd.answer("events2", { exit: 10, stderr: "cs-1f3a6c52: State change failed: (-2) Need access to UpToDate data\n" });
-    await drbd.answer("show", { stdout: showJson([R1]) });
+    await drbd.answer("show", { stdout: drbdShowJson([R1]) });
     expect((await runScript(host)).code).toBe(0);
     expect((await host.eventNames()).slice(1)).toEqual(REBOOT);
     expect((await host.records())[0]?.reason).toMatch(/events2 --now --statistics: exit code 10: cs-1f3a6c52: State change failed/);

@@ -1,23 +1,12 @@
 // `hb compat kvmheartbeat … -c` on NFS: no veto with drbd-quorum; with hb.fence.verify=storage one
 // more bounded heartbeat write, on a real FUSE mount that works, hangs in the kernel or fails.
-import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
-import { type FaultFs, faultFsUnavailableReason, fenceHost, type FenceHost, mountFaultFs, roomyFenceHost } from "@hb/testkit";
+import { type FaultFs, faultFsUnavailableReason, fenceHost, type FenceHost, freePort, mountFaultFs, roomyFenceHost } from "@hb/testkit";
 import { describe, expect, it, type TestContext } from "vitest";
+import { runCompat } from "./agent-run.js";
 import { runHb } from "./harness.js";
 
-const bin = fileURLToPath(new URL("../bin/hb.js", import.meta.url));
 const REBOOT = ["logger -t heartbeat -- kvmheartbeat.sh will reboot system because it was unable to write the heartbeat to the storage.", "s", "sync", "b"];
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Pool {
   readonly host: FenceHost;
@@ -34,21 +23,11 @@ async function pool(context: TestContext, lines: readonly string[], listed = tru
   });
   const mounts = host.temp.file("mounts");
   await writeFile(mounts, listed ? `10.0.0.1:/export/primary ${fs.mountPoint} nfs rw,relatime,vers=3 0 0\n` : "/dev/sda1 / ext4 rw 0 0\n");
-  await host.writeProperties([`hb.mounts.file=${mounts}`, `hb.status.listen=127.0.0.1:${await closedPort()}`, ...lines]);
+  await host.writeProperties([`hb.mounts.file=${mounts}`, `hb.status.listen=127.0.0.1:${await freePort()}`, ...lines]);
   return { host, fs };
 }
 
-function runScript(host: FenceHost, mountPoint: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, "compat", "kvmheartbeat", "-i", "10.0.0.1", "-p", "/export/primary", "-m", mountPoint, "-c"], {
-    env: { ...process.env, PATH: host.path, AGENT_PROPS: host.properties },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk));
-  child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
+const runScript = (host: FenceHost, mountPoint: string) => runCompat(host, ["kvmheartbeat", "-i", "10.0.0.1", "-p", "/export/primary", "-m", mountPoint, "-c"]);
 
 const heartbeatFile = (fs: FaultFs, host: string) => readFile(`${fs.backingDir}/KVMHA/hb-${host}`, "utf8").catch(() => null);
 

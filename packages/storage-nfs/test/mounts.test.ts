@@ -1,20 +1,9 @@
 // ensureMounted with real mount programs on PATH (src/mounts.test.ts: the mount table alone).
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { ProcessExecutor } from "@hb/core";
-import { makeTempDir, type TempDir } from "@hb/testkit";
+import { makeTempDir, MOUNT_TABLE as TABLE, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ensureMounted, UnsafeMountArgumentError, UPSTREAM_MOUNT_OPTIONS, validateRemountPoint } from "../src/index.js";
-
-const TABLE = [
-  "sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0",
-  "10.0.0.2:/export/primary /mnt/4f1c nfs4 rw,relatime,vers=4.2,soft,proto=tcp 0 0",
-  "10.0.0.2:/export/other /mnt/4f1c2 nfs rw,relatime,vers=3 0 0",
-  "/dev/sdb1 /mnt/local ext4 rw,relatime 0 0",
-  "10.0.0.3:/export/with\\040space /mnt/with\\040space nfs rw 0 0",
-  "nfs://127.0.0.1/export /mnt/fuse fuse.fuse-nfs rw,nosuid,nodev 0 0",
-  "garbage",
-  "",
-].join("\n");
 
 describe("ensureMounted (upstream's remount, then a second look at the mount table)", () => {
   let dir: TempDir;

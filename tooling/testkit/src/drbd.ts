@@ -93,3 +93,32 @@ export function processExists(pid: number): boolean {
     return false;
   }
 }
+
+interface ShowResource {
+  resource: string;
+  options: Record<string, unknown>;
+  connections?: { net?: Record<string, unknown> }[];
+}
+
+export interface DrbdShowVariant {
+  /** Resources whose `quorum` is `off` (DRBD's default). */
+  readonly quorumOff?: readonly string[];
+  /** Resources whose first connection allows two primaries (CloudStack's live migration). */
+  readonly twoPrimaries?: readonly string[];
+}
+
+/**
+ * `drbdsetup show --show-defaults --json` for the fixtures, from the real-format show-safe.json
+ * (LINSTOR's quorum majority with suspend-io): the resources named (all when undefined), with
+ * quorum switched off or allow-two-primaries on where the variant says so.
+ */
+export function drbdShowJson(names: readonly string[] | undefined, variant: DrbdShowVariant = {}): string {
+  const all = JSON.parse(readFileSync(`${DRBD_FIXTURES}show-safe.json`, "utf8")) as ShowResource[];
+  const chosen = names === undefined ? all : all.filter((resource) => names.includes(resource.resource));
+  for (const resource of chosen) {
+    if (variant.quorumOff?.includes(resource.resource)) resource.options.quorum = "off";
+    const net = resource.connections?.[0]?.net;
+    if (net !== undefined && variant.twoPrimaries?.includes(resource.resource)) net["allow-two-primaries"] = true;
+  }
+  return `${JSON.stringify(chosen, null, 4)}\n`;
+}

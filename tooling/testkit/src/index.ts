@@ -1,4 +1,5 @@
 export { makeTempDir, type TempDir } from "./temp-dir.js";
+export { MOUNT_TABLE } from "./mounts.js";
 export {
   FAULTFS_SCRIPT,
   UPSTREAM_WRITE_SCRIPT,
@@ -11,7 +12,7 @@ export {
   type MountFaultFsOptions,
   type OperationCount,
 } from "./faultfs.js";
-export { DRBD_FIXTURES, drbdFixture, makeFakeDrbdsetup, processExists, type FakeAnswer, type FakeCommand, type FakeDrbdsetup } from "./drbd.js";
+export { DRBD_FIXTURES, drbdFixture, drbdShowJson, makeFakeDrbdsetup, processExists, type FakeAnswer, type FakeCommand, type FakeDrbdsetup, type DrbdShowVariant } from "./drbd.js";
 export { startController, type ControllerMode, type FakeController } from "./linstor.js";
 export { fenceHost, roomyFenceHost, ROOMY_STEP_MS, type FenceBehaviour, type FenceHost } from "./fence-host.js";
 export {

@@ -1,82 +1,10 @@
-// The pure parts of -c's verification: DRBD's veto rule over every fixture class, the one-owner
-// rule over hbd's status, asking hbd under a deadline, and the veto lines read back.
-import { readFileSync } from "node:fs";
-import { appendFile, mkdir } from "node:fs/promises";
+// The CLI's parts of -c's verification: the one-owner rule over hbd's status and asking hbd under
+// a deadline (DRBD's veto rule is tested in @hb/storage-drbd, the veto lines in @hb/fence).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseEvents2, parseShowJson, type DrbdResourceOptions } from "@hb/storage-drbd";
-import { DRBD_FIXTURES, makeTempDir } from "@hb/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { describeNoFences, readNoFences } from "@hb/fence";
-import { judgeDrbdVeto } from "@hb/storage-drbd";
 import { askDaemon, parseDaemonStatus, type DaemonTarget, type DaemonView } from "./hbd-client.js";
 import { judgeDaemon } from "./one-owner.js";
-import { showJson } from "../../test/verify-fixtures.js";
-
-const R1 = "cs-1f3a6c52-8d3e-4c4b-9a57-2b8f6e1d0c41";
-const events2 = (name: string) => parseEvents2(readFileSync(`${DRBD_FIXTURES}${name}.events2.txt`, "utf8"));
-const options = (variant: Parameters<typeof showJson>[1] = {}, names?: readonly string[]): DrbdResourceOptions[] => parseShowJson(showJson(names, variant));
-
-describe("the drbd-quorum veto", () => {
-  // Every fixture class: a veto exactly where each resource this host is Primary of keeps
-  // quorum, reaches UpToDate data and allows no second Primary.
-  const table: [fixture: string, veto: boolean, because: RegExp][] = [
-    ["three-node-tiebreaker", true, /quorum holds on all 1 Primary/],
-    ["diskless-client", true, /diskless client, data through kvm-b, kvm-c/],
-    ["resync-sync-source", true, /quorum holds on all 1 Primary/],
-    ["resync-sync-target", true, /local disk Inconsistent, data served by UpToDate peer kvm-b/],
-    ["congested", true, /quorum holds on all 2 Primary/],
-    ["peer-connecting", true, /quorum:yes/],
-    ["peer-standalone", true, /quorum:yes/],
-    ["primary-detached", true, /local disk detached \(Diskless\), data served by UpToDate peer kvm-b/],
-    ["secondary-quorum-lost", true, /quorum holds on all 1 Primary/],
-    ["quorum-lost-suspend-io", false, /no quorum while Primary/],
-    ["quorum-lost-io-error", false, /no quorum while Primary/],
-    ["older-utils-quorum-lost", false, /no quorum while Primary/],
-    ["primary-no-data", false, /no data accessible/],
-    ["oldest-utils-resync", false, /does not report quorum/],
-    ["secondary-only", false, /Primary of none of its 2 DRBD resources/],
-    ["no-resources", false, /no DRBD resources on this host/],
-  ];
-  for (const [fixture, veto, because] of table) {
-    it(`${fixture}: ${veto ? "veto" : "no veto"}`, () => {
-      const judgement = judgeDrbdVeto(events2(fixture), options());
-      expect(judgement.veto).toBe(veto);
-      expect(judgement.summary).toMatch(because);
-    });
-  }
-
-  it("no veto where quorum is configured off: DRBD reports quorum:yes but stops no writer", () => {
-    const judgement = judgeDrbdVeto(events2("two-node-healthy"), options({ quorumOff: [R1] }));
-    expect(judgement.veto).toBe(false);
-    expect(judgement.summary).toContain(`${R1}: quorum off: DRBD does not stop a writer that lost its peers`);
-    expect(judgeDrbdVeto(events2("two-node-healthy"), options()).veto).toBe(true);
-  });
-
-  it("no veto while a resource allows two primaries (CloudStack's live migration), naming the peer", () => {
-    const judgement = judgeDrbdVeto(events2("three-node-tiebreaker"), options({ twoPrimaries: [R1] }));
-    expect(judgement.veto).toBe(false);
-    expect(judgement.summary).toContain("allow-two-primaries with kvm-b (a live migration): a second writer is possible");
-  });
-
-  it("no veto for a Primary resource that drbdsetup show does not list", () => {
-    const judgement = judgeDrbdVeto(events2("three-node-tiebreaker"), options({}, ["cs-7b9e0d14-3a2f-4e6b-8c1d-5f4a2e9b7c30"]));
-    expect(judgement.veto).toBe(false);
-    expect(judgement.summary).toContain("not in drbdsetup show");
-  });
-
-  it("keeps the evidence of every Primary resource", () => {
-    const judgement = judgeDrbdVeto(events2("resync-sync-target"), options());
-    expect(judgement.primaries).toEqual([
-      {
-        resource: R1,
-        ok: true,
-        facts: ["quorum:yes", "volume 0: local disk Inconsistent, data served by UpToDate peer kvm-b", "quorum majority, on-no-quorum suspend-io", "allow-two-primaries no"],
-        blockers: [],
-      },
-    ]);
-  });
-});
 
 const target = (fields: Partial<DaemonTarget> & Pick<DaemonTarget, "id" | "kind">): DaemonTarget => ({
   state: "healthy",
@@ -160,31 +88,5 @@ describe("asking hbd's status endpoint", () => {
     expect(await askDaemon(address, 2000)).toMatchObject({ answered: true, view: { healthy: false, version: "0.1.0" } });
     const other = await listen((_request, response) => response.writeHead(200).end("<html>"));
     expect(await askDaemon(other, 2000)).toMatchObject({ answered: false });
-  });
-});
-
-describe("vetoes and deferrals in fence.jsonl", () => {
-  it("are counted since the newest fence decision and described for hb fence last", async () => {
-    const temp = await makeTempDir("hb-veto-log-");
-    try {
-      const state = temp.file("state");
-      expect(await readNoFences(state)).toBeNull();
-      await mkdir(state);
-      const line = (fields: Record<string, unknown>) => appendFile(`${state}/fence.jsonl`, `${JSON.stringify(fields)}\n`);
-      await line({ kind: "veto", id: "v0", check: "drbd-quorum", source: "kvmspheartbeat.sh", wallTime: "2026-11-26T09:00:00.000Z", detail: "before the fence" });
-      await line({ kind: "decision", id: "d1" });
-      await line({ kind: "fallback", id: "d1" });
-      await line({ kind: "veto", id: "v1", check: "drbd-quorum", source: "kvmspheartbeat.sh", wallTime: "2026-11-26T10:00:00.000Z", detail: "quorum holds" });
-      await line({ kind: "deferral", id: "v2", check: "hbd", source: "kvmheartbeat.sh", wallTime: "2026-11-26T10:05:00.000Z", detail: "hbd's verdict: pool-a healthy" });
-      const summary = await readNoFences(state);
-      expect(summary).toMatchObject({ afterDecision: "d1", count: 2, vetoed: 1, deferred: 1, byCheck: { "drbd-quorum": 1, storage: 0, hbd: 1 }, newest: { id: "v2" } });
-      expect(describeNoFences(summary)).toBe(
-        "Since then, 2 -c calls of the agent did not fence: 1 vetoed (drbd-quorum 1), 1 deferred to hbd.\n" +
-          "  newest: 2026-11-26T10:05:00.000Z kvmheartbeat.sh (deferred): hbd's verdict: pool-a healthy\n",
-      );
-      expect(describeNoFences({ ...summary!, count: 0 })).toBe("");
-    } finally {
-      await temp.remove();
-    }
   });
 });
