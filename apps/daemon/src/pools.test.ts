@@ -1,3 +1,4 @@
+import { parseDeclaredPools as parseDeclaredPoolsOfConfig } from "@hb/config";
 import { describe, expect, it } from "vitest";
 import { parseDeclaredPools, parsePoolXml } from "./pools.js";
 
@@ -40,14 +41,7 @@ describe("pools", () => {
     expect(parsePoolXml(`<pool type="rbd"><name>ceph</name><source><host name='mon1'/></source></pool>`)).toBeUndefined();
   });
 
-  it("parses declared pools and reports the bad entries, keeping the rest", () => {
-    const { pools, problems } = parseDeclaredPools(" nfs:/mnt/aa ; nfs:/mnt/bb@10.0.0.2:/export/p;linstor:linstor-a; ftp:/x; nfs:relative; nfs:/mnt/cc@host; nfs:/mnt/aa");
-    expect(pools).toEqual([
-      { kind: "nfs", id: "aa", mountPoint: "/mnt/aa", source: "declared" },
-      { kind: "nfs", id: "bb", mountPoint: "/mnt/bb", server: "10.0.0.2", export: "/export/p", source: "declared" },
-      { kind: "linstor", id: "linstor-a", source: "declared" },
-    ]);
-    expect(problems.map((p) => p.entry)).toEqual(["ftp:/x", "nfs:relative", "nfs:/mnt/cc@host", "aa"]);
-    expect(parseDeclaredPools(null)).toEqual({ pools: [], problems: [] });
+  it("reads hb.pools with @hb/config's parser, the one hb config validate reports with (its cases: config's pools.test.ts)", () => {
+    expect(parseDeclaredPools).toBe(parseDeclaredPoolsOfConfig);
   });
 });

@@ -105,6 +105,18 @@ export interface MatrixRow {
 const HANG: Fault = { hang: true, ops: WRITE_OPS };
 const FAIL_FAST = ["healthy", "failing", "dead"] as const;
 
+type NfsRow = Omit<MatrixRow, "pool" | "states" | "decision" | "toleranceMs">;
+
+/** An NFS pool whose tries fail: healthy, failing, dead, and the decision at the model's bound, within 750 ms. */
+function failsFast(row: NfsRow, decision: "earliest" | "latest" = "earliest"): MatrixRow {
+  return { ...row, pool: "nfs", states: FAIL_FAST, decision, toleranceMs: 750 };
+}
+
+/** An NFS pool that rides the fault out through these states: no decision. */
+function ridesOut(states: readonly TargetState[], row: NfsRow): MatrixRow {
+  return { ...row, pool: "nfs", states, decision: "none", toleranceMs: 0 };
+}
+
 /** Verdict of each DRBD fixture (packages/storage-drbd/test/fixtures/README.md) as the pool's state. */
 const DRBD_FIXTURES: readonly { fixture: string; verdict: string; states: readonly TargetState[]; decision: ExpectedDecision }[] = [
   { fixture: "two-node-healthy", verdict: "healthy: two nodes, Primary and Secondary", states: ["healthy"], decision: "none" },
@@ -127,112 +139,84 @@ const DRBD_FIXTURES: readonly { fixture: string; verdict: string; states: readon
 ];
 
 export const MATRIX: readonly MatrixRow[] = [
-  {
+  ridesOut(["healthy", "slow"], {
     id: "nfs-slow",
     case: "storage slower than the slow threshold, within the timeout",
-    pool: "nfs",
     inject: { kind: "storage", fault: { delayMs: 0.3 * TIMEOUT_MS, ops: ["fsync"] } },
     // The fault alone passes the slow threshold; the child's own start (up to a second when the
     // machine is busy) still fits in the timeout.
     properties: { "hb.slow.threshold": "0.25" },
     fault: `every fsync takes ${0.3 * TIMEOUT_MS} ms (0.3 × the timeout, over the slow threshold), for good`,
-    states: ["healthy", "slow"],
-    decision: "none",
-    toleranceMs: 0,
-  },
-  {
-    id: "nfs-too-slow",
-    case: "storage slower than the timeout",
-    pool: "nfs",
-    inject: { kind: "storage", fault: { delayMs: 1.5 * TIMEOUT_MS, ops: ["fsync"] } },
-    fault: `every fsync takes ${1.5 * TIMEOUT_MS} ms (1.5 × the timeout), for good`,
-    states: FAIL_FAST,
-    decision: "latest",
-    toleranceMs: 750,
-  },
-  {
+  }),
+  failsFast(
+    {
+      id: "nfs-too-slow",
+      case: "storage slower than the timeout",
+      inject: { kind: "storage", fault: { delayMs: 1.5 * TIMEOUT_MS, ops: ["fsync"] } },
+      fault: `every fsync takes ${1.5 * TIMEOUT_MS} ms (1.5 × the timeout), for good`,
+    },
+    "latest",
+  ),
+  ridesOut(["healthy", "failing", "healthy"], {
     id: "spike-pause-1",
     case: "latency spike ending in the pause after try 1",
-    pool: "nfs",
     inject: { kind: "storage", fault: HANG, ends: { midPauseAfterTry: 1 } },
     fault: "every write operation hangs in the kernel from the last good heartbeat until the middle of the pause after try 1",
-    states: ["healthy", "failing", "healthy"],
-    decision: "none",
-    toleranceMs: 0,
-  },
-  {
+  }),
+  ridesOut(["healthy", "failing", "healthy"], {
     id: "spike-pause-2",
     case: "latency spike ending in the pause after try 2",
-    pool: "nfs",
     inject: { kind: "storage", fault: HANG, ends: { midPauseAfterTry: 2 } },
     fault: "every write operation hangs from the last good heartbeat until the middle of the pause after try 2",
-    states: ["healthy", "failing", "healthy"],
-    decision: "none",
-    toleranceMs: 0,
-  },
-  {
+  }),
+  ridesOut(["healthy", "failing", "slow", "healthy"], {
     id: "spike-clears-before-budget",
     case: "a hang that clears just before the budget",
-    pool: "nfs",
     inject: { kind: "storage", fault: HANG, ends: { beforeLatestDecisionMs: TIMEOUT_MS / 4 } },
     fault: `every write operation hangs from the last good heartbeat until ${TIMEOUT_MS / 4} ms before the latest decision (inside try 3)`,
-    states: ["healthy", "failing", "slow", "healthy"],
-    decision: "none",
-    toleranceMs: 0,
     also: "try 3 is released by the storage and succeeds, late (slow): no decision",
-  },
-  {
-    id: "spike-past-budget",
-    case: "latency spike ending just past the budget",
-    pool: "nfs",
-    inject: { kind: "storage", fault: HANG, ends: { afterLatestDecisionMs: TIMEOUT_MS / 4 } },
-    fault: `every write operation hangs from the last good heartbeat until ${TIMEOUT_MS / 4} ms after the latest decision`,
-    states: FAIL_FAST,
-    decision: "latest",
-    toleranceMs: 750,
-  },
-  {
-    id: "spike-long",
-    case: "latency spike several budgets long",
-    pool: "nfs",
-    inject: { kind: "storage", fault: HANG, ends: { afterLatestDecisionMs: 4 * TIMEOUT_MS } },
-    fault: `every write operation hangs from the last good heartbeat until ${4 * TIMEOUT_MS} ms after the latest decision`,
-    states: FAIL_FAST,
-    decision: "latest",
-    toleranceMs: 750,
-  },
-  {
-    id: "hang-mid-attempt",
-    case: "a hang that starts mid-attempt",
-    pool: "nfs",
-    inject: { kind: "storage-hang-mid-attempt" },
-    fault: "the next attempt rewrites its heartbeat file in place, then its fsync hangs; from then on every operation hangs",
-    states: FAIL_FAST,
-    decision: "latest",
-    toleranceMs: 750,
-    also: "the hung attempt fails at its own deadline, counted from its start",
-  },
-  {
+  }),
+  failsFast(
+    {
+      id: "spike-past-budget",
+      case: "latency spike ending just past the budget",
+      inject: { kind: "storage", fault: HANG, ends: { afterLatestDecisionMs: TIMEOUT_MS / 4 } },
+      fault: `every write operation hangs from the last good heartbeat until ${TIMEOUT_MS / 4} ms after the latest decision`,
+    },
+    "latest",
+  ),
+  failsFast(
+    {
+      id: "spike-long",
+      case: "latency spike several budgets long",
+      inject: { kind: "storage", fault: HANG, ends: { afterLatestDecisionMs: 4 * TIMEOUT_MS } },
+      fault: `every write operation hangs from the last good heartbeat until ${4 * TIMEOUT_MS} ms after the latest decision`,
+    },
+    "latest",
+  ),
+  failsFast(
+    {
+      id: "hang-mid-attempt",
+      case: "a hang that starts mid-attempt",
+      inject: { kind: "storage-hang-mid-attempt" },
+      fault: "the next attempt rewrites its heartbeat file in place, then its fsync hangs; from then on every operation hangs",
+      also: "the hung attempt fails at its own deadline, counted from its start",
+    },
+    "latest",
+  ),
+  failsFast({
     id: "nfs-eio",
     case: "EIO",
-    pool: "nfs",
     inject: { kind: "storage", fault: { errno: 5, ops: ["fsync"] } },
     fault: "every fsync fails with EIO, for good",
-    states: FAIL_FAST,
-    decision: "earliest",
-    toleranceMs: 750,
-  },
-  {
+  }),
+  failsFast({
     id: "mount-vanishes",
     case: "a mount that disappears",
-    pool: "nfs",
     inject: { kind: "mount-vanishes" },
     fault: "the pool's line disappears from the mount table (hb.mounts.file); the folder stays, on the local disk",
-    states: FAIL_FAST,
-    decision: "earliest",
-    toleranceMs: 750,
     also: "nothing is written to the folder once it is no longer a mount",
-  },
+  }),
   {
     id: "drbdsetup-hangs",
     case: "drbdsetup hangs",
@@ -265,46 +249,37 @@ export const MATRIX: readonly MatrixRow[] = [
       toleranceMs: entry.decision === "none" ? 0 : 750,
     }),
   ),
-  {
-    id: "graceful-systemctl-hangs",
-    case: "systemctl hangs during graceful-reboot",
-    pool: "nfs",
-    action: "graceful-reboot",
-    inject: { kind: "storage", fault: HANG },
-    // The fallback's record is written by a Node child within one fence step: room for it to
-    // start on a loaded machine (300 ms lost it at a load average of 5).
-    properties: { "hb.fence.step.timeout": "1000" },
-    fault: "every write operation hangs, for good; `systemctl --no-block reboot` never returns",
-    states: FAIL_FAST,
-    decision: "latest",
-    toleranceMs: 750,
-    also: "b is written to the sysrq trigger at the graceful deadline plus the flush wait, by the model's reset deadline; the record names the fallback",
-  },
-  {
+  failsFast(
+    {
+      id: "graceful-systemctl-hangs",
+      case: "systemctl hangs during graceful-reboot",
+      action: "graceful-reboot",
+      inject: { kind: "storage", fault: HANG },
+      // The fallback's record is written by a Node child within one fence step: room for it to
+      // start on a loaded machine (300 ms lost it at a load average of 5).
+      properties: { "hb.fence.step.timeout": "1000" },
+      fault: "every write operation hangs, for good; `systemctl --no-block reboot` never returns",
+      also: "b is written to the sysrq trigger at the graceful deadline plus the flush wait, by the model's reset deadline; the record names the fallback",
+    },
+    "latest",
+  ),
+  failsFast({
     id: "state-dir-read-only",
     case: "an unwritable state directory (read-only)",
-    pool: "nfs",
     inject: { kind: "state-dir", stateDir: "read-only" },
     // Room for the fake logger to start on a loaded machine: the syslog line is what is checked.
     properties: { "hb.fence.step.timeout": "1000" },
     fault: "hb.state.dir becomes read-only (EROFS); then the pool's mount disappears",
-    states: FAIL_FAST,
-    decision: "earliest",
-    toleranceMs: 750,
     also: "the fence record cannot be written, syslog says so, and b is still written on time",
-  },
-  {
+  }),
+  failsFast({
     id: "state-dir-hangs",
     case: "an unwritable state directory (hung)",
-    pool: "nfs",
     inject: { kind: "state-dir", stateDir: "hang" },
     properties: { "hb.fence.step.timeout": "1000" },
     fault: "hb.state.dir hangs in the kernel (a hung FUSE mount over it); then the pool's mount disappears",
-    states: FAIL_FAST,
-    decision: "earliest",
-    toleranceMs: 750,
     also: "the fence record never answers, the action goes on at its step deadline, b is written on time while the record's write is still held in the kernel; syslog says so",
-  },
+  }),
   {
     id: "event-loop-stalled",
     case: "hbd's own event loop stalled",
@@ -318,80 +293,56 @@ export const MATRIX: readonly MatrixRow[] = [
     toleranceMs: 0,
     also: "the tick that runs late after the stall keeps no keepalive, so the device is not fed for longer than its timeout; keepalives resume afterwards",
   },
-  {
+  ridesOut(["healthy"], {
     id: "descriptor-exhaustion",
     case: "descriptor exhaustion through the status endpoint",
-    pool: "nfs",
     inject: { kind: "idle-connections", count: IDLE_CONNECTIONS },
     // The attackers' reconnections cost CPU on a 2-core machine, and a heartbeat's child then
     // starts late: slow, which never fences. The row is about failed tries, not latency.
     properties: { "hb.slow.threshold": "0.95" },
     fault: `two processes of uid 65534 open ${IDLE_CONNECTIONS} idle connections to hbd's status endpoint and reconnect whatever is closed (hbd runs with this process's RLIMIT_NOFILE, 20 000 here)`,
-    states: ["healthy"],
-    decision: "none",
-    toleranceMs: 0,
     also: "hbd's open descriptors stay under 200 and every heartbeat under attack succeeds: no EMFILE, no failed try, no decision",
-  },
-  {
+  }),
+  failsFast({
     id: "hostile-status-port",
     case: "a hostile listener on the status port",
-    pool: "nfs",
     inject: { kind: "status-port-held" },
     fault: "a process of uid 65534 holds hb.status.listen before hbd starts, answering 'maintenance until 2099'; then the pool's mount disappears",
-    states: FAIL_FAST,
-    decision: "earliest",
-    toleranceMs: 750,
     also: "hbd starts anyway, reports the endpoint unbound (EADDRINUSE) in its status and health, and fences on time",
-  },
-  {
+  }),
+  failsFast({
     id: "reload-broken-file",
     case: "reload with a broken file",
-    pool: "nfs",
     inject: { kind: "reload-broken-file", file: "garbage" },
     properties: { "kvm.heartbeat.fence.action": "log-only", "hb.fence.dry.run": "true" },
     fault: "agent.properties is replaced by binary garbage and hbd reloads (SIGHUP); then the pool's mount disappears",
-    states: FAIL_FAST,
-    decision: "earliest",
-    toleranceMs: 750,
     also: "the reload is refused and the configuration shown stale; the decision is log-only's and dry run, nothing reaches the sysrq trigger",
-  },
-  {
+  }),
+  failsFast({
     id: "reload-missing-file",
     case: "reload with the file missing",
-    pool: "nfs",
     inject: { kind: "reload-broken-file", file: "removed" },
     properties: { "kvm.heartbeat.fence.action": "log-only", "hb.fence.dry.run": "true" },
     fault: "agent.properties is removed and hbd reloads (SIGHUP); then the pool's mount disappears",
-    states: FAIL_FAST,
-    decision: "earliest",
-    toleranceMs: 750,
     also: "as above: CloudStack's defaults (reboot) are never taken on a reload",
-  },
-  {
+  }),
+  ridesOut(["healthy"], {
     id: "full-pool",
     case: "a full pool",
-    pool: "nfs",
     inject: { kind: "full-pool" },
     fault: "the pool is a tmpfs; after a good heartbeat every block and every inode of it is used (a new file and an appended byte both get ENOSPC)",
-    states: ["healthy"],
-    decision: "none",
-    toleranceMs: 0,
     also: "the heartbeat keeps landing: hb-<host> is rewritten in place (same inode, a new timestamp) on a pool where nothing can be created",
-  },
-  {
+  }),
+  ridesOut(["healthy"], {
     id: "huge-timer",
     case: "a duration no timer can hold",
-    pool: "nfs",
     inject: { kind: "settings-only" },
     properties: { "kvm.heartbeat.update.frequency": "3000000000" },
     expectedProblems: ["kvm.heartbeat.update.frequency"],
     watchMs: 5_000,
     fault: "kvm.heartbeat.update.frequency=3000000000 (over 2³¹−1 ms, which a timer runs as 1 ms)",
-    states: ["healthy"],
-    decision: "none",
-    toleranceMs: 0,
     also: "the value is reported with its line and the default (60 s) is used: no heartbeat in a hot loop",
-  },
+  }),
 ];
 
 /** Fixtures of packages/storage-drbd/test/fixtures that hold DRBD state (each needs a row). */
