@@ -39,23 +39,27 @@ export function nodeBinary(arch) {
   return binary;
 }
 
+// The agent's entry points (`hb compat …`: every heartbeat write and read, and the neighbour
+// checks): evaluated when the snapshot is built, so a start finds them loaded. Not the -c fence
+// paths (their crypto and fence modules would weigh on every start) nor any operator command.
+const READ_PATH = ["hb:cli-main", "apps/cli/src/commands/compat.ts", "apps/cli/src/compat/nfs.ts", "apps/cli/src/compat/smp.ts"];
+
 /**
- * The entry's two virtual modules: each app's main.ts, its top-level statements wrapped into an
- * exported `main()`, so they run when the executable starts and not when the snapshot is built.
+ * The entries' virtual modules: each app's main.ts, its top-level statements wrapped into an
+ * exported `main()`, so they run when the executable starts and not when the snapshot is built;
+ * and `hb:read-path`, which entry.mjs evaluates while the snapshot is built.
  */
 const wrapMains = {
   name: "hb-mains",
   setup(build) {
     const mains = { "hb:cli-main": join(root, "apps/cli/src/main.ts"), "hb:daemon-main": join(root, "apps/daemon/src/main.ts") };
-    build.onResolve({ filter: /^hb:warm$/ }, () => ({ path: "warm", namespace: "hb-warm" }));
+    build.onResolve({ filter: /^hb:read-path$/ }, () => ({ path: "read-path", namespace: "hb-read-path" }));
     build.onResolve({ filter: /^hb:/ }, (args) => ({ path: mains[args.path], namespace: "hb-main" }));
-    // Every command module, evaluated when the snapshot is built: a start finds them loaded.
-    build.onLoad({ filter: /.*/, namespace: "hb-warm" }, () => {
-      const folders = ["apps/cli/src/commands", "apps/cli/src/compat"].map((folder) => join(root, folder));
-      const files = folders.flatMap((folder) => readdirSync(folder).filter((name) => name.endsWith(".ts") && !name.endsWith(".test.ts")).map((name) => join(folder, name)));
-      if (process.env.HB_SEA_WARM === "0") return { contents: "", loader: "js" };
-      return { contents: files.map((file) => `import ${JSON.stringify(file)};`).join("\n"), loader: "js", resolveDir: root };
-    });
+    build.onLoad({ filter: /.*/, namespace: "hb-read-path" }, () => ({
+      contents: READ_PATH.map((id) => `import ${JSON.stringify(id.startsWith("hb:") ? id : join(root, id))};`).join("\n"),
+      loader: "js",
+      resolveDir: root,
+    }));
     build.onLoad({ filter: /.*/, namespace: "hb-main" }, (args) => {
       const lines = readFileSync(args.path, "utf8").split("\n");
       const imports = [];
@@ -73,8 +77,11 @@ const wrapMains = {
   },
 };
 
-/** hb's bundle for the executable: one CommonJS file, no dynamic loading (the snapshot allows none). */
-export async function bundle(outfile, { entry = join(root, "packaging", "sea", "entry.mjs"), nodePaths = [] } = {}) {
+/**
+ * One of the executable's bundles (entry.mjs: the CLI and the children; daemon.mjs: hbd): one
+ * CommonJS file, no dynamic loading (neither the snapshot nor a compiled asset allows any).
+ */
+export async function bundle(outfile, { entry = join(root, "packaging", "sea", "entry.mjs"), nodePaths = [], snapshot = true } = {}) {
   const esbuild = require("esbuild");
   const result = await esbuild.build({
     metafile: true,
@@ -99,7 +106,8 @@ export async function bundle(outfile, { entry = join(root, "packaging", "sea", "
     plugins: [wrapMains],
     logLevel: "warning",
   });
-  writeFileSync(outfile, withoutDynamicImport(result.outputFiles[0].text));
+  const code = withoutDynamicImport(result.outputFiles[0].text);
+  writeFileSync(outfile, snapshot ? withLazyBuiltins(code) : code);
   return result.metafile;
 }
 
@@ -118,10 +126,27 @@ export function withoutDynamicImport(code) {
   return rewritten.startsWith('"use strict";') ? `"use strict";${shim}${rewritten.slice(13)}` : `${shim}${rewritten}`;
 }
 
-/** The license of every third-party package in the bundle, for the packages' THIRD-PARTY-LICENSES. */
-export function thirdPartyLicenses(metafile) {
+// Already in Node's own start-up heap: nothing to save by loading them later.
+const EAGER_BUILTINS = new Set(["fs", "path", "url", "util"]);
+
+/**
+ * The modules the snapshot evaluates ask for builtins (child_process, fs/promises, net,
+ * perf_hooks…) that `hb --version` never uses; deserializing them costs every start about as
+ * much as loading them costs the commands that do. So each `x=require("builtin")` of the bundle's
+ * code becomes an object that loads the builtin on its first property read (all the bundle does
+ * with one: esbuild calls `(0, x.spawn)(…)`). Worker sources, in string literals, are left alone:
+ * they are written with spaces around `=`, the minified code never is.
+ */
+export function withLazyBuiltins(code) {
+  const shim = 'var __hbLazy=(id)=>{let m;const load=()=>m??=process.getBuiltinModule(id);return new Proxy({},{get:(_,key)=>load()[key],has:(_,key)=>key in load()})};\n';
+  const rewritten = code.replace(/([A-Za-z_$][\w$]*)=require\("((?:node:)?([a-z_/]+))"\)/g, (whole, name, id, bare) => (EAGER_BUILTINS.has(bare) ? whole : `${name}=__hbLazy(${JSON.stringify(id)})`));
+  return rewritten.startsWith('"use strict";') ? `"use strict";${shim}${rewritten.slice(13)}` : `${shim}${rewritten}`;
+}
+
+/** The license of every third-party package in the bundles, for the packages' THIRD-PARTY-LICENSES. */
+export function thirdPartyLicenses(...metafiles) {
   const folders = new Set();
-  for (const input of Object.keys(metafile.inputs)) {
+  for (const input of metafiles.flatMap((metafile) => Object.keys(metafile.inputs))) {
     const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input.replace(/^[^:]*:/, ""));
     if (match !== null && !input.includes("/@hb/")) folders.add(join(root, match[1]));
   }
@@ -136,17 +161,26 @@ export function thirdPartyLicenses(metafile) {
 /**
  * Build the executable for `arch` into `outDir`/hb-linux-<arch>. The snapshot is made by the
  * target's own node, so only linux-x64 (this machine) gets one; linux-arm64 carries the bundle
- * as source, compiled at each start, and is checked without running it.
+ * as source, compiled at each start, and is checked without running it. hbd's bundle is an
+ * asset of the blob, outside the snapshot: hb's starts never deserialize it.
  */
 export async function buildExecutable(arch, outDir) {
   const work = join(outDir, `sea-${arch}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const main = join(work, "hb.cjs");
-  const metafile = await bundle(main);
+  const daemon = join(work, "hbd.cjs");
+  const metafiles = [await bundle(main), await bundle(daemon, { entry: join(root, "packaging", "sea", "daemon.mjs"), snapshot: false })];
   const snapshot = arch === process.arch && process.env.HB_SEA_SNAPSHOT !== "0";
   const buildNode = nodeBinary(process.arch);
-  const config = { main, output: join(work, "sea-prep.blob"), disableExperimentalSEAWarning: true, useSnapshot: snapshot, useCodeCache: !snapshot && arch === process.arch };
+  const config = {
+    main,
+    output: join(work, "sea-prep.blob"),
+    disableExperimentalSEAWarning: true,
+    useSnapshot: snapshot,
+    useCodeCache: !snapshot && arch === process.arch,
+    assets: { "hbd.cjs": daemon },
+  };
   writeFileSync(join(work, "sea-config.json"), `${JSON.stringify(config, null, 2)}\n`);
   run(buildNode, ["--experimental-sea-config", join(work, "sea-config.json")], { stdio: ["ignore", "ignore", "inherit"] });
   const executable = join(outDir, `hb-linux-${arch}`);
@@ -162,7 +196,7 @@ export async function buildExecutable(arch, outDir) {
   const postject = join(dirname(require.resolve("postject/package.json")), "dist", "cli.js");
   run(process.execPath, [postject, executable, "NODE_SEA_BLOB", config.output, "--sentinel-fuse", SENTINEL], { stdio: ["ignore", "ignore", "inherit"] });
   checkExecutable(executable, arch);
-  return { executable, thirdParty: thirdPartyLicenses(metafile), nodeLicense: join(dirname(dirname(nodeBinary(arch))), "LICENSE") };
+  return { executable, thirdParty: thirdPartyLicenses(...metafiles), nodeLicense: join(dirname(dirname(nodeBinary(arch))), "LICENSE") };
 }
 
 /** Without running it: the right architecture, the blob injected and the fuse flipped. */

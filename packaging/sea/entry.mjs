@@ -3,27 +3,21 @@
 //   hb …                               (any other name: the CLI)
 //   hb [--no-warnings] -e SOURCE …     (the children hb and hbd start as `process.execPath -e SOURCE`:
 //                                       the storage worker, the audit writer, the control client)
-// The bundle is evaluated once, when the startup snapshot is built; each start only
-// deserializes it and calls start() below, so nothing here may read the process (argv, env,
-// streams) before start() runs.
+// The startup snapshot holds this bundle with the agent's entry points (`hb compat …`) already
+// evaluated; every other command is evaluated when it runs, and the daemon is a second bundle
+// (the SEA asset hbd.cjs) compiled only when hbd starts. A start deserializes the snapshot and
+// calls start() below, so nothing here may read the process (argv, env, streams) before it runs.
 import { basename } from "node:path";
-import { startupSnapshot } from "node:v8";
-import { runInThisContext } from "node:vm";
-import { main as hbMain } from "hb:cli-main";
-import { main as hbdMain } from "hb:daemon-main";
-import "hb:warm";
 
-/** `node -e SOURCE ARGS…` as Node runs it: CommonJS `require` of the builtins, argv after the source. */
-function runSource(source, args, quiet) {
+/** Evaluate a CommonJS script the way `node -e` does, with `require` limited to the builtins. */
+function evaluate(source, filename) {
   // The sources hb writes use only builtins; nothing else exists inside the executable.
   const require = (id) => {
     const builtin = process.getBuiltinModule(id);
     if (builtin === undefined) throw Object.assign(new Error(`Cannot find module '${id}'`), { code: "MODULE_NOT_FOUND" });
     return builtin;
   };
-  if (quiet) process.emitWarning = () => {};
-  process.argv = [process.execPath, ...args];
-  runInThisContext(`(function (require) {${source}\n})`, { filename: "[eval]" })(require);
+  process.getBuiltinModule("node:vm").runInThisContext(`(function (require) {${source}\n})`, { filename })(require);
 }
 
 function start() {
@@ -31,14 +25,22 @@ function start() {
   const args = process.argv.slice(2);
   const quiet = args[0] === "--no-warnings";
   const rest = quiet ? args.slice(1) : args;
-  if (rest[0] === "-e" && rest.length >= 2) return runSource(rest[1], rest.slice(2), quiet);
+  if (rest[0] === "-e" && rest.length >= 2) {
+    if (quiet) process.emitWarning = () => {};
+    process.argv = [process.execPath, ...rest.slice(2)];
+    return evaluate(rest[1], "[eval]");
+  }
   if (basename(process.argv0) === "hbd") {
     // hbd recognises its own lock holder by this name in /proc/PID/cmdline.
     process.argv[1] = process.argv0;
-    return hbdMain();
+    return evaluate(process.getBuiltinModule("node:sea").getAsset("hbd.cjs", "utf8"), "hbd.cjs");
   }
-  return hbMain();
+  // `require` of an ES module in the bundle: evaluated on first use, unless the snapshot did.
+  return require("hb:cli-main").main();
 }
 
-if (startupSnapshot.isBuildingSnapshot()) startupSnapshot.setDeserializeMainFunction(start);
-else start();
+const { startupSnapshot } = process.getBuiltinModule("node:v8");
+if (startupSnapshot.isBuildingSnapshot()) {
+  require("hb:read-path");
+  startupSnapshot.setDeserializeMainFunction(start);
+} else start();
