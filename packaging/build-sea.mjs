@@ -134,8 +134,9 @@ const EAGER_BUILTINS = new Set(["fs", "path", "url", "util"]);
  * perf_hooks…) that `hb --version` never uses; deserializing them costs every start about as
  * much as loading them costs the commands that do. So each `x=require("builtin")` of the bundle's
  * code becomes an object that loads the builtin on its first property read (all the bundle does
- * with one: esbuild calls `(0, x.spawn)(…)`). Worker sources, in string literals, are left alone:
- * they are written with spaces around `=`, the minified code never is.
+ * with one: esbuild calls `(0, x.spawn)(…)`). Worker sources in string literals are left alone
+ * (written with spaces around `=`, which minified code never has); a bundled function that a
+ * child's source carries (Function#toString) finds `__hbLazy` where entry.mjs evaluates it.
  */
 export function withLazyBuiltins(code) {
   const shim = 'var __hbLazy=(id)=>{let m;const load=()=>m??=process.getBuiltinModule(id);return new Proxy({},{get:(_,key)=>load()[key],has:(_,key)=>key in load()})};\n';
