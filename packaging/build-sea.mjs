@@ -39,27 +39,15 @@ export function nodeBinary(arch) {
   return binary;
 }
 
-// The agent's entry points (`hb compat …`: every heartbeat write and read, and the neighbour
-// checks): evaluated when the snapshot is built, so a start finds them loaded. Not the -c fence
-// paths (their crypto and fence modules would weigh on every start) nor any operator command.
-const READ_PATH = ["hb:cli-main", "apps/cli/src/commands/compat.ts", "apps/cli/src/compat/nfs.ts", "apps/cli/src/compat/smp.ts"];
-
 /**
  * The entries' virtual modules: each app's main.ts, its top-level statements wrapped into an
- * exported `main()`, so they run when the executable starts and not when the snapshot is built;
- * and `hb:read-path`, which entry.mjs evaluates while the snapshot is built.
+ * exported `main()`, so they run when the executable starts and not when the snapshot is built.
  */
 const wrapMains = {
   name: "hb-mains",
   setup(build) {
     const mains = { "hb:cli-main": join(root, "apps/cli/src/main.ts"), "hb:daemon-main": join(root, "apps/daemon/src/main.ts") };
-    build.onResolve({ filter: /^hb:read-path$/ }, () => ({ path: "read-path", namespace: "hb-read-path" }));
     build.onResolve({ filter: /^hb:/ }, (args) => ({ path: mains[args.path], namespace: "hb-main" }));
-    build.onLoad({ filter: /.*/, namespace: "hb-read-path" }, () => ({
-      contents: READ_PATH.map((id) => `import ${JSON.stringify(id.startsWith("hb:") ? id : join(root, id))};`).join("\n"),
-      loader: "js",
-      resolveDir: root,
-    }));
     build.onLoad({ filter: /.*/, namespace: "hb-main" }, (args) => {
       const lines = readFileSync(args.path, "utf8").split("\n");
       const imports = [];

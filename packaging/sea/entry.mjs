@@ -4,7 +4,7 @@
 //   hb [--no-warnings] -e SOURCE …     (the children hb and hbd start as `process.execPath -e SOURCE`:
 //                                       the storage worker, the audit writer, the control client)
 // The startup snapshot holds this bundle with the agent's entry points (`hb compat …`) already
-// evaluated; every other command is evaluated when it runs, and the daemon is a second bundle
+// evaluated and rehearsed (read-path.mjs); every other command is evaluated when it runs, and the daemon is a second bundle
 // (the SEA asset hbd.cjs) compiled only when hbd starts. A start deserializes the snapshot and
 // calls start() below, so nothing here may read the process (argv, env, streams) before it runs.
 import { basename } from "node:path";
@@ -43,6 +43,7 @@ function start() {
 
 const { startupSnapshot } = process.getBuiltinModule("node:v8");
 if (startupSnapshot.isBuildingSnapshot()) {
-  require("hb:read-path");
   startupSnapshot.setDeserializeMainFunction(start);
+  // The snapshot is taken once this settles (Node runs the event loop out first).
+  require("./read-path.mjs").rehearse();
 } else start();
