@@ -3,10 +3,11 @@
 //   hb …                               (any other name: the CLI)
 //   hb [--no-warnings] -e SOURCE …     (the children hb and hbd start as `process.execPath -e SOURCE`:
 //                                       the storage worker, the audit writer, the control client)
-// The startup snapshot holds this bundle with the agent's entry points (`hb compat …`) already
-// evaluated and rehearsed (read-path.mjs); every other command is evaluated when it runs, and the daemon is a second bundle
-// (the SEA asset hbd.cjs) compiled only when hbd starts. A start deserializes the snapshot and
-// calls start() below, so nothing here may read the process (argv, env, streams) before it runs.
+// The startup snapshot holds this bundle with the agent's entry points (`hb compat …`) evaluated
+// and rehearsed (read-path.mjs); every other command is evaluated when it runs, and the daemon
+// is a second bundle (the SEA asset hbd.cjs) compiled only when hbd starts. A start deserializes
+// the snapshot and calls start() below, so nothing here may read the process (argv, env,
+// streams) before it runs.
 import { basename } from "node:path";
 
 /** Evaluate a CommonJS script the way `node -e` does, with `require` limited to the builtins. */
