@@ -90,8 +90,19 @@ man_pages() {
     grep -q 'hb shims' <<<"$hb" && grep -q -- '--demo' <<<"$hbd"
 }
 check "  man pages hb(1), hbd(8), from --help" man_pages
-completion() { bash -c '. /usr/share/bash-completion/completions/hb && complete -p hb hbd' | grep -c '^complete -F' | grep -qx 2; }
-check "  bash completion of hb and hbd" completion
+# Every command and compat entry point `hb --help` names is offered at its place.
+completion() {
+  local help want got missing
+  bash -c '. /usr/share/bash-completion/completions/hb && complete -p hb hbd' | grep -c '^complete -F' | grep -qx 2 || { echo "no completion for hb and hbd"; return 1; }
+  help=$(/usr/lib/hb/hb --help) || return 1
+  want=$( { sed -n 's/^  hb \([a-z]\+\) .*/\1/p' <<<"$help"; sed -n 's/^  hb compat \([a-z|-]*\) .*/\1/p' <<<"$help" | tr '|' '\n' | sed 's/^/compat /'; } | sort -u)
+  got=$(bash -c '. /usr/share/bash-completion/completions/hb
+    COMP_WORDS=(hb ""); COMP_CWORD=1; _hb; printf "%s\n" "${COMPREPLY[@]}"
+    COMP_WORDS=(hb compat ""); COMP_CWORD=2; _hb; printf "compat %s\n" "${COMPREPLY[@]}"' | sort -u)
+  missing=$(comm -23 <(printf '%s\n' "$want") <(printf '%s\n' "$got"))
+  [ -z "$missing" ] || { echo "not completed:" $missing; return 1; }
+}
+check "  bash completion of hb and hbd: every command hb --help names" completion
 licenses() { local f; for f in copyright LICENSE LICENSE.node THIRD-PARTY-LICENSES; do [ "$(from_deb "/usr/share/doc/hb/$f" | wc -c)" -gt 0 ] || { echo "no $f"; return 1; }; done; }
 check "  license files" licenses
 

@@ -16,7 +16,7 @@ _hb() {
     nfs) sub="check scan write --mount --host --max-age --json --help" ;;
     drbd) sub="status check --json --help" ;;
     fence) sub="last --action --reason --dry-run --file --json --help" ;;
-    compat) sub="kvmheartbeat kvmspheartbeat kvmvmactivity" ;;
+    compat) sub="kvmheartbeat kvmspheartbeat kvmsmpheartbeat kvmvmactivity kvmha-fence" ;;
     shims) sub="install uninstall status --dir --hb --force --divert --admindir --json" ;;
     maintenance) sub="on off --ttl" ;;
     status|doctor) sub="--dir --json --file" ;;
