@@ -69,7 +69,7 @@ const wrapMains = {
  * One of the executable's bundles (entry.mjs: the CLI and the children; daemon.mjs: hbd): one
  * CommonJS file, no dynamic loading (neither the snapshot nor a compiled asset allows any).
  */
-export async function bundle(outfile, { entry = join(root, "packaging", "sea", "entry.mjs"), nodePaths = [], snapshot = true } = {}) {
+export async function bundle(outfile, { entry = join(root, "packaging", "sea", "entry.mjs"), nodePaths = [], lazyBuiltins = true } = {}) {
   const esbuild = require("esbuild");
   const result = await esbuild.build({
     metafile: true,
@@ -95,7 +95,7 @@ export async function bundle(outfile, { entry = join(root, "packaging", "sea", "
     logLevel: "warning",
   });
   const code = withoutDynamicImport(result.outputFiles[0].text);
-  writeFileSync(outfile, snapshot ? withLazyBuiltins(code) : code);
+  writeFileSync(outfile, lazyBuiltins ? withLazyBuiltins(code) : code);
   return result.metafile;
 }
 
@@ -111,7 +111,12 @@ export function withoutDynamicImport(code) {
   const rewritten = code.replace(/\bimport\(("[^"\n]+")\)/g, "__hbImport($1)");
   const left = /\bimport\(/.exec(rewritten);
   if (left !== null) throw new Error(`the bundle still has a dynamic import(): …${rewritten.slice(left.index - 60, left.index + 60)}…`);
-  return rewritten.startsWith('"use strict";') ? `"use strict";${shim}${rewritten.slice(13)}` : `${shim}${rewritten}`;
+  return withPrelude(shim, rewritten);
+}
+
+/** `prelude` at the top of a bundle, after its "use strict" if it has one. */
+function withPrelude(prelude, code) {
+  return code.startsWith('"use strict";') ? `"use strict";${prelude}${code.slice(13)}` : `${prelude}${code}`;
 }
 
 // Already in Node's own start-up heap: nothing to save by loading them later.
@@ -129,7 +134,7 @@ const EAGER_BUILTINS = new Set(["fs", "path", "url", "util"]);
 export function withLazyBuiltins(code) {
   const shim = 'var __hbLazy=(id)=>{let m;const load=()=>m??=process.getBuiltinModule(id);return new Proxy({},{get:(_,key)=>load()[key],has:(_,key)=>key in load()})};\n';
   const rewritten = code.replace(/([A-Za-z_$][\w$]*)=require\("((?:node:)?([a-z_/]+))"\)/g, (whole, name, id, bare) => (EAGER_BUILTINS.has(bare) ? whole : `${name}=__hbLazy(${JSON.stringify(id)})`));
-  return rewritten.startsWith('"use strict";') ? `"use strict";${shim}${rewritten.slice(13)}` : `${shim}${rewritten}`;
+  return withPrelude(shim, rewritten);
 }
 
 /** The license of every third-party package in the bundles, for the packages' THIRD-PARTY-LICENSES. */
@@ -159,7 +164,7 @@ export async function buildExecutable(arch, outDir) {
   mkdirSync(work, { recursive: true });
   const main = join(work, "hb.cjs");
   const daemon = join(work, "hbd.cjs");
-  const metafiles = [await bundle(main), await bundle(daemon, { entry: join(root, "packaging", "sea", "daemon.mjs"), snapshot: false })];
+  const metafiles = [await bundle(main), await bundle(daemon, { entry: join(root, "packaging", "sea", "daemon.mjs"), lazyBuiltins: false })];
   const snapshot = arch === process.arch && process.env.HB_SEA_SNAPSHOT !== "0";
   const buildNode = nodeBinary(process.arch);
   const config = {

@@ -38,13 +38,13 @@ function start() {
     process.argv[1] = process.argv0;
     return evaluate(process.getBuiltinModule("node:sea").getAsset("hbd.cjs", "utf8"), "hbd.cjs");
   }
-  // `require` of an ES module in the bundle: evaluated on first use, unless the snapshot did.
-  return require("hb:cli-main").main();
+  // A module of the bundle is evaluated on first use, unless the snapshot did it already.
+  return import("hb:cli-main").then(({ main }) => main());
 }
 
 const { startupSnapshot } = process.getBuiltinModule("node:v8");
 if (startupSnapshot.isBuildingSnapshot()) {
   startupSnapshot.setDeserializeMainFunction(start);
   // The snapshot is taken once this settles (Node runs the event loop out first).
-  require("./read-path.mjs").rehearse();
+  import("./read-path.mjs").then(({ rehearse }) => rehearse());
 } else start();
