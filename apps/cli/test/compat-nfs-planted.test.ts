@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { rm, symlink, writeFile } from "node:fs/promises";
 import { ProcessExecutor, SystemClock } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runHb } from "./harness.js";
+import { NfsPool } from "./nfs-pool.js";
 
 /*
  * The entry points on a pool with planted files (real FIFOs and links in a temp folder): each
@@ -20,16 +21,11 @@ const fifo = (path: string) => expect(spawnSync("mkfifo", [path]).status).toBe(0
 describe("hb compat on planted files", () => {
   let dir: TempDir;
   let mount: string;
-  let mounts: string;
   let properties: string;
   beforeEach(async () => {
-    dir = await makeTempDir("hb-compat-planted-");
-    mount = dir.file("mnt/4f1c");
-    mounts = dir.file("mounts");
-    properties = dir.file("agent.properties");
-    await mkdir(`${mount}/KVMHA`, { recursive: true });
-    await writeFile(mounts, `${SERVER}:${EXPORT} ${mount} nfs4 rw 0 0\n`);
-    await writeFile(properties, `hb.mounts.file=${mounts}\nkvm.heartbeat.checker.timeout=30000\n`);
+    const pool = new NfsPool(await makeTempDir("hb-compat-planted-"), "mnt/4f1c", (path) => `${SERVER}:${EXPORT} ${path} nfs4 rw 0 0\n`);
+    await pool.prepare({ properties: "kvm.heartbeat.checker.timeout=30000\n" });
+    ({ dir, mount, properties } = pool);
   });
   afterEach(() => dir.remove());
 

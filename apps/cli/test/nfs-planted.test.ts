@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { chmod, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { ProcessExecutor, SystemClock, type Executor } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runHb } from "./harness.js";
+import { NfsPool } from "./nfs-pool.js";
 
 /*
  * hb nfs against planted files (real FIFOs, sockets and links in a temp folder) and mount
@@ -19,13 +20,9 @@ describe("hb nfs with planted files and hostile arguments", () => {
   let mounts: string;
   let properties: string;
   beforeEach(async () => {
-    dir = await makeTempDir("hb-nfs-planted-");
-    mount = dir.file("pool");
-    mounts = dir.file("mounts");
-    properties = dir.file("agent.properties");
-    await mkdir(`${mount}/KVMHA`, { recursive: true });
-    await writeFile(mounts, `10.0.0.2:/export ${mount} nfs rw 0 0\n`);
-    await writeFile(properties, `hb.mounts.file=${mounts}\n`);
+    const pool = new NfsPool(await makeTempDir("hb-nfs-planted-"), "pool", (path) => `10.0.0.2:/export ${path} nfs rw 0 0\n`);
+    await pool.prepare();
+    ({ dir, mount, mounts, properties } = pool);
   });
   afterEach(() => dir.remove());
 
