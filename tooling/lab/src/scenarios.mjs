@@ -250,7 +250,7 @@ export const SCENARIOS = [
   {
     id: "7",
     name: "package-upgrade",
-    title: "the .deb: installed, hbd enabled with the shipped watchdog drop-in (`hb.watchdog=systemd`, WatchdogSec=60) on a real NFS pool, `dpkg -i` of the next version while hbd runs, then `dpkg -r hb` (`hb.heartbeat.max.age=30000`: with writes every 5 s, a neighbour's threshold must cover a healthy writer's 15 s)",
+    title: "the .deb: installed, hbd enabled with the shipped watchdog drop-in (`hb.watchdog=systemd`, WatchdogSec=60) on a real NFS pool (the export on tmpfs), `dpkg -i` of the next version while hbd runs, then `dpkg -r hb` (`hb.heartbeat.max.age=30000`: with writes every 5 s, a neighbour's threshold must cover a healthy writer's 15 s)",
     steps: ["pkg-upgrade"],
     timeoutSeconds: 900,
     prepare: packagesForUpgrade,

@@ -28,6 +28,11 @@ cp -a "$DIR" /run/kvm.before
 hb shims install --divert --dir "$DIR" >/run/shims.log 2>&1 || fail "hb shims install --divert: $(tail -2 /run/shims.log)"
 shims_in_place() { grep -q "^exec '/usr/lib/hb/hb' compat kvmheartbeat" "$DIR/kvmheartbeat.sh" && [ "$(dpkg-divert --truename "$DIR/kvmheartbeat.sh")" = "$DIR/kvmheartbeat.sh.orig" ]; }
 
+# The export on tmpfs: a pool's storage is not the host's root disk. Served from the VM's own
+# disk, the server's commits waited behind the writeback of dpkg's unpack (ext4 data=ordered: an
+# fsync flushes the 110 MiB executable being written) and a try of the old hbd timed out.
+mount -t tmpfs -o size=64m,mode=0755 lab-export /srv/nfs || fail "tmpfs on /srv/nfs"
+mkdir -p /srv/nfs/pool
 nfs_up vers=4.1,hard
 write_props <<'PROPS'
 hb.watchdog=systemd
