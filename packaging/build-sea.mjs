@@ -69,7 +69,7 @@ const wrapMains = {
  * One of the executable's bundles (entry.mjs: the CLI and the children; daemon.mjs: hbd): one
  * CommonJS file, no dynamic loading (neither the snapshot nor a compiled asset allows any).
  */
-export async function bundle(outfile, { entry = join(root, "packaging", "sea", "entry.mjs"), nodePaths = [], lazyBuiltins = true } = {}) {
+export async function bundle(outfile, { entry = join(root, "packaging", "sea", "entry.mjs"), nodePaths = [] } = {}) {
   const esbuild = require("esbuild");
   const result = await esbuild.build({
     metafile: true,
@@ -94,8 +94,7 @@ export async function bundle(outfile, { entry = join(root, "packaging", "sea", "
     plugins: [wrapMains],
     logLevel: "warning",
   });
-  const code = withoutDynamicImport(result.outputFiles[0].text);
-  writeFileSync(outfile, lazyBuiltins ? withLazyBuiltins(code) : code);
+  writeFileSync(outfile, withoutDynamicImport(result.outputFiles[0].text));
   return result.metafile;
 }
 
@@ -111,30 +110,7 @@ export function withoutDynamicImport(code) {
   const rewritten = code.replace(/\bimport\(("[^"\n]+")\)/g, "__hbImport($1)");
   const left = /\bimport\(/.exec(rewritten);
   if (left !== null) throw new Error(`the bundle still has a dynamic import(): …${rewritten.slice(left.index - 60, left.index + 60)}…`);
-  return withPrelude(shim, rewritten);
-}
-
-/** `prelude` at the top of a bundle, after its "use strict" if it has one. */
-function withPrelude(prelude, code) {
-  return code.startsWith('"use strict";') ? `"use strict";${prelude}${code.slice(13)}` : `${prelude}${code}`;
-}
-
-// Already in Node's own start-up heap: nothing to save by loading them later.
-const EAGER_BUILTINS = new Set(["fs", "path", "url", "util"]);
-
-/**
- * The modules the snapshot evaluates ask for builtins (child_process, fs/promises, net,
- * perf_hooks…) that `hb --version` never uses; deserializing them costs every start about as
- * much as loading them costs the commands that do. So each `x=require("builtin")` of the bundle's
- * code becomes an object that loads the builtin on its first property read (all the bundle does
- * with one: esbuild calls `(0, x.spawn)(…)`). Worker sources in string literals are left alone
- * (written with spaces around `=`, which minified code never has); a bundled function that a
- * child's source carries (Function#toString) finds `__hbLazy` where entry.mjs evaluates it.
- */
-export function withLazyBuiltins(code) {
-  const shim = 'var __hbLazy=(id)=>{let m;const load=()=>m??=process.getBuiltinModule(id);return new Proxy({},{get:(_,key)=>load()[key],has:(_,key)=>key in load()})};\n';
-  const rewritten = code.replace(/([A-Za-z_$][\w$]*)=require\("((?:node:)?([a-z_/]+))"\)/g, (whole, name, id, bare) => (EAGER_BUILTINS.has(bare) ? whole : `${name}=__hbLazy(${JSON.stringify(id)})`));
-  return withPrelude(shim, rewritten);
+  return rewritten.startsWith('"use strict";') ? `"use strict";${shim}${rewritten.slice(13)}` : `${shim}${rewritten}`;
 }
 
 /** The license of every third-party package in the bundles, for the packages' THIRD-PARTY-LICENSES. */
@@ -164,7 +140,7 @@ export async function buildExecutable(arch, outDir) {
   mkdirSync(work, { recursive: true });
   const main = join(work, "hb.cjs");
   const daemon = join(work, "hbd.cjs");
-  const metafiles = [await bundle(main), await bundle(daemon, { entry: join(root, "packaging", "sea", "daemon.mjs"), lazyBuiltins: false })];
+  const metafiles = [await bundle(main), await bundle(daemon, { entry: join(root, "packaging", "sea", "daemon.mjs") })];
   const snapshot = arch === process.arch && process.env.HB_SEA_SNAPSHOT !== "0";
   const buildNode = nodeBinary(process.arch);
   const config = {

@@ -18,9 +18,7 @@ function evaluate(source, filename) {
     if (builtin === undefined) throw Object.assign(new Error(`Cannot find module '${id}'`), { code: "MODULE_NOT_FOUND" });
     return builtin;
   };
-  // A child's source holds functions of this bundle (Function#toString), where the build made
-  // `require` of a builtin into `__hbLazy` (build-sea.mjs, withLazyBuiltins): the same here.
-  process.getBuiltinModule("node:vm").runInThisContext(`(function (require, __hbLazy) {${source}\n})`, { filename })(require, require);
+  process.getBuiltinModule("node:vm").runInThisContext(`(function (require) {${source}\n})`, { filename })(require);
 }
 
 function start() {
