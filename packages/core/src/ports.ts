@@ -28,6 +28,11 @@ export interface ExecRequest {
   readonly signal?: AbortSignal;
   readonly input?: string;
   /**
+   * Variables set for the child on top of the environment it inherits (LC_ALL=C for a message
+   * matched by its words): one exec instead of `env VAR=… program`.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
    * A key (e.g. a pool's mount point) under which stuck children are capped: a hung pool holds
    * at most a fixed number of them, and past that cap a request is refused at once.
    */

@@ -138,6 +138,13 @@ describe("ProcessExecutor", () => {
     expect(result.stdout).toBe("1764000000\n");
   });
 
+  it("sets a request's variables on top of the inherited environment, and only for that child", async () => {
+    const executor = new ProcessExecutor();
+    const print = ["-e", "process.stdout.write(`${process.env.LC_ALL}/${process.env.PATH === undefined}`)"];
+    expect((await executor.run({ file: node, args: print, deadlineMs: 10_000, env: { LC_ALL: "C" } })).stdout).toBe("C/false");
+    expect((await executor.run({ file: node, args: print, deadlineMs: 10_000 })).stdout).toBe(`${process.env.LC_ALL}/false`);
+  });
+
   // A reader blocked in the kernel on a hung FUSE mount stays in D state after SIGKILL until the
   // mount answers: exactly the child a hung NFS pool leaves behind.
   it.skipIf(fuseUnavailable !== null)("caps stuck children per group: past the cap a request of that group is refused at once as a timeout; other groups run", async () => {

@@ -24,8 +24,9 @@ const READ_LIMIT_BYTES = 4096;
  */
 export async function readStorageFile(file: string, options: ReadOptions): Promise<HeartbeatRead> {
   const exec = await options.executor.run({
-    file: "env",
-    args: ["LC_ALL=C", "dd", `if=${file}`, "iflag=nofollow,nonblock,fullblock", `bs=${READ_LIMIT_BYTES}`, "count=1", "status=none"],
+    file: "dd",
+    args: [`if=${file}`, "iflag=nofollow,nonblock,fullblock", `bs=${READ_LIMIT_BYTES}`, "count=1", "status=none"],
+    env: { LC_ALL: "C" },
     deadlineMs: options.deadlineMs,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.group === undefined ? {} : { group: options.group }),

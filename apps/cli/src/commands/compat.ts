@@ -3,9 +3,6 @@ import { getopts, GetoptsError, type GetoptsResult } from "../getopts.js";
 import { UsageError } from "../errors.js";
 import { SCRIPTS, type ScriptName } from "../lib/scripts.js";
 
-// SCRIPTS stays importable from here for the entry points that name it so.
-export { SCRIPTS, type ScriptName } from "../lib/scripts.js";
-
 export async function run(argv: readonly string[], deps: RunDeps): Promise<number> {
   const [name = "", ...args] = argv;
   if (!Object.hasOwn(SCRIPTS, name)) throw new UsageError(`usage: hb compat ${Object.keys(SCRIPTS).join("|")} ARGS…`);

@@ -13,7 +13,7 @@ import {
   cannotJudgeLine,
   writeHeartbeat,
 } from "@hb/storage-nfs";
-import { SCRIPTS } from "../commands/compat.js";
+import { SCRIPTS } from "../lib/scripts.js";
 import type { RunDeps } from "../context.js";
 import { flag, optionValue, type GetoptsResult } from "../getopts.js";
 import { quietConfig } from "../lib/config.js";

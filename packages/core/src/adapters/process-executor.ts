@@ -125,7 +125,11 @@ export class ProcessExecutor implements Executor {
       }
       const deadline = setTimeout(abandon, request.deadlineMs);
       try {
-        child = spawn(request.file, [...request.args], { shell: false, stdio: [request.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+        child = spawn(request.file, [...request.args], {
+          shell: false,
+          stdio: [request.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+          ...(request.env === undefined ? {} : { env: { ...process.env, ...request.env } }),
+        });
       } catch (error) {
         // Some failures throw instead of emitting 'error' (bad arguments, errors libuv does not map).
         failedToStart(error as NodeJS.ErrnoException);
