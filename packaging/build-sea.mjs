@@ -1,9 +1,11 @@
-// hb's single executable: Node 24 from the npm registry, hb's CLI and daemon in one CommonJS
-// bundle, evaluated into a V8 startup snapshot and injected with postject (Node's SEA).
+// hb's single executable: Node 24 from the npm registry with a small main script (sea/main.cjs)
+// and hb's CLI and daemon as two CommonJS bundles in its assets, the CLI's with a V8 code cache;
+// injected with postject (Node's SEA).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -41,7 +43,7 @@ export function nodeBinary(arch) {
 
 /**
  * The entries' virtual modules: each app's main.ts, its top-level statements wrapped into an
- * exported `main()`, so they run when the executable starts and not when the snapshot is built.
+ * exported `main()` (a CommonJS bundle has no top-level await).
  */
 const wrapMains = {
   name: "hb-mains",
@@ -66,8 +68,8 @@ const wrapMains = {
 };
 
 /**
- * One of the executable's bundles (entry.mjs: the CLI and the children; daemon.mjs: hbd): one
- * CommonJS file, no dynamic loading (neither the snapshot nor a compiled asset allows any).
+ * One of the executable's bundles (entry.mjs: the CLI; daemon.mjs: hbd): one CommonJS file, no
+ * dynamic loading (a script compiled from an asset has no module loader).
  */
 export async function bundle(outfile, { entry = join(root, "packaging", "sea", "entry.mjs"), nodePaths = [] } = {}) {
   const esbuild = require("esbuild");
@@ -76,8 +78,7 @@ export async function bundle(outfile, { entry = join(root, "packaging", "sea", "
     write: false,
     // Only hbd --demo asks for it, and only a checkout has it: the demo says so and uses a folder.
     external: ["@hb/testkit"],
-    // A CommonJS bundle has no import.meta: its URL is the executable's (read when asked, not
-    // when the snapshot is built). Nothing is beside the executable, so lookups of files next to
+    // A CommonJS bundle has no import.meta: its URL is the executable's. Nothing is beside the executable, so lookups of files next to
     // the bundle (bin/hb.js) find none and take their in-process path.
     define: { "import.meta.url": "__hbMeta.url" },
     entryPoints: [entry],
@@ -99,7 +100,7 @@ export async function bundle(outfile, { entry = join(root, "packaging", "sea", "
 }
 
 /**
- * A snapshot has no dynamic import(): each `import("id")` left in the bundle (a builtin some
+ * A script compiled from an asset has no dynamic import(): each `import("id")` left in the bundle (a builtin some
  * library loads lazily, the demo's test kit) becomes a promise of the builtin, or the same
  * rejection as a module that is not there.
  */
@@ -128,28 +129,63 @@ export function thirdPartyLicenses(...metafiles) {
   return [...new Set(sections)].sort().join(`\n${"-".repeat(72)}\n\n`);
 }
 
+/** A bundle as sea/main.cjs runs it: a function of `require` (the builtins). */
+function wrapBundle(file) {
+  writeFileSync(file, `(function (require) {${readFileSync(file, "utf8")}\n})`);
+}
+
 /**
- * Build the executable for `arch` into `outDir`/hb-linux-<arch>. The snapshot is made by the
- * target's own node, so only linux-x64 (this machine) gets one; linux-arm64 carries the bundle
- * as source, compiled at each start, and is checked without running it. hbd's bundle is an
- * asset of the blob, outside the snapshot: hb's starts never deserialize it.
+ * The code cache of the CLI's bundle, made by the executable's own Node after one neighbour read
+ * (`hb compat kvmheartbeat -r`, with a real `dd`) of a fresh heartbeat in a temporary pool, so the
+ * agent's read path starts compiled; then checked to be one that V8 accepts.
+ */
+function makeCodeCache(node, bundleFile, cacheFile) {
+  const dir = mkdtempSync(join(tmpdir(), "hb-code-cache-"));
+  try {
+    const pool = join(dir, "pool");
+    mkdirSync(join(pool, "KVMHA"), { recursive: true });
+    writeFileSync(join(pool, "KVMHA", "hb-10.0.0.5"), `${Math.floor(Date.now() / 1000)}\n`);
+    writeFileSync(join(dir, "mounts"), `10.0.0.2:/export ${pool} nfs rw,vers=3 0 0\n`);
+    writeFileSync(join(dir, "agent.properties"), `hb.mounts.file=${join(dir, "mounts")}\n`);
+    const tool = join(root, "packaging", "sea", "code-cache.cjs");
+    const read = ["compat", "kvmheartbeat", "-i", "10.0.0.2", "-p", "/export", "-m", pool, "-h", "10.0.0.5", "-r", "-t", "60"];
+    const out = execFileSync(node, [tool, "make", bundleFile, cacheFile, ...read], { env: { ...process.env, AGENT_PROPS: join(dir, "agent.properties") }, encoding: "utf8" });
+    if (out !== "=====> ALIVE <=====\n" || !existsSync(cacheFile)) throw new Error(`the code cache's rehearsal of the read path printed ${JSON.stringify(out)}`);
+    run(node, [tool, "check", bundleFile, cacheFile]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Build the executable for `arch` into `outDir`/hb-linux-<arch>. The code caches are made by the
+ * target's own node, so only linux-x64 (this machine) gets them; linux-arm64 compiles its scripts
+ * at each start, and is checked without running it.
  */
 export async function buildExecutable(arch, outDir) {
   const work = join(outDir, `sea-${arch}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const main = join(work, "hb.cjs");
+  const cli = join(work, "hb.cjs");
   const daemon = join(work, "hbd.cjs");
-  const metafiles = [await bundle(main), await bundle(daemon, { entry: join(root, "packaging", "sea", "daemon.mjs") })];
-  const snapshot = arch === process.arch && process.env.HB_SEA_SNAPSHOT !== "0";
+  const cache = join(work, "hb.cache");
+  const metafiles = [await bundle(cli), await bundle(daemon, { entry: join(root, "packaging", "sea", "daemon.mjs") })];
+  wrapBundle(cli);
+  wrapBundle(daemon);
+  const native = arch === process.arch;
   const buildNode = nodeBinary(process.arch);
+  if (native) makeCodeCache(buildNode, cli, cache);
+  else writeFileSync(cache, "");
+  const main = join(work, "main.cjs");
+  const version = JSON.parse(readFileSync(join(root, "apps", "cli", "package.json"), "utf8")).version;
+  writeFileSync(main, readFileSync(join(root, "packaging", "sea", "main.cjs"), "utf8").replace("__HB_VERSION__", version));
   const config = {
     main,
     output: join(work, "sea-prep.blob"),
     disableExperimentalSEAWarning: true,
-    useSnapshot: snapshot,
-    useCodeCache: !snapshot && arch === process.arch,
-    assets: { "hbd.cjs": daemon },
+    useSnapshot: false,
+    useCodeCache: native,
+    assets: { "hb.cjs": cli, "hb.cache": cache, "hbd.cjs": daemon },
   };
   writeFileSync(join(work, "sea-config.json"), `${JSON.stringify(config, null, 2)}\n`);
   run(buildNode, ["--experimental-sea-config", join(work, "sea-config.json")], { stdio: ["ignore", "ignore", "inherit"] });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `pnpm release`: hb as an operator installs it. Builds the workspace, then into packaging/dist/:
-// the single executable hb-linux-<arch> (Node 24 from the npm registry with hb's bundle and a
-// startup snapshot), and hb's .deb and .rpm. Runs on the repository's Node (20 or newer).
+// the single executable hb-linux-<arch> (Node 24 from the npm registry with hb's bundles and a
+// code cache), and hb's .deb and .rpm. Runs on the repository's Node (20 or newer).
 //   node scripts/release.mjs [--arch x64,arm64] [--no-packages] [--no-build]
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
@@ -33,7 +33,7 @@ if (!values["no-build"]) execFileSync("pnpm", ["exec", "turbo", "run", "build", 
 const built = {};
 for (const arch of [process.arch, ...arches.filter((arch) => arch !== process.arch)]) {
   built[arch] = await buildExecutable(arch, outDir);
-  console.log(`hb-linux-${arch}: ${(statSync(built[arch].executable).size / 2 ** 20).toFixed(1)} MiB (Node ${NODE_VERSION}${arch === process.arch ? ", startup snapshot" : ", checked without running"})`);
+  console.log(`hb-linux-${arch}: ${(statSync(built[arch].executable).size / 2 ** 20).toFixed(1)} MiB (Node ${NODE_VERSION}${arch === process.arch ? ", CLI code cache" : ", checked without running"})`);
 }
 
 if (values.packages && !values["no-packages"]) {

@@ -116,32 +116,46 @@ interface Ceiling {
   readonly reason: string;
 }
 
+/**
+ * A spec whose schema is built on first use: a load parses only the keys its file sets, and
+ * building all forty schemas costs more than a neighbour's whole read may spend.
+ */
+function lazy<T>(fields: Omit<PropertySpec<T>, "schema">, build: () => PropertySpec<T>["schema"]): PropertySpec<T> {
+  let schema: PropertySpec<T>["schema"] | undefined;
+  return {
+    ...fields,
+    get schema() {
+      return (schema ??= build());
+    },
+  };
+}
+
 function bounded<T>(unit: Unit, ceiling: Ceiling, javaInt = false): Pick<PropertySpec<T>, "max" | "maxReason" | "unusable"> {
   return { max: ceiling.max, maxReason: ceiling.reason, unusable: (raw) => ceilingProblem(raw, ceiling.max, unit, ceiling.reason, javaInt) };
 }
 
 function millis<D extends number | null>(key: string, defaultValue: D, min: number, ceiling: Ceiling, description: string, javaInt = false): PropertySpec<number | D> {
   const bound = min === 0 ? "must be 0 or more" : "must be more than 0";
-  return {
-    key,
-    unit: "ms",
-    defaultValue,
-    description,
-    schema: wholeNumber(min, `${bound} milliseconds`, ceiling.max),
-    ...bounded("ms", ceiling, javaInt),
-  };
+  return lazy<number | D>({ key, unit: "ms", defaultValue, description, ...bounded("ms", ceiling, javaInt) }, () => wholeNumber(min, `${bound} milliseconds`, ceiling.max));
 }
 
 const TRUE_WORDS = ["true", "yes", "y", "on", "1"];
 const FALSE_WORDS = ["false", "no", "n", "off", "0"];
 
 function bool(key: string, defaultValue: boolean, description: string): PropertySpec<boolean> {
-  return {
-    key,
-    unit: "boolean",
-    defaultValue,
-    description,
-    schema: z.pipe(
+  return lazy(
+    {
+      key,
+      unit: "boolean",
+      defaultValue,
+      description,
+      // Properties.load keeps trailing blanks and the agent's converter does not trim, so there
+      // "true " is invalid and becomes false. hb reads what was meant and says so.
+      agentDifference: (raw) =>
+        raw !== raw.trim() ? "has blanks around it, which the CloudStack agent does not trim: the agent reads it as false" : undefined,
+    },
+    () =>
+      z.pipe(
       z.string().check(
         z.trim(),
         z.toLowerCase(),
@@ -149,64 +163,52 @@ function bool(key: string, defaultValue: boolean, description: string): Property
       ),
       z.transform((word: string) => TRUE_WORDS.includes(word)),
     ),
-    // Properties.load keeps trailing blanks and the agent's converter does not trim, so there
-    // "true " is invalid and becomes false. hb reads what was meant and says so.
-    agentDifference: (raw) =>
-      raw !== raw.trim() ? "has blanks around it, which the CloudStack agent does not trim: the agent reads it as false" : undefined,
-  };
+  );
+}
+
+function textFields<D extends string | null>(key: string, defaultValue: D, unit: "path" | "string", description: string): Omit<PropertySpec<string | D>, "schema"> {
+  return { key, unit, defaultValue, description, unusable: (raw) => controlCharacterIn(raw, unit === "path") };
 }
 
 function text<D extends string | null>(key: string, defaultValue: D, unit: "path" | "string", description: string): PropertySpec<string | D> {
-  return {
-    key,
-    unit,
-    defaultValue,
-    description,
-    schema:
-      unit === "path"
-        ? z.string().check(z.trim(), z.minLength(1), z.refine((path) => path.startsWith("/"), "not an absolute path"))
-        : z.string().check(z.trim(), z.minLength(1)),
-    unusable: (raw) => controlCharacterIn(raw, unit === "path"),
-  };
+  return lazy(textFields(key, defaultValue, unit, description), () =>
+    unit === "path"
+      ? z.string().check(z.trim(), z.minLength(1), z.refine((path) => path.startsWith("/"), "not an absolute path"))
+      : z.string().check(z.trim(), z.minLength(1)),
+  );
 }
 
 function oneOf<const T extends readonly [string, ...string[]]>(key: string, values: T, defaultValue: T[number], description: string): PropertySpec<T[number]> {
-  return {
-    key,
-    unit: "enum",
-    defaultValue,
-    description,
-    schema: z.pipe(z.string().check(z.trim()), z.enum(values, { error: `not one of ${values.join(", ")}` })),
-  };
+  return lazy({ key, unit: "enum", defaultValue, description }, () => z.pipe(z.string().check(z.trim()), z.enum(values, { error: `not one of ${values.join(", ")}` })));
 }
 
-const fenceAction: PropertySpec<FenceActionName> = {
-  key: "kvm.heartbeat.fence.action",
-  unit: "enum",
-  defaultValue: "hard-reboot",
-  description: "What the host does when its heartbeat budget is spent: hard-reboot (alias reboot), graceful-reboot, restart-agent, log-only or custom (kvm.heartbeat.fence.custom.script).",
+const fenceAction: PropertySpec<FenceActionName> = lazy(
+  {
+    key: "kvm.heartbeat.fence.action",
+    unit: "enum",
+    defaultValue: "hard-reboot",
+    description: "What the host does when its heartbeat budget is spent: hard-reboot (alias reboot), graceful-reboot, restart-agent, log-only or custom (kvm.heartbeat.fence.custom.script).",
+  },
   // Upstream's helper strips all whitespace and treats anything unknown as a hard reboot.
-  schema: z.pipe(
-    z.pipe(z.string().check(z.trim()), z.transform((value: string) => (Object.hasOwn(FENCE_ACTION_ALIASES, value) ? FENCE_ACTION_ALIASES[value] : value))),
-    z.enum(FENCE_ACTIONS, { error: `not a fence action (${FENCE_ACTIONS.join(", ")}; reboot = hard-reboot)` }),
-  ),
-};
+  () =>
+    z.pipe(
+      z.pipe(z.string().check(z.trim()), z.transform((value: string) => (Object.hasOwn(FENCE_ACTION_ALIASES, value) ? FENCE_ACTION_ALIASES[value] : value))),
+      z.enum(FENCE_ACTIONS, { error: `not a fence action (${FENCE_ACTIONS.join(", ")}; reboot = hard-reboot)` }),
+    ),
+);
 
 // The syntax here; loopback or not depends on hb.status.allow.remote, checked once both are read.
-const statusListen: PropertySpec<string> = {
-  ...text("hb.status.listen", "127.0.0.1:9746", "string", "Address of hbd's read-only status endpoint, HOST:PORT (loopback only unless hb.status.allow.remote)."),
-  schema: z.string().check(
-    z.trim(),
-    z.refine((value) => statusListenProblem(value, true) === undefined, "expected HOST:PORT, e.g. 127.0.0.1:9746"),
-  ),
-};
+const statusListen: PropertySpec<string> = lazy(
+  textFields("hb.status.listen", "127.0.0.1:9746", "string", "Address of hbd's read-only status endpoint, HOST:PORT (loopback only unless hb.status.allow.remote)."),
+  () => z.string().check(z.trim(), z.refine((value) => statusListenProblem(value, true) === undefined, "expected HOST:PORT, e.g. 127.0.0.1:9746")),
+);
 
 function count(key: string, defaultValue: number, min: number, ceiling: Ceiling, description: string): PropertySpec<number> {
-  return { key, unit: "count", defaultValue, description, schema: wholeNumber(min, `must be ${min} or more`, ceiling.max), ...bounded("count", ceiling) };
+  return lazy({ key, unit: "count", defaultValue, description, ...bounded("count", ceiling) }, () => wholeNumber(min, `must be ${min} or more`, ceiling.max));
 }
 
 function seconds(key: string, defaultValue: number, ceiling: Ceiling, description: string): PropertySpec<number> {
-  return { key, unit: "s", defaultValue, description, schema: wholeNumber(1, "must be more than 0 seconds", ceiling.max), ...bounded("s", ceiling) };
+  return lazy({ key, unit: "s", defaultValue, description, ...bounded("s", ceiling) }, () => wholeNumber(1, "must be more than 0 seconds", ceiling.max));
 }
 
 // Ceilings: each far above any setting that makes sense, and low enough that every time the
@@ -223,16 +225,13 @@ const MAX_AGE: Ceiling = { max: DAY_MS, reason: "a heartbeat a day old is dead t
 const HA_INTERVAL: Ceiling = { max: 3_600, reason: "keeps the modelled recovery time inside a timer" };
 const HA_ATTEMPTS: Ceiling = { max: 100, reason: "keeps the modelled recovery time inside a timer" };
 
-const ratio = (key: string, defaultValue: number, description: string): PropertySpec<number> => ({
-  key,
-  unit: "ratio",
-  defaultValue,
-  description,
-  schema: z.pipe(
-    z.pipe(z.string().check(z.trim(), z.regex(/^\d*\.?\d+$/, "not a decimal number")), z.transform(Number)),
-    z.number().check(z.gt(0, "must be more than 0"), z.maximum(1, "must be 1 or less")),
-  ),
-});
+const ratio = (key: string, defaultValue: number, description: string): PropertySpec<number> =>
+  lazy({ key, unit: "ratio", defaultValue, description }, () =>
+    z.pipe(
+      z.pipe(z.string().check(z.trim(), z.regex(/^\d*\.?\d+$/, "not a decimal number")), z.transform(Number)),
+      z.number().check(z.gt(0, "must be more than 0"), z.maximum(1, "must be 1 or less")),
+    ),
+  );
 
 /**
  * Every property hb reads, CloudStack's names, defaults and units first (reference §3), then
