@@ -2,7 +2,7 @@
 // CLI cold start: hb's read paths, started as the agent starts them (a fresh process each time), against `node -e 0` of the same Node, and upstream's bash read beside them. Commands take turns (one run of each, then again), so a busy machine slows them alike. Wall time is the median; CPU per call is user + system time of the children, from the shell's `times`. The packaged executable (packaging/dist/hb-linux-x64, built by `pnpm release`, or HB_EXECUTABLE) is measured when present.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -36,6 +36,12 @@ writeFileSync(
   { mode: 0o755 },
 );
 const env = { ...process.env, AGENT_PROPS: join(root, "agent.properties") };
+// The floor of any read that keeps the storage in a child process: Node loads child_process, starts
+// one dd with its output piped, and prints the line. hb's read cannot start faster than this.
+const floor = [
+  "-e",
+  `const c=require("child_process").spawn("dd",["if=${join(pool, "KVMHA", "hb-10.0.0.5")}","iflag=nofollow,nonblock,fullblock","bs=4096","count=1","status=none"],{stdio:["ignore","pipe","pipe"],env:{...process.env,LC_ALL:"C"}});let o="";c.stdout.on("data",(d)=>{o+=d});c.on("close",()=>process.stdout.write(o?"=====> ALIVE <=====\\n":"?\\n"))`,
+];
 const read = ["compat", "kvmheartbeat", "-i", "10.0.0.2", "-p", "/export", "-m", pool, "-h", "10.0.0.5", "-r", "-t", "60"];
 
 // [name, baseline row name, file, args]
@@ -50,6 +56,7 @@ if (existsSync(executable) && existsSync(node24)) {
   const base = `node -e 0 (Node ${pinned})`;
   commands.push(
     [base, null, node24, ["-e", "0"]],
+    ["floor: node -e spawning one dd", base, node24, floor],
     ["hb --version (executable)", base, executable, ["--version"]],
     ["hb nfs check (executable)", base, executable, ["nfs", "check", "--mount", pool, "--host", "10.0.0.5", "--max-age", "60"]],
     ["hb compat kvmheartbeat -r (executable)", base, executable, read],
@@ -88,6 +95,8 @@ for (const row of rows) row.cpu = cpuPerCall(row.file, row.args, CPU_RUNS);
 rmSync(root, { recursive: true, force: true });
 
 const medians = new Map(rows.map((row) => [row.name, median(row.times)]));
+const [one, five] = loadavg();
+console.log(`Load average at the end: ${one.toFixed(2)} (1 min), ${five.toFixed(2)} (5 min), on ${availableParallelism()} cores.\n`);
 console.log(`| command (${RUNS} runs each, in turns) | median | vs its \`node -e 0\` | CPU per call (${CPU_RUNS} runs) | first line |`);
 console.log("|---|---:|---:|---:|---|");
 for (const row of rows) {
