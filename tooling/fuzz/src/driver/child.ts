@@ -113,7 +113,7 @@ function hbd(input: HbdInput): Promise<Outcome> {
 
 /**
  * The Executor port for the argv property. Node children (hb's storage workers, the fence record,
- * the control client when not answered) and `env dd` (a read) run for real, as this uid, in this
+ * the control client when not answered) and `dd` (a read) run for real, as this uid, in this
  * folder. Every other program (drbdsetup, mount, logger, systemctl, sync, wdctl, modprobe…) acts
  * on the host or needs root: it is answered here, with the fuzzed answer, and never started.
  */
@@ -127,7 +127,7 @@ class FuzzExecutor implements Executor {
     if (isNode && request.args.some((arg) => arg.includes("hb-control-client")) && this.answers.control !== null) {
       return this.answer(this.answers.control, 0);
     }
-    if (isNode || program === "env") return this.real.run({ ...request, deadlineMs: Math.min(request.deadlineMs, 5_000) });
+    if (isNode || program === "dd") return this.real.run({ ...request, deadlineMs: Math.min(request.deadlineMs, 5_000) });
     const answer = program === "drbdsetup" ? this.answers.drbdsetup[request.args[0] === "events2" ? "events2" : request.args[0] === "show" ? "show" : "status"] : this.answers.program;
     return this.answer(answer.stdout, answer.exitCode, answer.stderr, answer.timedOut);
   }
