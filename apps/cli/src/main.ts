@@ -1,8 +1,8 @@
 // Composition root of `hb`: the only place that reads the environment and the real streams.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ProcessExecutor, SystemClock } from "@hb/core/adapters";
+import { FileExecutor, ProcessExecutor, SystemClock } from "@hb/core/adapters";
 import { EXIT_INTERNAL } from "./errors.js";
 import { errorReport, run, type RunOptions } from "./run.js";
 import packageJson from "../package.json" with { type: "json" };
@@ -18,10 +18,26 @@ const options: RunOptions = {
   },
 };
 
+/**
+ * Straight to the descriptor, not through process.stdout/stderr (whose set-up costs a few ms of
+ * every start): written whole before run() goes on, so the exit below loses nothing.
+ */
+const write = (fd: number, text: string) => {
+  let bytes = Buffer.from(text);
+  while (bytes.length > 0) {
+    try {
+      bytes = bytes.subarray(writeSync(fd, bytes));
+    } catch (error) {
+      // A non-blocking descriptor that is full: try again. Anything else (EPIPE: the reader is gone): drop the rest.
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return;
+    }
+  }
+};
+
 // An error outside run() (an event handler, a stray rejection): the same one line, never Node's
 // dump of the minified bundle with its stack, then out at once.
 const crash = (error: unknown) => {
-  process.stderr.write(errorReport(error, argv, packageJson.version, options));
+  write(2, errorReport(error, argv, packageJson.version, options));
   process.exit(EXIT_INTERNAL);
 };
 process.on("uncaughtException", crash);
@@ -30,13 +46,16 @@ process.on("unhandledRejection", crash);
 const code = await run(
   argv,
   {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout: (text) => write(1, text),
+    stderr: (text) => write(2, text),
     env: { AGENT_PROPS: process.env.AGENT_PROPS },
     version: packageJson.version,
-    executor: new ProcessExecutor(),
+    // One-shot commands start their children without loading child_process (the agent's reads).
+    executor: new FileExecutor({ fallback: () => new ProcessExecutor() }),
     clock: new SystemClock(),
   },
   options,
 );
-process.exitCode = code;
+// Everything is written: out now, without waiting for children let go of at their deadline or
+// Node's teardown.
+process.exit(code);

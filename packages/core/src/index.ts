@@ -36,6 +36,7 @@ export {
 } from "./simulate.js";
 export { SystemClock } from "./adapters/system-clock.js";
 export { DEFAULT_MAX_OUTPUT_BYTES, ProcessExecutor, type ProcessExecutorOptions } from "./adapters/process-executor.js";
+export { FileExecutor, type FileExecutorOptions } from "./adapters/file-executor.js";
 export { OWN_FAULT_CODES, isOwnFaultCode, type OwnFaultCode } from "./own-fault.js";
 export { readBootId, ipv4AddressOf, BOOT_ID_FILE } from "./adapters/host.js";
 export { printable } from "./printable.js";

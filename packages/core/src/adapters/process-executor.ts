@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { performance } from "node:perf_hooks";
+import type { ChildProcess } from "node:child_process";
 import type { ExecRequest, ExecResult, Executor } from "../ports.js";
 
 export interface ProcessExecutorOptions {
@@ -125,7 +124,8 @@ export class ProcessExecutor implements Executor {
       }
       const deadline = setTimeout(abandon, request.deadlineMs);
       try {
-        child = spawn(request.file, [...request.args], {
+        // Loaded at the first run, not with the module: a one-shot read through FileExecutor never needs it.
+        child = process.getBuiltinModule("node:child_process").spawn(request.file, [...request.args], {
           shell: false,
           stdio: [request.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
           ...(request.env === undefined ? {} : { env: { ...process.env, ...request.env } }),

@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import type { Clock, TimerHandle } from "../ports.js";
 
 /** The real clock: wall time for records, performance.now() for every deadline. */
