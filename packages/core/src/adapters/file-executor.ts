@@ -1,6 +1,7 @@
 import { closeSync, constants as fsConstants, openSync, readSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import type { ExecRequest, ExecResult, Executor } from "../ports.js";
+import { monotonicMs } from "./system-clock.js";
 import { DEFAULT_MAX_OUTPUT_BYTES } from "./process-executor.js";
 
 /** The part of Node's process_wrap handle this adapter uses (what lib/internal/child_process.js calls). */
@@ -64,7 +65,7 @@ export class FileExecutor implements Executor {
 
   run(request: ExecRequest): Promise<ExecResult> {
     if (this.broken || SPAWN_FORM === undefined || request.input !== undefined) return this.fallback().run(request);
-    const started = performance.now();
+    const started = monotonicMs();
     const { group } = request;
     let stuck = 0;
     for (const owner of this.abandoned.values()) if (group !== undefined && owner === group) stuck++;
@@ -75,7 +76,7 @@ export class FileExecutor implements Executor {
         stdout: "",
         stderr: `${request.file}: not started: ${stuck} earlier children for ${group} are stuck after SIGKILL (cap ${this.maxStuckPerGroup}); counted as a timeout`,
         timedOut: true,
-        durationMs: performance.now() - started,
+        durationMs: monotonicMs() - started,
         refused: "stuck-cap",
       });
     }
@@ -101,7 +102,7 @@ export class FileExecutor implements Executor {
         clearTimeout(deadline);
         request.signal?.removeEventListener("abort", abandon);
         for (const fd of fds) closeSync(fd);
-        resolve({ ...result, durationMs: performance.now() - started });
+        resolve({ ...result, durationMs: monotonicMs() - started });
       };
       const abandoned = this.abandoned;
       function abandon() {

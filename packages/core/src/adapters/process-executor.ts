@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import type { ExecRequest, ExecResult, Executor } from "../ports.js";
+import { monotonicMs } from "./system-clock.js";
 
 export interface ProcessExecutorOptions {
   /**
@@ -62,7 +63,7 @@ export class ProcessExecutor implements Executor {
   }
 
   run(request: ExecRequest): Promise<ExecResult> {
-    const started = performance.now();
+    const started = monotonicMs();
     const { group } = request;
     if (group !== undefined) {
       const stuck = this.stuckIn(group);
@@ -73,7 +74,7 @@ export class ProcessExecutor implements Executor {
           stdout: "",
           stderr: `${request.file}: not started: ${stuck} earlier children for ${group} are stuck after SIGKILL (cap ${this.maxStuckPerGroup}); counted as a timeout`,
           timedOut: true,
-          durationMs: performance.now() - started,
+          durationMs: monotonicMs() - started,
           refused: "stuck-cap",
         });
       }
@@ -89,7 +90,7 @@ export class ProcessExecutor implements Executor {
         done = true;
         clearTimeout(deadline);
         request.signal?.removeEventListener("abort", abandon);
-        resolve({ ...result, stdout: result.stdout ?? out.text(), stderr: result.stderr ?? err.text(), durationMs: performance.now() - started });
+        resolve({ ...result, stdout: result.stdout ?? out.text(), stderr: result.stderr ?? err.text(), durationMs: monotonicMs() - started });
       };
       const failedToStart = (error: NodeJS.ErrnoException) => {
         const code = error.code ?? "UNKNOWN";
