@@ -18,37 +18,11 @@ function builtin(id) {
   return module;
 }
 
-/**
- * Builtins whose loading costs milliseconds (net and fs/promises pull in streams, readline and
- * sockets) and that a module may require without a given command using them: the CLI gets them
- * as a stand-in that loads the module at its first use. The agent's read never uses them.
- */
-const LAZY = new Set(["net", "fs/promises", "child_process", "perf_hooks"]);
-
-function lazyBuiltin(id) {
-  if (!LAZY.has(id.startsWith("node:") ? id.slice(5) : id)) return builtin(id);
-  let module;
-  const load = () => (module ??= builtin(id));
-  return new Proxy(
-    {},
-    {
-      get: (_, key) => load()[key],
-      has: (_, key) => key in load(),
-      ownKeys: () => Reflect.ownKeys(load()),
-      // Reported configurable: the stand-in itself holds none of these properties.
-      getOwnPropertyDescriptor: (_, key) => {
-        const descriptor = Reflect.getOwnPropertyDescriptor(load(), key);
-        return descriptor === undefined ? undefined : { ...descriptor, configurable: true };
-      },
-    },
-  );
-}
-
 /** Run a script whose source is `(function (require) {…})`, from its code cache when one is given. */
-function evaluate(source, filename, cachedData, load = builtin) {
+function evaluate(source, filename, cachedData) {
   const { Script } = builtin("node:vm");
   const script = new Script(source, { filename, ...(cachedData === undefined || cachedData.byteLength === 0 ? {} : { cachedData }) });
-  script.runInThisContext()(load);
+  script.runInThisContext()(builtin);
 }
 
 function start() {
@@ -69,7 +43,7 @@ function start() {
   }
   // As the CLI answers it (cli.ts parseTopLevel): the first word alone decides.
   if (args[0] === "--version" || args[0] === "-V") return void process.stdout.write(`hb ${VERSION}\n`);
-  return evaluate(sea.getAsset("hb.cjs", "utf8"), "hb.cjs", Buffer.from(sea.getAsset("hb.cache")), lazyBuiltin);
+  return evaluate(sea.getAsset("hb.cjs", "utf8"), "hb.cjs", Buffer.from(sea.getAsset("hb.cache")));
 }
 
 start();
