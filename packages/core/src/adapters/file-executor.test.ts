@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { faultFsUnavailableReason, mountFaultFs } from "@hb/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ExecRequest, ExecResult, Executor } from "../ports.js";
 import { FileExecutor } from "./file-executor.js";
@@ -18,6 +19,9 @@ class Recorder implements Executor {
     return Promise.resolve({ exitCode: 0, signal: null, stdout: "from the fallback", stderr: "", timedOut: false, durationMs: 0 });
   }
 }
+
+const fuseUnavailable = faultFsUnavailableReason();
+if (fuseUnavailable !== null) console.warn(`SKIPPED: FileExecutor on a hung FUSE mount: ${fuseUnavailable}`);
 
 const folders: string[] = [];
 function folder(): string {
@@ -99,4 +103,21 @@ describe("FileExecutor", () => {
     expect((await executor.run({ file: "true", args: [], deadlineMs: 10_000 })).stdout).toBe("from the fallback");
     expect(fallback.requests).toHaveLength(2);
   });
+
+  it.skipIf(fuseUnavailable !== null)("answers at the deadline while dd stays blocked in the kernel, and refuses a group that holds the cap of stuck children", async () => {
+    const faultFs = await mountFaultFs({ files: { "KVMHA/hb-10.0.0.1": "1764000000\n", "KVMHA/hb-10.0.0.2": "1764000000\n" } });
+    try {
+      await faultFs.setFault({ hang: true, ops: ["open"] });
+      const executor = new FileExecutor({ fallback: noFallback, maxStuckPerGroup: 1 });
+      const group = faultFs.mountPoint;
+      const read = (n: number) => executor.run({ file: "dd", args: [`if=${join(group, "KVMHA", `hb-10.0.0.${n}`)}`, "status=none"], deadlineMs: 300, group });
+      expect(await read(1)).toMatchObject({ timedOut: true, signal: "SIGKILL" });
+      await faultFs.waitForHeld(1);
+      expect(await read(2)).toMatchObject({ refused: "stuck-cap", timedOut: true, stderr: expect.stringMatching(/1 earlier children .* stuck/) });
+      expect(faultFs.held()).toBe(1); // nothing new was started
+    } finally {
+      await faultFs.setFault({});
+      await faultFs.unmount();
+    }
+  }, 30_000);
 });

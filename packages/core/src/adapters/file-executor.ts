@@ -2,7 +2,7 @@ import { closeSync, constants as fsConstants, openSync, readSync } from "node:fs
 import { constants, tmpdir } from "node:os";
 import type { ExecRequest, ExecResult, Executor } from "../ports.js";
 import { monotonicMs } from "./system-clock.js";
-import { DEFAULT_MAX_OUTPUT_BYTES } from "./process-executor.js";
+import { byteCap, DEFAULT_MAX_OUTPUT_BYTES, refusedAsStuck } from "./process-executor.js";
 
 /** The part of Node's process_wrap handle this adapter uses (what lib/internal/child_process.js calls). */
 interface ProcessHandle {
@@ -67,18 +67,10 @@ export class FileExecutor implements Executor {
     if (this.broken || SPAWN_FORM === undefined || request.input !== undefined) return this.fallback().run(request);
     const started = monotonicMs();
     const { group } = request;
-    let stuck = 0;
-    for (const owner of this.abandoned.values()) if (group !== undefined && owner === group) stuck++;
-    if (stuck >= this.maxStuckPerGroup) {
-      return Promise.resolve({
-        exitCode: null,
-        signal: null,
-        stdout: "",
-        stderr: `${request.file}: not started: ${stuck} earlier children for ${group} are stuck after SIGKILL (cap ${this.maxStuckPerGroup}); counted as a timeout`,
-        timedOut: true,
-        durationMs: monotonicMs() - started,
-        refused: "stuck-cap",
-      });
+    if (group !== undefined) {
+      let stuck = 0;
+      for (const owner of this.abandoned.values()) if (owner === group) stuck++;
+      if (stuck >= this.maxStuckPerGroup) return refusedAsStuck(request, stuck, this.maxStuckPerGroup);
     }
     let handle: ProcessHandle;
     const fds: number[] = [];
@@ -93,7 +85,7 @@ export class FileExecutor implements Executor {
       return this.fallback().run(request);
     }
     const [out, err] = fds as [number, number];
-    const cap = request.maxOutputBytes !== undefined && Number.isSafeInteger(request.maxOutputBytes) && request.maxOutputBytes > 0 ? request.maxOutputBytes : DEFAULT_MAX_OUTPUT_BYTES;
+    const cap = byteCap(request.maxOutputBytes) ?? DEFAULT_MAX_OUTPUT_BYTES;
     return new Promise<ExecResult>((resolve) => {
       let done = false;
       const finish = (result: Omit<ExecResult, "durationMs">) => {

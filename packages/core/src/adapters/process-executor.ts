@@ -67,17 +67,7 @@ export class ProcessExecutor implements Executor {
     const { group } = request;
     if (group !== undefined) {
       const stuck = this.stuckIn(group);
-      if (stuck >= this.maxStuckPerGroup) {
-        return Promise.resolve({
-          exitCode: null,
-          signal: null,
-          stdout: "",
-          stderr: `${request.file}: not started: ${stuck} earlier children for ${group} are stuck after SIGKILL (cap ${this.maxStuckPerGroup}); counted as a timeout`,
-          timedOut: true,
-          durationMs: monotonicMs() - started,
-          refused: "stuck-cap",
-        });
-      }
+      if (stuck >= this.maxStuckPerGroup) return refusedAsStuck(request, stuck, this.maxStuckPerGroup);
     }
     const cap = byteCap(request.maxOutputBytes) ?? this.maxOutputBytes;
     return new Promise<ExecResult>((resolve) => {
@@ -156,8 +146,21 @@ export class ProcessExecutor implements Executor {
   }
 }
 
+/** A request not started because its group already holds `cap` stuck children: the timeout it would be, at once. */
+export function refusedAsStuck(request: ExecRequest, stuck: number, cap: number): Promise<ExecResult> {
+  return Promise.resolve({
+    exitCode: null,
+    signal: null,
+    stdout: "",
+    stderr: `${request.file}: not started: ${stuck} earlier children for ${request.group} are stuck after SIGKILL (cap ${cap}); counted as a timeout`,
+    timedOut: true,
+    durationMs: 0,
+    refused: "stuck-cap",
+  });
+}
+
 /** A usable cap, or undefined: NaN, 0 or a fraction must not turn the bound off or make it meaningless. */
-function byteCap(value: number | undefined): number | undefined {
+export function byteCap(value: number | undefined): number | undefined {
   return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
