@@ -1,5 +1,7 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
-import { lstat, open, realpath, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+// Reads use fs's callback API and writes reach fs.promises through node:fs, where it loads on first
+// use: loading it (streams, readline) is a tenth of the start of the agent's read path, which only reads.
+import { close, closeSync, constants, fstat, fstatSync, lstat, lstatSync, open, openSync, promises as fsp, read, readSync, stat, statSync, type Stats } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { FileTooLargeError, HbError, LocalFileError, NotRegularFileError, type FileKind } from "./errors.js";
 
@@ -42,17 +44,22 @@ const CHUNK = 64 * 1024;
 export async function readLocalFile(path: string, options: ReadLocalFileOptions): Promise<Buffer> {
   checkCap(options.maxBytes);
   const follow = options.followLinks ?? false;
-  const before = await (follow ? stat(path) : lstat(path)).catch((error: unknown) => Promise.reject(systemError(path, "read", error)));
+  const before = await settle<Stats>((done) => (follow ? stat : lstat)(path, done)).catch((error: unknown) => Promise.reject(systemError(path, "read", error)));
   checkReadable(path, before, options.maxBytes);
-  const handle = await open(path, READ_FLAGS | (follow ? 0 : constants.O_NOFOLLOW)).catch((error: unknown) => Promise.reject(openError(path, "read", error)));
+  const descriptor = await settle<number>((done) => open(path, READ_FLAGS | (follow ? 0 : constants.O_NOFOLLOW), done)).catch((error: unknown) => Promise.reject(openError(path, "read", error)));
   try {
-    checkReadable(path, await handle.stat(), options.maxBytes);
-    return await readCapped(path, options.maxBytes, (buffer) => handle.read(buffer, 0, buffer.length, null).then((result) => result.bytesRead));
+    checkReadable(path, await settle<Stats>((done) => fstat(descriptor, done)), options.maxBytes);
+    return await readCapped(path, options.maxBytes, (buffer) => settle<number>((done) => read(descriptor, buffer, 0, buffer.length, null, done)));
   } catch (error) {
     throw systemError(path, "read", error);
   } finally {
-    await handle.close().catch(() => undefined);
+    await settle<void>((done) => close(descriptor, done)).catch(() => undefined);
   }
+}
+
+/** One call of fs's callback API as a promise of its first result. */
+function settle<T>(start: (done: (error: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => start((error, value) => (error === null ? resolve(value) : reject(error))));
 }
 
 /** readLocalFile for the few callers that cannot wait (start-up checks, exit paths); same rules. */
@@ -101,7 +108,7 @@ export async function writeLocalFile(path: string, data: string | Uint8Array, op
   const temporary = join(dirname(target), `.${basename(target)}.hb-${randomBytes(6).toString("hex")}`);
   let handle: FileHandle | undefined;
   try {
-    handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, previous === undefined ? (options.mode ?? 0o644) : 0o600);
+    handle = await fsp.open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, previous === undefined ? (options.mode ?? 0o644) : 0o600);
     await handle.writeFile(data);
     await handle.sync();
     if (previous !== undefined) {
@@ -118,14 +125,14 @@ export async function writeLocalFile(path: string, data: string | Uint8Array, op
     handle = undefined;
     // Checked again just before the rename: something else may have been put there meanwhile.
     await existing(path, target);
-    await rename(temporary, target);
+    await fsp.rename(temporary, target);
   } catch (error) {
     await handle?.close().catch(() => undefined);
-    await unlink(temporary).catch(() => undefined);
+    await fsp.unlink(temporary).catch(() => undefined);
     throw systemError(path, "write", error);
   }
   try {
-    const folder = await open(dirname(target), constants.O_RDONLY | constants.O_DIRECTORY);
+    const folder = await fsp.open(dirname(target), constants.O_RDONLY | constants.O_DIRECTORY);
     try {
       await folder.sync();
     } finally {
@@ -138,16 +145,16 @@ export async function writeLocalFile(path: string, data: string | Uint8Array, op
 
 /** The path to replace: the path itself, or with `follow` the file a symbolic link leads to. */
 async function writableTarget(path: string, follow: boolean): Promise<string> {
-  const entry = await lstat(path).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(systemError(path, "write", error))));
+  const entry = await fsp.lstat(path).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(systemError(path, "write", error))));
   if (entry === undefined || !entry.isSymbolicLink()) return path;
   if (!follow) throw notRegular(path, path, "symbolic link", "write");
   // A dangling link is refused: writing would create a file wherever it points.
-  return realpath(path).catch((error: unknown) => Promise.reject(systemError(path, "write", error)));
+  return fsp.realpath(path).catch((error: unknown) => Promise.reject(systemError(path, "write", error)));
 }
 
 /** The current file at `target`, undefined when there is none; anything but a regular file is refused. */
 async function existing(path: string, target: string): Promise<Stats | undefined> {
-  const entry = await lstat(target).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(systemError(path, "write", error))));
+  const entry = await fsp.lstat(target).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(systemError(path, "write", error))));
   if (entry !== undefined && !entry.isFile()) throw notRegular(path, target, kindOf(entry), "write");
   return entry;
 }

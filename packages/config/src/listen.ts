@@ -1,5 +1,10 @@
-import { isIP } from "node:net";
 import { HbError } from "./errors.js";
+
+// Dotted-quad IPv4 as net.isIP accepts it. `node:net` (streams, sockets) is loaded only for an IPv6
+// address: every configuration load checks hb.status.listen, the agent's read path included.
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)$/;
+const isIPv4 = (host: string): boolean => IPV4.test(host);
+const isIPv6 = (host: string): boolean => process.getBuiltinModule("node:net").isIPv6(host);
 
 /** hb.status.listen that hbd cannot bind as asked: not HOST:PORT, or not loopback without leave. */
 export class StatusListenError extends HbError {
@@ -18,7 +23,7 @@ const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?
 
 /** Whether hbd's status endpoint on this host is reachable from this host only. */
 export function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+  return host === "localhost" || host === "::1" || (isIPv4(host) && host.startsWith("127."));
 }
 
 /**
@@ -43,7 +48,7 @@ function readListen(value: string, allowRemote: boolean): ListenAddress | string
   const bracketed = match?.[1];
   const host = bracketed ?? match?.[2];
   const port = Number(match?.[3]);
-  const hostUsable = host !== undefined && (bracketed !== undefined ? isIP(host) === 6 : isIP(host) === 4 || HOST_NAME.test(host));
+  const hostUsable = host !== undefined && (bracketed !== undefined ? isIPv6(host) : isIPv4(host) || HOST_NAME.test(host));
   if (!hostUsable || !Number.isInteger(port) || port > 65535) return "expected HOST:PORT, e.g. 127.0.0.1:9746";
   if (!isLoopbackHost(host) && !allowRemote) return "not a loopback address; set hb.status.allow.remote=true to expose it";
   return { host, port };
