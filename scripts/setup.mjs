@@ -8,7 +8,7 @@
 // 3. the locked dependencies and a build; then COMMAND, on the same PATH.
 // Each step is a no-op when done.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -30,7 +30,9 @@ const bin = join(toolchain, "node_modules", ".bin");
 if (pnpmVersion === undefined) fail('package.json: packageManager is not "pnpm@VERSION+sha512.HEX"');
 if (process.versions.node !== node.version) {
   const binary = join(toolchain, "node_modules", `node-linux-${process.arch}`, "bin", "node");
-  if (!existsSync(binary) || !existsSync(join(bin, "pnpm")) || versionOf(binary) !== `v${node.version}`) install();
+  const pnpmManifest = join(toolchain, "node_modules", "pnpm", "package.json");
+  const pnpmThere = existsSync(pnpmManifest) && JSON.parse(readFileSync(pnpmManifest, "utf8")).version === pnpmVersion;
+  if (!pnpmThere || !existsSync(binary) || versionOf(binary) !== `v${node.version}`) install();
   const found = versionOf(binary);
   if (found !== `v${node.version}`) fail(`${binary} answers ${found ?? "nothing"}, not v${node.version}; remove ${toolchain} and run again`);
   const again = spawnSync(binary, [fileURLToPath(import.meta.url), ...args], { stdio: "inherit", env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` } });
@@ -71,9 +73,11 @@ function install() {
   const pnpmIntegrity = `sha512-${Buffer.from(pnpmHash, "hex").toString("base64")}`;
   const tarball = (name, version) => `https://registry.npmjs.org/${name}/-/${name.split("/").pop()}-${version}.tgz`;
   const dependencies = { [nodePackage]: node.version, pnpm: pnpmVersion };
-  rmSync(toolchain, { recursive: true, force: true });
-  mkdirSync(toolchain, { recursive: true });
-  writeFileSync(join(toolchain, "package.json"), `${JSON.stringify({ name: "hb-toolchain", private: true, dependencies }, null, 2)}\n`);
+  // Into a folder of its own first: a failed fetch leaves the toolchain there was.
+  const next = `${toolchain}.next`;
+  rmSync(next, { recursive: true, force: true });
+  mkdirSync(next, { recursive: true });
+  writeFileSync(join(next, "package.json"), `${JSON.stringify({ name: "hb-toolchain", private: true, dependencies }, null, 2)}\n`);
   // pnpm's native binary (an optional dependency of pnpm) is not in the lock: npm resolves it and
   // checks it against the registry's integrity; pnpm's own package is checked against the pin.
   const lock = {
@@ -86,15 +90,21 @@ function install() {
       "node_modules/pnpm": { version: pnpmVersion, resolved: tarball("pnpm", pnpmVersion), integrity: pnpmIntegrity, hasInstallScript: true, bin: { pnpm: "pnpm", pn: "pn", pnpx: "pnpx", pnx: "pnx" }, optionalDependencies: { [`@pnpm/exe.linux-${arch}`]: pnpmVersion } },
     },
   };
-  writeFileSync(join(toolchain, "package-lock.json"), `${JSON.stringify(lock, null, 2)}\n`);
-  const npm = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "--no-save"], { cwd: toolchain, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  writeFileSync(join(next, "package-lock.json"), `${JSON.stringify(lock, null, 2)}\n`);
+  const npm = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "--no-save"], { cwd: next, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
   if (npm.error !== undefined) fail(`npm: ${npm.error.message} (setup needs npm, which comes with Node.js)`);
   if (npm.status !== 0) {
-    const output = npm.stderr.trim().split("\n").slice(-4).join("\n");
+    // npm's code and reason, without its stack trace.
+    const output = npm.stderr
+      .split("\n")
+      .filter((line) => /^npm error (code |\w*Error: |.*(integrity|404|complete log))/i.test(line))
+      .join("\n");
     if (/EINTEGRITY/.test(output)) fail(`a tarball from the registry is not the pinned one:\n${output}`);
     fail(
       `could not fetch Node ${node.version} and pnpm ${pnpmVersion} from the npm registry.\n${output}\n` +
         "setup: connect this machine (or set a reachable registry: npm config set registry URL) and run the command again.",
     );
   }
+  rmSync(toolchain, { recursive: true, force: true });
+  renameSync(next, toolchain);
 }
