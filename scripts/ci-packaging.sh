@@ -45,7 +45,7 @@ version=$(node -p 'require("./apps/cli/package.json").version')
 deb=packaging/dist/hb_${version}_amd64.deb
 rpm=packaging/dist/hb-${version}-1.x86_64.rpm
 # --no-release: check the packages packaging/dist/ has already.
-[ "${1:-}" = --no-release ] || check "pnpm release (linux-x64): executable, .deb, .rpm" node scripts/release.mjs --arch x64
+[ "${1:-}" = --no-release ] || check "pnpm release (linux-x64): executable, .deb, .rpm" node scripts/setup.mjs --quiet -- node scripts/release.mjs --arch x64
 [ -f "$deb" ] && [ -f "$rpm" ] || finish
 
 deb_files() { dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\.||' | sort; }
@@ -157,6 +157,6 @@ check "  no diversion left" no_diversion
 check "  agent.properties untouched" props_untouched
 
 [ "${1:-}" = --no-release ] && finish
-check "@hb libraries: pnpm pack, publint, attw" node packaging/check-libraries.mjs
-check "examples/consumer: tarballs installed alone, type-checked, run" node examples/consumer/run.mjs
+check "@hb libraries: pnpm pack, publint, attw" node scripts/setup.mjs --quiet -- node packaging/check-libraries.mjs
+check "examples/consumer: tarballs installed alone, type-checked, run" node scripts/setup.mjs --quiet -- node examples/consumer/run.mjs
 finish

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm release`: hb as an operator installs it. Builds the workspace, then into packaging/dist/:
 // the single executable hb-linux-<arch> (Node 24 from the npm registry with hb's bundles and a
-// code cache), and hb's .deb and .rpm. Runs on the repository's Node (20 or newer).
+// code cache), and hb's .deb and .rpm. Runs on the pinned Node 24 (`pnpm release` goes through
+// scripts/setup.mjs).
 //   node scripts/release.mjs [--arch x64,arm64] [--no-packages] [--no-build]
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";

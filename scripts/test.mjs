@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Every check there is: set-up, lint, type checks and both test projects of every package (`test`:
-// unit, `test:system`: real processes, FUSE, the JDK, e2e, the fault matrix), then one summary line
-// "N passed, N failed, N skipped" taken from each package's two vitest JSON reports.
+// Every check there is (`npm test` runs it after scripts/setup.mjs, on Node 24): lint, type checks
+// and both test projects of every package (`test`: unit, `test:system`: real processes, FUSE, the
+// JDK, e2e, the fault matrix), then one summary line "N passed, N failed, N skipped" taken from
+// each package's two vitest JSON reports.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -14,9 +15,6 @@ const projects = ["packages", "apps", "tooling"].flatMap((group) =>
 // The unit project's report and the system project's (see tooling/vitest-config).
 const reports = projects.flatMap((dir) => ["vitest.json", "vitest-system.json"].map((name) => join(dir, ".cache", name)));
 for (const report of reports) rmSync(report, { force: true });
-
-const setup = spawnSync(process.execPath, [join(root, "scripts", "setup.mjs")], { cwd: root, stdio: "inherit" });
-if (setup.status !== 0) process.exit(setup.status ?? 1);
 
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1" };
 // A cached test task restores the report of the run it replays, so the summary stays true.

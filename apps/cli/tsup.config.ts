@@ -4,7 +4,7 @@ import { defineConfig } from "tsup";
 export default defineConfig({
   entry: { main: "src/main.ts" },
   format: ["esm"],
-  target: "node20",
+  target: "node24",
   clean: true,
   sourcemap: true,
   // Less to parse at every start: the agent starts hb for every heartbeat and check.

@@ -4,7 +4,7 @@ import { defineConfig } from "tsup";
 export default defineConfig({
   entry: { main: "src/main.ts" },
   format: ["esm"],
-  target: "node20",
+  target: "node24",
   clean: true,
   sourcemap: true,
   splitting: true,

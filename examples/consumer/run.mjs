@@ -13,8 +13,8 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const root = join(here, "..", "..");
 // What the two depend on, down to the leaves: @hb/config → @hb/errors; @hb/storage-drbd → @hb/config, @hb/core.
 const PACKAGES = ["errors", "config", "core", "storage-drbd"];
-const TYPESCRIPT = "5.9.3";
-const TYPES_NODE = "20.19.43";
+const TYPESCRIPT = "6.0.3";
+const TYPES_NODE = "24.19.4";
 const run = (file, args, cwd) => execFileSync(file, args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
 
 const work = mkdtempSync(join(tmpdir(), "hb-consumer-"));

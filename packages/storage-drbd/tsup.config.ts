@@ -1,3 +1,3 @@
 import { defineConfig } from "tsup";
 
-export default defineConfig({ entry: ["src/index.ts"], format: ["esm"], target: "node20", dts: true, clean: true, sourcemap: true });
+export default defineConfig({ entry: ["src/index.ts"], format: ["esm"], target: "node24", dts: true, clean: true, sourcemap: true });

@@ -1,4 +1,4 @@
-// Plain JS on purpose: Node 20 cannot load a .ts file that a config imports.
+// Plain JS on purpose: loaded as it is, with no TypeScript step before the config.
 import { defineConfig } from "vitest/config";
 
 /** Where each project's tests live: the folder decides, so a test never sits in the wrong one. */

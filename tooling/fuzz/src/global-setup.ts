@@ -31,7 +31,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     outDir,
     format: ["esm"],
     platform: "node",
-    target: "node20",
+    target: "node24",
     noExternal: [/.*/],
     splitting: false,
     silent: true,

@@ -1,6 +1,6 @@
 // The fuzz child: runs each input the parent sends through the code under test and says how it
 // ended. It runs as an unprivileged uid of its own (see ../harness.ts), in its temp folder; it is
-// bundled with tsup, since Node 20 cannot load the sources.
+// bundled with tsup, since Node cannot load the sources as they are (their imports name .js files).
 import { formatStatus } from "@hb/cli/src/commands/status.js";
 import { parseDaemonStatus } from "@hb/cli/src/lib/hbd-client.js";
 import { judgeDaemon, type FenceStorage } from "@hb/cli/src/lib/one-owner.js";
