@@ -42,6 +42,11 @@ export interface ExecRequest {
    * Default: the executor's own (ProcessExecutor: 16 MiB).
    */
   readonly maxOutputBytes?: number;
+  /**
+   * The program prints a small, known amount whatever it meets (dd with count=1): its output may
+   * be collected in files and read once it exits. Without it, output is capped while written.
+   */
+  readonly outputBounded?: boolean;
 }
 
 export interface ExecResult {

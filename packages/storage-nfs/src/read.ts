@@ -28,6 +28,8 @@ export async function readStorageFile(file: string, options: ReadOptions): Promi
     args: [`if=${file}`, "iflag=nofollow,nonblock,fullblock", `bs=${READ_LIMIT_BYTES}`, "count=1", "status=none"],
     env: { LC_ALL: "C" },
     deadlineMs: options.deadlineMs,
+    // One block on stdout, one line on stderr, whatever sits at the path.
+    outputBounded: true,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.group === undefined ? {} : { group: options.group }),
   });

@@ -38,44 +38,44 @@ describe("FileExecutor", () => {
     const file = join(folder(), "hb-10.0.0.5");
     writeFileSync(file, "1796040988\n");
     const executor = new FileExecutor({ fallback: noFallback });
-    const result = await executor.run({ file: "dd", args: [`if=${file}`, "bs=4096", "count=1", "status=none"], env: { LC_ALL: "C" }, deadlineMs: 10_000 });
+    const result = await executor.run({ outputBounded: true, file: "dd", args: [`if=${file}`, "bs=4096", "count=1", "status=none"], env: { LC_ALL: "C" }, deadlineMs: 10_000 });
     expect(result).toMatchObject({ exitCode: 0, signal: null, stdout: "1796040988\n", stderr: "", timedOut: false });
-    const missing = await executor.run({ file: "dd", args: [`if=${file}.gone`, "status=none"], env: { LC_ALL: "C" }, deadlineMs: 10_000 });
+    const missing = await executor.run({ outputBounded: true, file: "dd", args: [`if=${file}.gone`, "status=none"], env: { LC_ALL: "C" }, deadlineMs: 10_000 });
     expect(missing).toMatchObject({ exitCode: 1, timedOut: false });
     expect(missing.stderr).toContain("No such file or directory");
   });
 
   it("passes arguments verbatim, never through a shell, and reports a death by signal", async () => {
     const executor = new FileExecutor({ fallback: noFallback });
-    const echoed = await executor.run({ file: "printf", args: ["%s\\n", "a b; $(id)"], deadlineMs: 10_000 });
+    const echoed = await executor.run({ outputBounded: true, file: "printf", args: ["%s\\n", "a b; $(id)"], deadlineMs: 10_000 });
     expect(echoed.stdout).toBe("a b; $(id)\n");
-    const killed = await executor.run({ file: "sh", args: ["-c", "kill -9 $$"], deadlineMs: 10_000 });
+    const killed = await executor.run({ outputBounded: true, file: "sh", args: ["-c", "kill -9 $$"], deadlineMs: 10_000 });
     expect(killed).toMatchObject({ exitCode: null, signal: "SIGKILL", timedOut: false });
   });
 
   it("answers at the deadline with a child that ignores SIGTERM", async () => {
     const executor = new FileExecutor({ fallback: noFallback });
-    const result = await executor.run({ file: "sh", args: ["-c", "trap '' TERM; exec sleep 30"], deadlineMs: 200, group: "/pool" });
+    const result = await executor.run({ outputBounded: true, file: "sh", args: ["-c", "trap '' TERM; exec sleep 30"], deadlineMs: 200, group: "/pool" });
     expect(result).toMatchObject({ exitCode: null, signal: "SIGKILL", timedOut: true });
   });
 
   it("gives up when the caller aborts", async () => {
     const executor = new FileExecutor({ fallback: noFallback });
     const controller = new AbortController();
-    const pending = executor.run({ file: "sleep", args: ["30"], deadlineMs: 60_000, signal: controller.signal });
+    const pending = executor.run({ outputBounded: true, file: "sleep", args: ["30"], deadlineMs: 60_000, signal: controller.signal });
     controller.abort();
     expect(await pending).toMatchObject({ timedOut: true, signal: "SIGKILL" });
   });
 
   it("says why a program could not be started: spawnError ENOENT, no exit code, not a timeout", async () => {
     const executor = new FileExecutor({ fallback: noFallback });
-    const result = await executor.run({ file: "hb-no-such-program", args: [], deadlineMs: 10_000 });
+    const result = await executor.run({ outputBounded: true, file: "hb-no-such-program", args: [], deadlineMs: 10_000 });
     expect(result).toMatchObject({ exitCode: null, timedOut: false, spawnError: "ENOENT", stderr: "hb-no-such-program: ENOENT" });
   });
 
   it("keeps output up to the cap and says overflow past it", async () => {
     const executor = new FileExecutor({ fallback: noFallback });
-    const result = await executor.run({ file: "head", args: ["-c", "3000", "/dev/zero"], deadlineMs: 10_000, maxOutputBytes: 1000 });
+    const result = await executor.run({ outputBounded: true, file: "head", args: ["-c", "3000", "/dev/zero"], deadlineMs: 10_000, maxOutputBytes: 1000 });
     expect(result).toMatchObject({ overflow: "stdout", timedOut: false });
     expect(result.stdout.length).toBe(1000);
     expect(result.stderr).toBe("head: printed more than 1000 bytes on stdout");
@@ -84,7 +84,15 @@ describe("FileExecutor", () => {
   it("hands a request with input to the fallback", async () => {
     const fallback = new Recorder();
     const executor = new FileExecutor({ fallback: () => fallback });
-    const request = { file: "cat", args: [], input: "x", deadlineMs: 10_000 };
+    const request = { file: "cat", args: [], input: "x", deadlineMs: 10_000, outputBounded: true };
+    expect((await executor.run(request)).stdout).toBe("from the fallback");
+    expect(fallback.requests).toEqual([request]);
+  });
+
+  it("hands a request whose output is not bounded to the fallback, which caps a flood while it is written", async () => {
+    const fallback = new Recorder();
+    const executor = new FileExecutor({ fallback: () => fallback });
+    const request = { file: "yes", args: [], deadlineMs: 10_000 };
     expect((await executor.run(request)).stdout).toBe("from the fallback");
     expect(fallback.requests).toEqual([request]);
   });
@@ -95,12 +103,12 @@ describe("FileExecutor", () => {
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = join(folder(), "not-there");
     try {
-      expect((await executor.run({ file: "true", args: [], deadlineMs: 10_000 })).stdout).toBe("from the fallback");
+      expect((await executor.run({ outputBounded: true, file: "true", args: [], deadlineMs: 10_000 })).stdout).toBe("from the fallback");
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
     }
-    expect((await executor.run({ file: "true", args: [], deadlineMs: 10_000 })).stdout).toBe("from the fallback");
+    expect((await executor.run({ outputBounded: true, file: "true", args: [], deadlineMs: 10_000 })).stdout).toBe("from the fallback");
     expect(fallback.requests).toHaveLength(2);
   });
 
@@ -110,7 +118,7 @@ describe("FileExecutor", () => {
       await faultFs.setFault({ hang: true, ops: ["open"] });
       const executor = new FileExecutor({ fallback: noFallback, maxStuckPerGroup: 1 });
       const group = faultFs.mountPoint;
-      const read = (n: number) => executor.run({ file: "dd", args: [`if=${join(group, "KVMHA", `hb-10.0.0.${n}`)}`, "status=none"], deadlineMs: 300, group });
+      const read = (n: number) => executor.run({ outputBounded: true, file: "dd", args: [`if=${join(group, "KVMHA", `hb-10.0.0.${n}`)}`, "status=none"], deadlineMs: 300, group });
       expect(await read(1)).toMatchObject({ timedOut: true, signal: "SIGKILL" });
       await faultFs.waitForHeld(1);
       expect(await read(2)).toMatchObject({ refused: "stuck-cap", timedOut: true, stderr: expect.stringMatching(/1 earlier children .* stuck/) });

@@ -40,11 +40,12 @@ const SPAWN_FORM = ({ "20": "object", "24": "positional" } as const)[process.ver
  * The deadline is a timer: at it the child is SIGKILLed and let go of (a child blocked in the
  * kernel may never die), and the result is a timeout at once, as ProcessExecutor's.
  *
- * Output goes to files, not pipes, so it is bounded when read, not while written: meant for
- * commands whose output is small by construction (dd count=1). The cap is
+ * Output goes to files, not pipes, so it is bounded when read, not while written: only requests
+ * marked `outputBounded` (commands whose output is small by construction, dd count=1) run here,
+ * so that a program that floods its output cannot fill the temp folder. The cap is
  * {@link DEFAULT_MAX_OUTPUT_BYTES} or the request's; past it the result says `overflow`.
  *
- * Anything else goes to the fallback executor: a request with input, a Node without the binding
+ * Anything else goes to the fallback executor: a request not marked so, one with input, a Node without the binding
  * (it is undocumented; `--permission` refuses it), a temp folder without O_TMPFILE, or a binding
  * that throws.
  */
@@ -64,7 +65,7 @@ export class FileExecutor implements Executor {
   }
 
   run(request: ExecRequest): Promise<ExecResult> {
-    if (this.broken || SPAWN_FORM === undefined || request.input !== undefined) return this.fallback().run(request);
+    if (this.broken || SPAWN_FORM === undefined || request.outputBounded !== true || request.input !== undefined) return this.fallback().run(request);
     const started = monotonicMs();
     const { group } = request;
     if (group !== undefined) {
