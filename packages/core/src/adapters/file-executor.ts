@@ -2,7 +2,7 @@ import { closeSync, constants as fsConstants, openSync, readSync } from "node:fs
 import { constants, tmpdir } from "node:os";
 import type { ExecRequest, ExecResult, Executor } from "../ports.js";
 import { monotonicMs } from "./system-clock.js";
-import { byteCap, DEFAULT_MAX_OUTPUT_BYTES, refusedAsStuck } from "./process-executor.js";
+import { byteCap, DEFAULT_MAX_OUTPUT_BYTES, refusalWhenStuck } from "./process-executor.js";
 
 /** The part of Node's process_wrap handle this adapter uses (what lib/internal/child_process.js calls). */
 interface ProcessHandle {
@@ -26,11 +26,11 @@ const O_TMPFILE = 0o20200000;
 const SIGKILL = 9;
 
 /**
- * How this Node's binding takes its arguments: an options object (Node 20), or in order (Node 24,
- * the executable's). A wrong call aborts the process in a native assertion, not a throw, so any
- * other line takes the fallback.
+ * The binding takes its arguments in order on Node 24 (the line hb runs on, and the executable's).
+ * Its form differs between lines, and a wrong call aborts the process in a native assertion, not
+ * a throw, so any other line takes the fallback.
  */
-const SPAWN_FORM = ({ "20": "object", "24": "positional" } as const)[process.versions.node.split(".")[0] ?? ""];
+const BINDING_FORM_KNOWN = process.versions.node.split(".")[0] === "24";
 
 /**
  * A one-shot command's executor: the child is started through Node's process_wrap binding, the
@@ -65,14 +65,11 @@ export class FileExecutor implements Executor {
   }
 
   run(request: ExecRequest): Promise<ExecResult> {
-    if (this.broken || SPAWN_FORM === undefined || request.outputBounded !== true || request.input !== undefined) return this.fallback().run(request);
+    if (this.broken || !BINDING_FORM_KNOWN || request.outputBounded !== true || request.input !== undefined) return this.fallback().run(request);
     const started = monotonicMs();
+    const refused = refusalWhenStuck(this.abandoned, request, this.maxStuckPerGroup);
+    if (refused !== undefined) return refused;
     const { group } = request;
-    if (group !== undefined) {
-      let stuck = 0;
-      for (const owner of this.abandoned.values()) if (owner === group) stuck++;
-      if (stuck >= this.maxStuckPerGroup) return refusedAsStuck(request, stuck, this.maxStuckPerGroup);
-    }
     let handle: ProcessHandle;
     const fds: number[] = [];
     try {
@@ -125,7 +122,7 @@ export class FileExecutor implements Executor {
       const args = [request.file, ...request.args];
       const envPairs = Object.entries(env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]));
       const stdio = [{ type: "ignore" }, { type: "fd", fd: out }, { type: "fd", fd: err }];
-      const status = SPAWN_FORM === "object" ? handle.spawn({ file: request.file, args, envPairs, stdio }) : handle.spawn(request.file, args, undefined, envPairs, stdio, 0, undefined, undefined);
+      const status = handle.spawn(request.file, args, undefined, envPairs, stdio, 0, undefined, undefined);
       if (status < 0) {
         // ENOENT, EACCES, or hb's own EMFILE, EAGAIN: as ProcessExecutor reports them.
         const code = errorName(status);

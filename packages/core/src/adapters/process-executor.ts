@@ -57,18 +57,14 @@ export class ProcessExecutor implements Executor {
 
   /** Stuck children of one group. */
   stuckIn(group: string): number {
-    let count = 0;
-    for (const owner of this.abandoned.values()) if (owner === group) count++;
-    return count;
+    return stuckIn(this.abandoned, group);
   }
 
   run(request: ExecRequest): Promise<ExecResult> {
     const started = monotonicMs();
+    const refused = refusalWhenStuck(this.abandoned, request, this.maxStuckPerGroup);
+    if (refused !== undefined) return refused;
     const { group } = request;
-    if (group !== undefined) {
-      const stuck = this.stuckIn(group);
-      if (stuck >= this.maxStuckPerGroup) return refusedAsStuck(request, stuck, this.maxStuckPerGroup);
-    }
     const cap = byteCap(request.maxOutputBytes) ?? this.maxOutputBytes;
     return new Promise<ExecResult>((resolve) => {
       let done = false;
@@ -146,13 +142,27 @@ export class ProcessExecutor implements Executor {
   }
 }
 
-/** A request not started because its group already holds `cap` stuck children: the timeout it would be, at once. */
-export function refusedAsStuck(request: ExecRequest, stuck: number, cap: number): Promise<ExecResult> {
+/** Children let go of at their deadline and not exited since (a map of child → its request's group), in `group`. */
+function stuckIn(abandoned: ReadonlyMap<unknown, string | undefined>, group: string): number {
+  let count = 0;
+  for (const owner of abandoned.values()) if (owner === group) count++;
+  return count;
+}
+
+/**
+ * The answer to a request whose group already holds `cap` stuck children: the timeout it would
+ * be, at once, without starting anything. Undefined when the request may run.
+ */
+export function refusalWhenStuck(abandoned: ReadonlyMap<unknown, string | undefined>, request: ExecRequest, cap: number): Promise<ExecResult> | undefined {
+  const { group } = request;
+  if (group === undefined) return undefined;
+  const stuck = stuckIn(abandoned, group);
+  if (stuck < cap) return undefined;
   return Promise.resolve({
     exitCode: null,
     signal: null,
     stdout: "",
-    stderr: `${request.file}: not started: ${stuck} earlier children for ${request.group} are stuck after SIGKILL (cap ${cap}); counted as a timeout`,
+    stderr: `${request.file}: not started: ${stuck} earlier children for ${group} are stuck after SIGKILL (cap ${cap}); counted as a timeout`,
     timedOut: true,
     durationMs: 0,
     refused: "stuck-cap",
