@@ -73,3 +73,4 @@ export { LOCAL_FILESYSTEM_TYPES, SmpHeartbeatTarget, checkSmpHeartbeatWrite, che
 export { nfsReaderSettings, nfsWriterSettings, type NfsReaderSettings, type NfsSettings, type NfsWriterSettings } from "./settings.js";
 export { ALIVE_LINE, cannotJudgeLine, neighbourLine, remountFailedLine, failedToCreateLine } from "./upstream.js";
 export type { RecordFields, ScanSkippedEntry, StorageCallOptions, WriteStep } from "./worker.js";
+export { NATIVE_WORKER_NAME, nativeWorkerBuildPath } from "./native-worker.js";

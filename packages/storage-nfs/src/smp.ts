@@ -86,6 +86,11 @@ export class SmpHeartbeatTarget implements HeartbeatTarget {
     }
     return this.write.attempt(context);
   }
+
+  /** Ends the storage worker kept for this pool. */
+  release(): void {
+    this.write.release();
+  }
 }
 
 /** As the NFS check's: the pool's path (-m), this host's id, `hb.mounts.file`, the deadline. */

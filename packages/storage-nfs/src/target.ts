@@ -31,6 +31,11 @@ export interface NfsTargetOptions {
   readonly record?: { readonly bootId: string; readonly fields?: () => RecordFields; readonly every?: number };
   readonly nodePath?: string;
   /**
+   * The native storage worker (hb-storage-worker): the target's writes go to one such process,
+   * kept alive by the executor under the mount point. Without it, each write is a Node child.
+   */
+  readonly nativeWorker?: string;
+  /**
    * The mount table (`hb.mounts.file`). When given, every attempt first checks that the pool is
    * still an NFS mount at exactly this path: a mount that vanished would otherwise take the
    * heartbeat onto the local disk under the mount point, a false success.
@@ -90,6 +95,7 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
       ...(record === undefined ? {} : { record: { host: this.hostId, bootId: record.bootId, writtenAtMs: wallMs, attempt: context.seq, ...record.fields } }),
       ...(record === undefined || this.recordSeq === undefined ? {} : { recordSeq: this.recordSeq + 1 }),
       ...(this.options.nodePath === undefined ? {} : { nodePath: this.options.nodePath }),
+      ...(this.options.nativeWorker === undefined ? {} : { nativeWorker: this.options.nativeWorker }),
     });
     if (!result.ok) {
       const evidence = { failure: result.failure, code: result.code, ...(result.refused === undefined ? {} : { refused: result.refused }) };
@@ -119,6 +125,11 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
       ...(result.extrasSkipped === undefined ? {} : { extrasSkipped: result.extrasSkipped }),
     };
     return result.recordError === undefined ? { ok: true, evidence } : { ok: true, impairment: `heartbeat written, record not: ${result.recordError}`, evidence };
+  }
+
+  /** Ends the storage worker kept for this pool (a pool no longer watched). */
+  release(): void {
+    this.options.executor.release?.(this.mountPoint);
   }
 
   /** The record to write with this heartbeat, or undefined when it is not due. */

@@ -312,7 +312,7 @@ function readBackHeartbeat(fs: typeof NodeFs, target: string, content: string): 
 
 // The record is advisory: rewritten in place without fsync, never a reason to fail the
 // heartbeat. Anything but a regular file planted there is skipped, with the reason.
-function writeRecord(cx: WorkerContext, request: WriteRequest, record: NonNullable<WriteRequest["record"]>, expected: number | undefined): { seq?: number; recordError?: string } {
+function writeRecord(cx: WorkerContext, request: WriteRequest, fields: string, expected: number | undefined): { seq?: number; recordError?: string } {
   const { fs } = cx;
   const recordFile = cx.path.join(request.folder, `hbx-${request.host}.json`);
   const knowsSeq = request.recordSeq !== undefined;
@@ -334,9 +334,11 @@ function writeRecord(cx: WorkerContext, request: WriteRequest, record: NonNullab
         // An unreadable record: the sequence starts again.
       }
     }
-    let text = `${JSON.stringify({ ...record, seq })}\n`;
+    // The fields as the caller serialized them, then seq: what JSON.stringify({ ...fields, seq }) gives.
+    let text = `${fields.slice(0, -1)}${fields.length <= 2 ? "" : ","}"seq":${seq}}\n`;
     // Padded with blanks (valid JSON) to the size already there, so that it keeps its blocks.
-    if (stat.size > text.length && stat.size <= 4096) text = `${text.slice(0, -1)}${" ".repeat(stat.size - text.length)}\n`;
+    const size = Buffer.byteLength(text);
+    if (stat.size > size && stat.size <= 4096) text = `${text.slice(0, -1)}${" ".repeat(stat.size - size)}\n`;
     const written = fs.writeSync(fd, text, 0, "utf8");
     if (written !== Buffer.byteLength(text)) throw named(`short write: ${written} of ${Buffer.byteLength(text)} bytes`, "EIO");
     if (stat.size > written) fs.ftruncateSync(fd, written);
@@ -398,7 +400,7 @@ function writeOperation(cx: WorkerContext, request: WriteRequest): Record<string
   const tookMs = Math.round(performance.now() - cx.started);
   const slow = request.extrasWithinMs !== undefined && tookMs > request.extrasWithinMs;
   if (slow) reply.extrasSkipped = `the heartbeat took ${tookMs} ms, more than ${request.extrasWithinMs} ms: record and sweep left for a faster round`;
-  if (request.record !== null && !slow) Object.assign(reply, writeRecord(cx, request, request.record, expected));
+  if (request.recordText !== null && !slow) Object.assign(reply, writeRecord(cx, request, request.recordText, expected));
   if (!slow && (request.sweep === true || (request.sweep === "after-create" && mode === "created"))) {
     try {
       const result = sweepTemporaries(cx, request.folder, [`.hb-${request.host}.`, `.hbx-${request.host}.`]);

@@ -24,8 +24,12 @@ export interface WriteRequest {
   readonly content: string;
   /** The pool's mount point: the heartbeat must be on its filesystem. Default: the folder's parent. */
   readonly mountPoint?: string;
-  /** Write `hbx-<host>.json` too, in place; its `seq` is `recordSeq`, or the previous record's plus one. */
-  readonly record: RecordFields | null;
+  /**
+   * Write `hbx-<host>.json` too, in place: these fields as JSON text (an object without `seq`),
+   * followed by `seq`, which is `recordSeq` or the previous record's plus one. Text, so that the
+   * native worker writes exactly what the Node one does without a JSON library.
+   */
+  readonly recordText: string | null;
   /** The record's sequence number, when the caller keeps it; else it is read from the record. */
   readonly recordSeq?: number;
   /**
@@ -156,6 +160,11 @@ export interface StorageCallOptions {
   /** The node binary that runs the worker; default: the running one. */
   readonly nodePath?: string;
   /**
+   * The native storage worker (hb-storage-worker) to send writes and scans to, kept alive per
+   * group by the executor between requests; without it, each request is a `node -e` child.
+   */
+  readonly nativeWorker?: string;
+  /**
    * The executor's group for this run, under which stuck children are capped. Default: the
    * pool's mount point for write, scan and activity (a hung pool holds at most the executor's
    * cap of stuck workers); none for qemu discovery.
@@ -177,21 +186,35 @@ export function poolOf(request: WorkerRequest): string | undefined {
   }
 }
 
+/** The operations the native worker does; the others always run in a Node child. */
+const NATIVE_OPS: ReadonlySet<WorkerRequest["op"]> = new Set(["write", "scan"]);
+
 export async function runWorker<R>(request: WorkerRequest, options: StorageCallOptions): Promise<WorkerRun<R>> {
   const group = options.group ?? poolOf(request);
+  const native = options.nativeWorker !== undefined && NATIVE_OPS.has(request.op) ? options.nativeWorker : undefined;
+  // One worker kept per pool; a request without a pool gets its own key, still kept.
+  const keepAlive = native === undefined ? undefined : (group ?? native);
   const exec = await options.executor.run({
-    file: options.nodePath ?? process.execPath,
-    args: ["--no-warnings", "-e", WORKER_SOURCE],
+    ...(native === undefined ? { file: options.nodePath ?? process.execPath, args: ["--no-warnings", "-e", WORKER_SOURCE] } : { file: native, args: [] }),
     input: JSON.stringify(request),
     deadlineMs: options.deadlineMs,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(group === undefined ? {} : { group }),
+    ...(keepAlive === undefined ? {} : { keepAlive }),
   });
   if (exec.timedOut || exec.exitCode !== 0) return { reply: null, exec };
+  const reply = parseReply<R>(exec.stdout);
+  // A kept worker that answers nonsense is out of step with its requests: the next one starts afresh.
+  if (reply === null && keepAlive !== undefined) options.executor.release?.(keepAlive);
+  return { reply, exec };
+}
+
+function parseReply<R>(text: string): R | null {
   try {
-    return { reply: JSON.parse(exec.stdout) as R, exec };
+    const value = JSON.parse(text) as unknown;
+    return typeof value === "object" && value !== null && !Array.isArray(value) && typeof (value as { ok?: unknown }).ok === "boolean" ? (value as R) : null;
   } catch {
-    return { reply: null, exec };
+    return null;
   }
 }
 
@@ -201,6 +224,7 @@ export function describeNoReply(exec: ExecResult, deadlineMs: number, signal?: A
   if (exec.spawnError !== undefined) return `the storage worker could not be started (${exec.spawnError})`;
   if (exec.timedOut && signal?.aborted) return `abandoned by the caller after ${Math.round(exec.durationMs)} ms (storage hung or too slow)`;
   if (exec.timedOut) return `no answer within ${deadlineMs} ms (storage hung or too slow)`;
+  if (exec.exitCode === 0) return `the storage worker answered something that is not a reply: ${JSON.stringify(exec.stdout.slice(0, 80))}`;
   const detail = exec.stderr.trim().split("\n").at(-1) ?? "";
   return `storage worker exited with ${exec.exitCode ?? exec.signal ?? "?"}${detail === "" ? "" : `: ${detail}`}`;
 }

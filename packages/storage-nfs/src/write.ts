@@ -80,6 +80,12 @@ export function fixedSizeHeartbeat(epochSeconds: number): string {
   return formatHeartbeat(epochSeconds).padStart(HEARTBEAT_DIGITS + 1, "0");
 }
 
+/** The record's fields as the worker writes them before `seq`, which is the worker's to set. */
+function recordText(record: RecordFields): string {
+  const { seq: _setByTheWorker, ...fields } = record;
+  return JSON.stringify(fields);
+}
+
 /** Steps that fail before anything exists: upstream reports these as "Failed to create" (exit 2). */
 export function failedToCreate(result: WriteResult): boolean {
   return !result.ok && (result.failure === "mkdir" || result.failure === "create");
@@ -104,7 +110,7 @@ export async function writeHeartbeat(options: WriteHeartbeatOptions): Promise<Wr
       mountPoint: validateMountPoint(options.mountPoint),
       host: validateHostId(options.hostId),
       content: fixedSizeHeartbeat(options.nowEpochSeconds),
-      record: options.record ?? null,
+      recordText: options.record === undefined ? null : recordText(options.record),
       ...(options.recordSeq === undefined ? {} : { recordSeq: options.recordSeq }),
       sweep: options.sweep ?? "after-create",
       ...(options.readBack === true ? { readBack: true } : {}),

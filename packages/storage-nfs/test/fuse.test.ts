@@ -8,6 +8,7 @@ import { HeartbeatLoop, ProcessExecutor, SystemClock, type FenceDecision, type L
 import { faultFsUnavailableReason, mountFaultFs, type FaultFs } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkVmActivity, failedToCreate, judgeHeartbeat, NfsHeartbeatTarget, readHeartbeat, writeHeartbeat } from "../src/index.js";
+import { NATIVE_WORKER, WORKERS } from "./workers.js";
 
 const unavailable = faultFsUnavailableReason();
 if (unavailable !== null) console.warn(`SKIPPED: storage-nfs FUSE tests: ${unavailable}`);
@@ -22,6 +23,21 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** This process's storage workers, Node or native, by pid. */
+function storageWorkers(): string[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid && (command.startsWith("hb-storage-worker") || command.startsWith(NATIVE_WORKER));
+      } catch {
+        return false;
+      }
+    });
 }
 
 // A real FUSE mount whose writes are delayed, hung in the kernel, or failed: what a slow,
@@ -39,23 +55,23 @@ describe.skipIf(unavailable !== null)("heartbeat I/O on a real FUSE mount with i
     await faultFs.unmount();
   });
 
-  it("writes through the mount durably, and on request reads it back past this host's page cache", async () => {
+  it.each(WORKERS)("writes through the mount durably, and on request reads it back past this host's page cache: $name", async ({ worker }) => {
     const written = now();
-    const result = await writeHeartbeat({ executor, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: written, deadlineMs: 10_000, readBack: true });
+    const result = await writeHeartbeat({ executor, ...worker, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: written, deadlineMs: 10_000, readBack: true });
     expect(result).toMatchObject({ ok: true, mode: "created", readback: "verified" });
     expect(readFileSync(join(faultFs.backingDir, "KVMHA", `hb-${HOST}`), "utf8")).toBe(`${written}\n`);
     expect(leftovers(faultFs)).toEqual([]);
   });
 
-  it("a delayed write succeeds late, within its deadline", async () => {
+  it.each(WORKERS)("a delayed write succeeds late, within its deadline: $name", async ({ worker }) => {
     await faultFs.setFault({ delayMs: 400, ops: ["write"] });
-    const result = await writeHeartbeat({ executor, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 10_000 });
+    const result = await writeHeartbeat({ executor, ...worker, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 10_000 });
     expect(result.ok).toBe(true);
     expect(result.durationMs).toBeGreaterThanOrEqual(400);
   });
 
-  it("on slow storage the record and the sweep wait for a faster round: the heartbeat alone is written", async () => {
-    const first = { executor, mountPoint: faultFs.mountPoint, hostId: HOST, deadlineMs: 30_000, record: { bootId: "b1" } };
+  it.each(WORKERS)("on slow storage the record and the sweep wait for a faster round: the heartbeat alone is written: $name", async ({ worker }) => {
+    const first = { executor, ...worker, mountPoint: faultFs.mountPoint, hostId: HOST, deadlineMs: 30_000, record: { bootId: "b1" } };
     expect(await writeHeartbeat({ ...first, nowEpochSeconds: now() })).toMatchObject({ ok: true, seq: 1 });
     // Every operation 200 ms: the heartbeat alone takes at least 5 of them, over the 500 ms allowed.
     await faultFs.setFault({ delayMs: 200, ops: ["*"] });
@@ -67,21 +83,21 @@ describe.skipIf(unavailable !== null)("heartbeat I/O on a real FUSE mount with i
     expect(await writeHeartbeat({ ...first, nowEpochSeconds: now() })).toMatchObject({ ok: true, seq: 2 });
   });
 
-  it("a write slower than its deadline fails at the deadline, before the storage completes it", async () => {
+  it.each(WORKERS)("a write slower than its deadline fails at the deadline, before the storage completes it: $name", async ({ worker }) => {
     await faultFs.setFault({ delayMs: 3_000, ops: ["write"] });
-    const result = await writeHeartbeat({ executor, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 500 });
+    const result = await writeHeartbeat({ executor, ...worker, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 500 });
     expect(result).toMatchObject({ ok: false, failure: "timeout", code: "ETIMEDOUT" });
     expect(result.durationMs).toBeGreaterThanOrEqual(500);
     // The caller has its answer while the write is still on its way to the "server".
     expect(existsSync(join(faultFs.backingDir, "KVMHA", `hb-${HOST}`))).toBe(false);
   });
 
-  it("8 writes hung in the kernel fail at their deadline, the process's own fs calls keep working, and the mount recovers", async () => {
+  it.each(WORKERS)("8 writes hung in the kernel fail at their deadline, the process's own fs calls keep working, and the mount recovers: $name", async ({ worker }) => {
     // More hung writes than libuv has pool threads (4): in-process fs writes would starve every fs call.
     await faultFs.setFault({ hang: true, ops: ["write"] });
     // The deadline comes once all 8 are held (eight Node starts can take seconds on a busy machine).
     const deadline = new AbortController();
-    const attempts = Array.from({ length: 8 }, () => writeHeartbeat({ executor, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 30_000, signal: deadline.signal }));
+    const attempts = Array.from({ length: 8 }, () => writeHeartbeat({ executor, ...worker, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 30_000, signal: deadline.signal }));
     await faultFs.waitForHeld(8, 30_000);
 
     const scratch = await mkdtemp(join(tmpdir(), "hb-own-fs-"));
@@ -107,25 +123,25 @@ describe.skipIf(unavailable !== null)("heartbeat I/O on a real FUSE mount with i
     await until(() => executor.stuck === 0, 10_000, "the killed writers to exit once released");
     expect(leftovers(faultFs)).toHaveLength(8);
 
-    const recovered = await writeHeartbeat({ executor, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 10_000 });
+    const recovered = await writeHeartbeat({ executor, ...worker, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 10_000 });
     expect(recovered).toMatchObject({ ok: true, mode: "created", swept: 8, sweepSkipped: 0 });
     expect(leftovers(faultFs)).toEqual([]);
   });
 
-  it("a write failing with EIO fails at once, at the step that failed, and leaves nothing behind", async () => {
+  it.each(WORKERS)("a write failing with EIO fails at once, at the step that failed, and leaves nothing behind: $name", async ({ worker }) => {
     await faultFs.setFault({ errno: 5, ops: ["fsync"] });
-    const result = await writeHeartbeat({ executor, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 10_000 });
+    const result = await writeHeartbeat({ executor, ...worker, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 10_000 });
     expect(result).toMatchObject({ ok: false, failure: "fsync", code: "EIO" });
     expect(failedToCreate(result)).toBe(false);
     expect(leftovers(faultFs)).toEqual([]);
 
     await faultFs.setFault({ errno: 5, ops: ["create"] });
-    const create = await writeHeartbeat({ executor, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 10_000 });
+    const create = await writeHeartbeat({ executor, ...worker, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 10_000 });
     expect(create).toMatchObject({ ok: false, failure: "create", code: "EIO" });
     expect(failedToCreate(create)).toBe(true);
 
     await faultFs.setFault({});
-    expect(await writeHeartbeat({ executor, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 10_000 })).toMatchObject({ ok: true });
+    expect(await writeHeartbeat({ executor, ...worker, mountPoint: faultFs.mountPoint, hostId: HOST, nowEpochSeconds: now(), deadlineMs: 10_000 })).toMatchObject({ ok: true });
   });
 
   it("a neighbour's read of a hung mount is undecided at its deadline, not DEAD", async () => {
@@ -155,8 +171,8 @@ describe.skipIf(unavailable !== null)("heartbeat I/O on a real FUSE mount with i
     expect(result.decided).toBe(false);
   });
 
-  it("as a HeartbeatTarget: an attempt on hung storage fails by its deadline; the next one after recovery succeeds", async () => {
-    const target = new NfsHeartbeatTarget({ id: "pool-1", mountPoint: faultFs.mountPoint, hostId: HOST, executor, clock: new SystemClock(), record: { bootId: "boot-a", every: 1 } });
+  it.each(WORKERS)("as a HeartbeatTarget: an attempt on hung storage fails by its deadline; the next one after recovery succeeds: $name", async ({ worker }) => {
+    const target = new NfsHeartbeatTarget({ id: "pool-1", mountPoint: faultFs.mountPoint, hostId: HOST, executor, clock: new SystemClock(), record: { bootId: "boot-a", every: 1 }, ...worker });
     expect(await target.attempt({ seq: 1, deadlineMs: 5_000, signal: new AbortController().signal })).toMatchObject({ ok: true, evidence: { mode: "created", seq: 1 } });
 
     await faultFs.setFault({ hang: true, ops: ["write"] });
@@ -176,9 +192,11 @@ describe.skipIf(unavailable !== null)("heartbeat I/O on a real FUSE mount with i
     expect(record).toMatchObject({ seq: 2, bootId: "boot-a", host: HOST, attempt: 3 });
   });
 
-  it("a hung pool holds at most the executor's cap of stuck workers: past it, attempts fail at once as timeouts", async () => {
+  it.each(WORKERS)("a hung pool holds at most the executor's cap of stuck workers: past it, attempts fail at once as timeouts: $name", async ({ worker }) => {
     const capped = new ProcessExecutor({ maxStuckPerGroup: 2 });
-    const target = new NfsHeartbeatTarget({ id: "pool-1", mountPoint: faultFs.mountPoint, hostId: HOST, executor: capped, clock: new SystemClock() });
+    const target = new NfsHeartbeatTarget({ id: "pool-1", mountPoint: faultFs.mountPoint, hostId: HOST, executor: capped, clock: new SystemClock(), ...worker });
+    // Workers other tests keep alive are not this pool's.
+    const earlier = new Set(storageWorkers());
     expect(await target.attempt({ seq: 1, deadlineMs: 5_000, signal: new AbortController().signal })).toMatchObject({ ok: true });
 
     // Hung opens: each worker is held by the filesystem itself (hung in-place writes would also
@@ -198,16 +216,7 @@ describe.skipIf(unavailable !== null)("heartbeat I/O on a real FUSE mount with i
       expect(outcome).toMatchObject({ ok: false, reason: "error", message: expect.stringMatching(/not started, counted as a timeout/), evidence: { failure: "timeout", refused: "stuck-cap" } });
     }
     // Six attempts on the hung pool, two workers held in the kernel: count them.
-    const workers = readdirSync("/proc")
-      .filter((name) => /^\d+$/.test(name))
-      .filter((pid) => {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-          return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("hb-storage-worker");
-        } catch {
-          return false;
-        }
-      });
+    const workers = storageWorkers().filter((pid) => !earlier.has(pid));
     expect(workers).toHaveLength(2);
     expect(capped.stuckIn(faultFs.mountPoint)).toBe(2);
     expect(faultFs.held()).toBe(2);
@@ -217,13 +226,13 @@ describe.skipIf(unavailable !== null)("heartbeat I/O on a real FUSE mount with i
     expect(await target.attempt({ seq: 8, deadlineMs: 5_000, signal: new AbortController().signal })).toMatchObject({ ok: true, evidence: { mode: "in-place" } });
   });
 
-  it("in @hb/core's loop: hung writes become timeouts at the deadline and a decision, and the loop recovers with the storage", async () => {
+  it.each(WORKERS)("in @hb/core's loop: hung writes become timeouts at the deadline and a decision, and the loop recovers with the storage: $name", async ({ worker }) => {
     const config = resolveConfig(
       parseProperties("heartbeat.update.timeout=600\nkvm.heartbeat.update.frequency=800\nkvm.heartbeat.update.max.tries=2\nkvm.heartbeat.update.retry.sleep=200\nkvm.heartbeat.fence.action=log-only\n"),
     ).values;
     const decisions: FenceDecision[] = [];
     const events: LoopEvent[] = [];
-    const target = new NfsHeartbeatTarget({ id: "pool-1", mountPoint: faultFs.mountPoint, hostId: HOST, executor, clock: new SystemClock() });
+    const target = new NfsHeartbeatTarget({ id: "pool-1", mountPoint: faultFs.mountPoint, hostId: HOST, executor, clock: new SystemClock(), ...worker });
     const loop = new HeartbeatLoop({
       config,
       clock: new SystemClock(),

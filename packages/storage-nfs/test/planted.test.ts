@@ -5,6 +5,7 @@ import { ProcessExecutor } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkVmActivity, findQemuProcessesUsingMount, readHeartbeat, readMountTable, scanHeartbeats } from "../src/index.js";
+import { WORKERS } from "./workers.js";
 
 /*
  * Files planted on a pool (or where hb reads local input): FIFOs, devices, sockets and symbolic
@@ -30,7 +31,7 @@ describe("a pool with planted special files", () => {
   });
   afterEach(() => pool.remove());
 
-  it("scan skips FIFOs, sockets, symbolic links (and devices, as root) with a counted reason, and reads the rest", async () => {
+  it.each(WORKERS)("scan skips FIFOs, sockets, symbolic links (and devices, as root) with a counted reason, and reads the rest: $name", async ({ worker }) => {
     await writeFile(pool.file("KVMHA/hb-10.0.0.1"), `${NOW - 5}\n`);
     await writeFile(pool.file("KVMHA/hb-10.0.0.2"), `${NOW - 400}\n`);
     fifo(pool.file("KVMHA/hb-10.0.0.9"));
@@ -41,7 +42,7 @@ describe("a pool with planted special files", () => {
     fifo(pool.file("KVMHA/ac-10.0.0.9"));
     if (root) device(pool.file("KVMHA/hb-10.0.0.8"));
 
-    const result = await scanHeartbeats({ executor, mountPoint: pool.path, nowEpochSeconds: NOW, maxAgeSeconds: 60, deadlineMs: 10_000 });
+    const result = await scanHeartbeats({ executor, ...worker, mountPoint: pool.path, nowEpochSeconds: NOW, maxAgeSeconds: 60, deadlineMs: 10_000 });
     expect(result.heartbeats.map((h) => [h.host, h.verdict])).toEqual([
       ["10.0.0.1", "alive"],
       ["10.0.0.2", "dead"],

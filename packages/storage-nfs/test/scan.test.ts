@@ -3,10 +3,11 @@ import { ProcessExecutor } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { scanHeartbeats } from "../src/index.js";
+import { WORKERS } from "./workers.js";
 
 const NOW = 1_764_000_000;
 
-describe("scanning a pool's heartbeats", () => {
+describe.each(WORKERS)("scanning a pool's heartbeats with $name", ({ worker }) => {
   let pool: TempDir;
   const executor = new ProcessExecutor();
   beforeEach(async () => {
@@ -29,7 +30,7 @@ describe("scanning a pool's heartbeats", () => {
     for (const [name, content] of Object.entries(files)) await writeFile(pool.file(`KVMHA/${name}`), content);
     await utimes(pool.file("KVMHA/hb-10.0.0.1"), NOW - 8, NOW - 8);
 
-    const result = await scanHeartbeats({ executor, mountPoint: pool.path, nowEpochSeconds: NOW, maxAgeSeconds: 60, deadlineMs: 10_000 });
+    const result = await scanHeartbeats({ executor, ...worker, mountPoint: pool.path, nowEpochSeconds: NOW, maxAgeSeconds: 60, deadlineMs: 10_000 });
     expect(result.heartbeats.map((h) => [h.host, h.verdict, h.reason, h.ageSeconds])).toEqual([
       ["10.0.0.1", "alive", "fresh", 5],
       ["10.0.0.2", "dead", "stale", 400],
@@ -41,6 +42,6 @@ describe("scanning a pool's heartbeats", () => {
   });
 
   it("names a pool without a heartbeat folder", async () => {
-    await expect(scanHeartbeats({ executor, mountPoint: pool.path, nowEpochSeconds: NOW, maxAgeSeconds: 60, deadlineMs: 10_000 })).rejects.toMatchObject({ code: "SCAN_FAILED" });
+    await expect(scanHeartbeats({ executor, ...worker, mountPoint: pool.path, nowEpochSeconds: NOW, maxAgeSeconds: 60, deadlineMs: 10_000 })).rejects.toMatchObject({ code: "SCAN_FAILED" });
   });
 });

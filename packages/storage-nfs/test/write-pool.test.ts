@@ -5,6 +5,7 @@ import { ProcessExecutor, SystemClock } from "@hb/core/adapters";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NfsHeartbeatTarget, writeHeartbeat } from "../src/index.js";
+import { WORKERS } from "./workers.js";
 
 const HOST = "10.0.0.5";
 const NOW = 1_764_000_000;
@@ -15,12 +16,12 @@ if (!asRoot) console.warn("SKIPPED: storage-nfs full-pool tests: they mount a tm
 
 // Real pools the heartbeat must keep writing to: a tmpfs with no free block and no free inode,
 // a KVMHA this host cannot create files in, and a KVMHA that leads off the mount.
-describe.skipIf(!asRoot)("the heartbeat on a full or locked-down pool (root: real tmpfs, another uid)", () => {
+describe.skipIf(!asRoot).each(WORKERS)("the heartbeat on a full or locked-down pool (root: real tmpfs, another uid), $name", ({ worker }) => {
   let dir: TempDir;
   let pool: string;
   const executor = new ProcessExecutor();
   const write = (extra: Partial<Parameters<typeof writeHeartbeat>[0]> = {}) =>
-    writeHeartbeat({ executor, mountPoint: pool, hostId: HOST, nowEpochSeconds: NOW, deadlineMs: 10_000, ...extra });
+    writeHeartbeat({ executor, mountPoint: pool, hostId: HOST, nowEpochSeconds: NOW, deadlineMs: 10_000, ...worker, ...extra });
   const mountTmpfs = (where: string, options: string) => expect(spawnSync("mount", ["-t", "tmpfs", "-o", options, "tmpfs", where], { encoding: "utf8" }).stderr).toBe("");
 
   beforeEach(async () => {
@@ -68,7 +69,7 @@ describe.skipIf(!asRoot)("the heartbeat on a full or locked-down pool (root: rea
     expect((await readdir(`${pool}/KVMHA`)).sort()).toEqual([`hb-${HOST}`, `hbx-${HOST}.json`]);
 
     // As hbd's target does it, attempt after attempt.
-    const target = new NfsHeartbeatTarget({ id: "pool", mountPoint: pool, hostId: HOST, executor, clock: new SystemClock(), record: { bootId: "b1" } });
+    const target = new NfsHeartbeatTarget({ id: "pool", mountPoint: pool, hostId: HOST, executor, clock: new SystemClock(), record: { bootId: "b1" }, ...worker });
     for (let seq = 1; seq <= 3; seq++) expect(await target.attempt({ seq, deadlineMs: 10_000, signal: new AbortController().signal })).toMatchObject({ ok: true });
   });
 

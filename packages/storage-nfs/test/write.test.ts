@@ -4,15 +4,16 @@ import { ProcessExecutor, type ExecRequest, type Executor } from "@hb/core";
 import { makeTempDir, type TempDir } from "@hb/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { failedToCreate, parseRecord, writeHeartbeat } from "../src/index.js";
+import { NATIVE_WORKER, WORKERS } from "./workers.js";
 
 const NOW = 1_764_000_000;
 const HOST = "10.0.0.5";
 
-describe("writing a heartbeat", () => {
+describe.each(WORKERS)("writing a heartbeat with $name", ({ worker }) => {
   let pool: TempDir;
   const executor = new ProcessExecutor();
   const write = (extra: Partial<Parameters<typeof writeHeartbeat>[0]> = {}) =>
-    writeHeartbeat({ executor, mountPoint: pool.path, hostId: HOST, nowEpochSeconds: NOW, deadlineMs: 10_000, ...extra });
+    writeHeartbeat({ executor, mountPoint: pool.path, hostId: HOST, nowEpochSeconds: NOW, deadlineMs: 10_000, ...worker, ...extra });
 
   beforeEach(async () => {
     pool = await makeTempDir();
@@ -127,13 +128,40 @@ describe("writing a heartbeat", () => {
     expect(spawned).toEqual([]);
   });
 
+});
+
+describe("where the write runs", () => {
+  let pool: TempDir;
+  const executor = new ProcessExecutor();
+  const spawned: ExecRequest[] = [];
+  const recording: Executor = { run: (request) => (spawned.push(request), executor.run(request)) };
+  const write = (extra: Partial<Parameters<typeof writeHeartbeat>[0]> = {}) =>
+    writeHeartbeat({ executor: recording, mountPoint: pool.path, hostId: HOST, nowEpochSeconds: NOW, deadlineMs: 7_000, ...extra });
+
+  beforeEach(async () => {
+    spawned.length = 0;
+    pool = await makeTempDir();
+  });
+  afterEach(() => pool.remove());
+
   it("runs the I/O in a node child with its request on stdin, never through a shell", async () => {
-    const spawned: ExecRequest[] = [];
-    const recording: Executor = { run: (request) => (spawned.push(request), executor.run(request)) };
-    await write({ executor: recording, deadlineMs: 7_000 });
+    await write();
     expect(spawned).toHaveLength(1);
     expect(spawned[0]).toMatchObject({ file: process.execPath, deadlineMs: 7_000 });
+    expect(spawned[0]?.keepAlive).toBeUndefined();
     expect(spawned[0]?.args.slice(0, 2)).toEqual(["--no-warnings", "-e"]);
     expect(JSON.parse(spawned[0]?.input ?? "")).toMatchObject({ op: "write", host: HOST, content: "1764000000\n" });
+  });
+
+  it("with the native worker, sends each write as one line to the worker kept for the pool's mount point", async () => {
+    await write({ nativeWorker: NATIVE_WORKER });
+    await write({ nativeWorker: NATIVE_WORKER, nowEpochSeconds: NOW + 1 });
+    expect(spawned.map((request) => [request.file, request.args, request.keepAlive, request.group])).toEqual([
+      [NATIVE_WORKER, [], pool.path, pool.path],
+      [NATIVE_WORKER, [], pool.path, pool.path],
+    ]);
+    expect(spawned[1]?.input).not.toMatch(/\n/);
+    expect(JSON.parse(spawned[1]?.input ?? "")).toMatchObject({ op: "write", host: HOST, content: "1764000001\n" });
+    expect(await readFile(pool.file(`KVMHA/hb-${HOST}`), "utf8")).toBe("1764000001\n");
   });
 });
