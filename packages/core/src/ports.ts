@@ -47,6 +47,12 @@ export interface ExecRequest {
    * be collected in files and read once it exits. Without it, output is capped while written.
    */
   readonly outputBounded?: boolean;
+  /**
+   * Keep the child for later requests with the same key (e.g. a pool's mount point): the input is
+   * sent as one line, and the result's stdout is the first line the child prints (without "\n").
+   * The program must answer each line with one line and exit at the end of its input.
+   */
+  readonly keepAlive?: string;
 }
 
 export interface ExecResult {
@@ -78,6 +84,8 @@ export interface ExecResult {
 /** Runs programs with argument arrays, never a shell, each under a deadline. */
 export interface Executor {
   run(request: ExecRequest): Promise<ExecResult>;
+  /** Ends the kept child of this key (closes its input; it exits at the end of it). No-op when none. */
+  release?(key: string): void;
 }
 
 /** Storage-specific facts behind an outcome, in words (e.g. DRBD fields). */

@@ -15,7 +15,7 @@ interface ProcessHandle {
 }
 
 export interface FileExecutorOptions {
-  /** Runs what this adapter does not: requests with input, and every request once the binding is missing or fails. */
+  /** Runs what this adapter does not: requests with input or keepAlive, and every request once the binding is missing or fails. */
   readonly fallback: () => Executor;
   /** As ProcessExecutor's: stuck children per request group before its requests are refused. Default 2. */
   readonly maxStuckPerGroup?: number;
@@ -45,7 +45,7 @@ const BINDING_FORM_KNOWN = process.versions.node.split(".")[0] === "24";
  * so that a program that floods its output cannot fill the temp folder. The cap is
  * {@link DEFAULT_MAX_OUTPUT_BYTES} or the request's; past it the result says `overflow`.
  *
- * Anything else goes to the fallback executor: a request not marked so, one with input, a Node without the binding
+ * Anything else goes to the fallback executor: a request not marked so, one with input or keepAlive, a Node without the binding
  * (it is undocumented; `--permission` refuses it), a temp folder without O_TMPFILE, or a binding
  * that throws.
  */
@@ -64,8 +64,13 @@ export class FileExecutor implements Executor {
     return this.fallbackExecutor;
   }
 
+  /** Kept children live in the fallback, which runs every keepAlive request. */
+  release(key: string): void {
+    this.fallbackExecutor?.release?.(key);
+  }
+
   run(request: ExecRequest): Promise<ExecResult> {
-    if (this.broken || !BINDING_FORM_KNOWN || request.outputBounded !== true || request.input !== undefined) return this.fallback().run(request);
+    if (this.broken || !BINDING_FORM_KNOWN || request.outputBounded !== true || request.input !== undefined || request.keepAlive !== undefined) return this.fallback().run(request);
     const started = monotonicMs();
     const refused = refusalWhenStuck(this.abandoned, request, this.maxStuckPerGroup);
     if (refused !== undefined) return refused;
