@@ -1,0 +1,273 @@
+#!/usr/bin/env node
+// CPU per heartbeat: hbd with its children (its storage workers) for 1, 16 and 64 pools, and
+// upstream's write as the agent runs it (bash kvmheartbeat.sh -i -p -m -h, no -r), in the same run.
+// hbd runs with kvm.heartbeat.update.frequency=2000 on local folders that a planted mount table
+// lists as NFS, fencing in dry run. Its CPU over the window is its own user + system time, what its
+// reaped children spent (cutime + cstime) and its live children's time, sampled by pid at each
+// slice's edges so a kept worker's time before the window is left out. Heartbeats are hbd's attempt
+// log lines. The window (HB_BENCH_WINDOW_MS; default 60 s at 64 pools, 20 s below) is cut into
+// 10 s slices: the median of the slices' CPU per heartbeat, and the mean over the whole window.
+// Then the memory of hbd with 64 pools and their workers alive, against the bound of 120 MB.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UPSTREAM_WRITE_SCRIPT } from "../tooling/testkit/dist/index.js";
+
+const HBD = fileURLToPath(new URL("../apps/daemon/bin/hbd.js", import.meta.url));
+const HB = fileURLToPath(new URL("../apps/cli/bin/hb.js", import.meta.url));
+const FREQUENCY_MS = 2000;
+const WARMUP_MS = 8000;
+const SLICE_MS = 10_000;
+const windowMs = (pools) => Number(process.env.HB_BENCH_WINDOW_MS ?? (pools >= 64 ? 60_000 : 20_000));
+const UPSTREAM_RUNS = 200;
+const MEMORY_BOUND_MB = 120;
+const TICKS = 100; // clock ticks per second (/proc/<pid>/stat)
+const MiB = 2 ** 20;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const read = (file) => {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return null; // the process is gone
+  }
+};
+// Fields of /proc/<pid>/stat from the state on (proc(5) field 3 is [0] here): utime, stime, cutime
+// and cstime (fields 14 to 17) are [11] to [14].
+const statFields = (pid) => {
+  const text = read(`/proc/${pid}/stat`);
+  return text === null ? null : text.slice(text.lastIndexOf(") ") + 2).split(" ");
+};
+const children = (pid) => {
+  let tasks = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  // Every thread's children: a child belongs to the thread that forked it.
+  return tasks.flatMap((task) => (read(`/proc/${pid}/task/${task}/children`) ?? "").split(" ").filter(Boolean).map(Number));
+};
+const descendants = (pid) => children(pid).flatMap((child) => [child, ...descendants(child)]);
+
+/**
+ * CPU ticks of pid and everything below it, live or reaped: each process's own time plus what its
+ * reaped children spent. The difference of two samples is the tree's CPU in between: a child reaped
+ * in between moves its whole time into its parent's cutime, and its share before the first sample
+ * is subtracted with that sample.
+ */
+function treeTicks(pid) {
+  for (;;) {
+    const before = statFields(pid);
+    if (before === null) throw new Error(`process ${pid} is gone`);
+    let ticks = 0;
+    for (const child of descendants(pid)) {
+      const f = statFields(child);
+      if (f !== null) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    }
+    const after = statFields(pid);
+    // A child reaped during the walk could count twice or not at all: walk again.
+    if (after === null || after[13] !== before[13] || after[14] !== before[14]) continue;
+    return ticks + Number(after[11]) + Number(after[12]) + Number(after[13]) + Number(after[14]);
+  }
+}
+const statusKiB = (pid, key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(read(`/proc/${pid}/status`) ?? "")?.[1] ?? 0);
+const pssKiB = (pid) => Number(/Pss:\s+(\d+)/.exec(read(`/proc/${pid}/smaps_rollup`) ?? "")?.[1] ?? 0);
+const exeName = (pid) => {
+  try {
+    return basename(readlinkSync(`/proc/${pid}/exe`));
+  } catch {
+    return "?";
+  }
+};
+
+// Whether this build of hbd knows hb.storage.worker (`node`: a Node child per call, the old way).
+function knowsStorageWorker(root) {
+  const file = join(root, "probe.properties");
+  writeFileSync(file, "hb.storage.worker=node\n");
+  const shown = spawnSync(process.execPath, [HB, "config", "show", "--json", "--file", file], { encoding: "utf8" });
+  try {
+    return JSON.parse(shown.stdout).values["hb.storage.worker"] === "node";
+  } catch {
+    return false;
+  }
+}
+
+async function hbd(root, pools, worker) {
+  const dir = join(root, `hbd-${pools}-${worker ?? "default"}`);
+  const folders = Array.from({ length: pools }, (_, i) => join(dir, `p${i}`));
+  for (const folder of folders) mkdirSync(folder, { recursive: true });
+  writeFileSync(join(dir, "mounts"), folders.map((folder) => `10.0.0.2:/export ${folder} nfs rw 0 0`).join("\n") + "\n");
+  const file = join(dir, "agent.properties");
+  writeFileSync(
+    file,
+    [
+      "heartbeat.update.timeout=10000",
+      `kvm.heartbeat.update.frequency=${FREQUENCY_MS}`,
+      "kvm.heartbeat.update.max.tries=2",
+      "kvm.heartbeat.update.retry.sleep=500",
+      "hb.fence.dry.run=true",
+      "hb.fence.scope=all",
+      `hb.fence.sysrq.trigger=${join(dir, "sysrq")}`,
+      "hb.host.ip=10.0.0.5",
+      "hb.status.listen=127.0.0.1:0",
+      `hb.state.dir=${join(dir, "state")}`,
+      `hb.mounts.file=${join(dir, "mounts")}`,
+      `hb.pools=${folders.map((folder) => `nfs:${folder}`).join(";")}`,
+      ...(worker === undefined ? [] : [`hb.storage.worker=${worker}`]),
+    ].join("\n") + "\n",
+  );
+  const child = spawn(process.execPath, [HBD, "--file", file, "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
+  const attempts = []; // arrival times of attempt lines
+  let buffered = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    buffered += chunk;
+    const lines = buffered.split("\n");
+    buffered = lines.pop();
+    for (const line of lines) if (line.includes('"msg":"attempt"')) attempts.push(performance.now());
+  });
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  await Promise.race([sleep(WARMUP_MS), exited]);
+  if (child.exitCode !== null) throw new Error(`hbd exited with ${child.exitCode}: ${stderr.trim()}`);
+
+  const edges = [{ at: performance.now(), ticks: treeTicks(child.pid) }];
+  const window = windowMs(pools);
+  while (edges.at(-1).at - edges[0].at < window - 1) {
+    await sleep(Math.min(SLICE_MS, window - (edges.at(-1).at - edges[0].at)));
+    edges.push({ at: performance.now(), ticks: treeTicks(child.pid) });
+  }
+  const slices = [];
+  for (let i = 1; i < edges.length; i++) {
+    const heartbeats = attempts.filter((at) => at > edges[i - 1].at && at <= edges[i].at).length;
+    slices.push({ heartbeats, cpuMs: ((edges[i].ticks - edges[i - 1].ticks) * 1000) / TICKS });
+  }
+  // Memory with every pool's worker alive (the kept ones; a per-call child only while it writes).
+  const workers = children(child.pid).filter((pid) => statFields(pid)?.[0] !== "Z");
+  const memory = {
+    hbdRss: statusKiB(child.pid, "VmRSS") * 1024,
+    workersRss: workers.reduce((sum, pid) => sum + statusKiB(pid, "VmRSS") * 1024, 0),
+    pss: [child.pid, ...workers].reduce((sum, pid) => sum + pssKiB(pid) * 1024, 0),
+    workers: workers.length,
+  };
+  const exes = [...new Set(workers.map(exeName).filter((name) => name !== "?"))].join(", ") || "none alive";
+  child.kill("SIGTERM");
+  await exited;
+  const heartbeats = slices.reduce((sum, s) => sum + s.heartbeats, 0);
+  const cpuMs = slices.reduce((sum, s) => sum + s.cpuMs, 0);
+  return {
+    pools,
+    window,
+    heartbeats,
+    median: median(slices.filter((s) => s.heartbeats > 0).map((s) => s.cpuMs / s.heartbeats)),
+    mean: cpuMs / heartbeats,
+    cores: cpuMs / (edges.at(-1).at - edges[0].at),
+    exes,
+    memory,
+  };
+}
+
+// Upstream's kvmheartbeat.sh as the agent runs it to write: its options, the -i check, the mount
+// check (`cat /proc/mounts | grep nfs | grep $MountPoint`, here on the planted mount table: the
+// same commands), then the test kit's copy of its write mode, sourced (no process of its own).
+function upstreamWrite(root, name) {
+  const dir = join(root, name);
+  const pool = join(dir, "pool");
+  mkdirSync(pool, { recursive: true });
+  const mounts = join(dir, "mounts");
+  writeFileSync(mounts, `10.0.0.2:/export ${pool} nfs rw 0 0\n`);
+  const script = join(dir, "kvmheartbeat.sh");
+  writeFileSync(
+    script,
+    [
+      "#!/bin/bash",
+      "while getopts 'i:p:m:h:t:rc' OPTION",
+      "do",
+      "  case $OPTION in",
+      '  i) NfsSvrIP="$OPTARG" ;;',
+      '  p) NfsSvrPath="$OPTARG" ;;',
+      '  m) MountPoint="$OPTARG" ;;',
+      '  h) HostIP="$OPTARG" ;;',
+      "  r) rflag=1 ;;",
+      '  t) interval="$OPTARG" ;;',
+      "  c) cflag=1 ;;",
+      "  esac",
+      "done",
+      'if [ -z "$NfsSvrIP" ]',
+      "then",
+      "   exit 1",
+      "fi",
+      `mounts=$(cat ${mounts} |grep nfs|grep $MountPoint)`,
+      "if [ $? -gt 0 ]",
+      "then",
+      '   printf "Failed to remount $NfsSvrIP:$NfsSvrPath under $MountPoint"',
+      "   exit 1",
+      "fi",
+      'set -- "$MountPoint" "$HostIP"',
+      `. ${UPSTREAM_WRITE_SCRIPT}`,
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+  const args = [script, "-i", "10.0.0.2", "-p", "/export", "-m", pool, "-h", "10.0.0.5"];
+  const write = () => {
+    const result = spawnSync("bash", args, { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`upstream's write failed (${result.status}): ${result.stdout}${result.stderr}`);
+  };
+  write(); // the first one creates KVMHA/ and the file
+  const reaped = () => {
+    const f = statFields("self");
+    return Number(f[13]) + Number(f[14]);
+  };
+  // spawnSync reaps each run, so its CPU and its commands' land in this process's cutime + cstime.
+  const before = reaped();
+  const started = performance.now();
+  for (let i = 0; i < UPSTREAM_RUNS; i++) write();
+  const wallMs = (performance.now() - started) / UPSTREAM_RUNS;
+  if (readFileSync(join(pool, "KVMHA", "hb-10.0.0.5"), "utf8").trim() === "") throw new Error("upstream's write left an empty file");
+  return { cpuMs: ((reaped() - before) * 1000) / TICKS / UPSTREAM_RUNS, wallMs };
+}
+
+const root = mkdtempSync(join(tmpdir(), "hb-bench-cost-"));
+try {
+  const hasWorkerProperty = knowsStorageWorker(root);
+  const upstream = upstreamWrite(root, "upstream-before");
+  const runs = [];
+  for (const pools of [1, 16, 64]) runs.push({ name: "hbd", ...(await hbd(root, pools, undefined)) });
+  if (hasWorkerProperty) runs.push({ name: "hbd, hb.storage.worker=node", ...(await hbd(root, 16, "node")) });
+  const upstreamAgain = upstreamWrite(root, "upstream-after");
+  const upstreamMs = (upstream.cpuMs + upstreamAgain.cpuMs) / 2;
+
+  const ms = (value) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
+  console.log(`| writer | pools | heartbeats in window | CPU per heartbeat (median of ${SLICE_MS / 1000} s slices) | mean | vs upstream's write | CPU (cores) | live children |`);
+  console.log("|---|---:|---:|---:|---:|---:|---:|---|");
+  for (const r of runs) {
+    console.log(
+      `| ${r.name} | ${r.pools} | ${r.heartbeats} in ${r.window / 1000} s | ${ms(r.median)} ms | ${ms(r.mean)} ms | ${(r.median / upstreamMs).toFixed(2)}× | ${r.cores.toFixed(3)} | ${r.memory.workers} (${r.exes}) |`,
+    );
+  }
+  console.log(`| upstream's write (bash kvmheartbeat.sh, as the agent runs it) | 1 | ${UPSTREAM_RUNS} × 2 in turn | ${ms(upstreamMs)} ms | ${ms(upstream.cpuMs)} / ${ms(upstreamAgain.cpuMs)} ms | 1.00× |  | (${ms(upstream.wallMs)} ms wall per write) |`);
+  console.log(
+    `\nhbd's heartbeats come every ${FREQUENCY_MS / 1000} s per pool after a ${WARMUP_MS / 1000} s warm-up; its CPU counts everything hbd does in the window (status server, timers, records), divided by its heartbeats. Upstream's write: ${UPSTREAM_RUNS} runs before hbd's and ${UPSTREAM_RUNS} after, the CPU of bash and its commands (stat, date, cat, grep) per run; the agent's own fork of it is not counted. CPU is counted in ${1000 / TICKS} ms clock ticks.`,
+  );
+
+  const big = runs.find((r) => r.name === "hbd" && r.pools === 64);
+  const mib = (bytes) => `${(bytes / MiB).toFixed(1)} MiB`;
+  const total = big.memory.hbdRss + big.memory.workersRss;
+  console.log(`\n| 64 pools | hbd RSS | workers' RSS (summed) | total RSS | bound | PSS of hbd + workers | live workers |`);
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  console.log(
+    `| hbd (${big.exes}) | ${mib(big.memory.hbdRss)} | ${mib(big.memory.workersRss)} | ${mib(total)} (${(total / 1e6).toFixed(0)} MB) | ≤ ${MEMORY_BOUND_MB} MB | ${mib(big.memory.pss)} (${(big.memory.pss / 1e6).toFixed(0)} MB) | ${big.memory.workers} |`,
+  );
+  console.log("\nSampled at the end of the 64-pool window. RSS counts shared pages (the workers' common code) once per process; PSS splits them among the processes sharing them.");
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
