@@ -1,10 +1,11 @@
-// hb's .deb and .rpm from the single executable: the distributions' own tools (dpkg-deb,
-// rpmbuild), one staging tree for both, so both install the same files. `pnpm release` calls
+// hb's .deb and .rpm from the single executable and the native storage worker: the
+// distributions' own tools (dpkg-deb, rpmbuild), one staging tree for both, so both install the
+// same files. `pnpm release` calls
 // the functions below. Run on its own, it packages the executable that release built again under
 // another version (the lab's upgrade scenario installs one version, then the next):
 //   node packaging/build-packages.mjs --version VERSION [--arch x64] [--out DIR] [--no-rpm]
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -14,12 +15,17 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const here = join(root, "packaging");
 const DEB_ARCH = { x64: "amd64", arm64: "arm64" };
 const RPM_ARCH = { x64: "x86_64", arm64: "aarch64" };
+const ELF_MACHINE = { x64: 62, arm64: 183 };
+const WORKER_BUILD = join(root, "packages/storage-nfs/native/build.mjs");
+// What the worker's static glibc is under, from the build machine's Debian libc package.
+const GLIBC_NOTICES = ["/usr/share/doc/libc6-dev/copyright", "/usr/share/common-licenses/LGPL-2.1"];
 export const SUMMARY = "storage heartbeat and self-fencing for CloudStack KVM hosts";
 const DESCRIPTION = [
   "hb replaces the storage heartbeat scripts of the CloudStack KVM agent (kvmheartbeat.sh,",
   "kvmspheartbeat.sh, kvmvmactivity.sh) and its monitor loop: a configurable, evidence-based",
   "fence decision. One self-contained executable (Node.js inside): hb, the CLI and the scripts'",
-  "drop-in entry points, and hbd, the monitor (a systemd unit, not enabled by default).",
+  "drop-in entry points, and hbd, the monitor (a systemd unit, not enabled by default), which",
+  "keeps one small static storage worker running per pool.",
 ];
 
 function write(path, text, mode = 0o644) {
@@ -38,13 +44,61 @@ function manPage(name, section, title, help, version) {
   return [`.TH ${name.toUpperCase()} ${section} "" "hb ${version}" "hb"`, ".SH NAME", `${name} \\- ${title}`, ".SH DESCRIPTION", ".nf", ...body, ".fi", ".SH SEE ALSO", name === "hb" ? "hbd(8)" : "hb(1)", ""].join("\n");
 }
 
-/** Everything the packages install, under `stage`, from the executable (run here for --help). */
-export function stageTree(stage, { executable, helpExecutable, version, nodeLicense, thirdParty }) {
+/**
+ * The native storage worker for `arch` (hbd keeps one per pool), compiled by its build.mjs into
+ * `out`: static and stripped, arm64 with Debian's cross-compiler; checked without running it.
+ */
+export function buildWorker(arch, out, { script = WORKER_BUILD } = {}) {
+  if (!ELF_MACHINE[arch]) throw new PackageError(`--arch ${arch}: not x64 or arm64`);
+  rmSync(out, { force: true });
+  const result = spawnSync(process.execPath, [script, "--arch", arch, "--out", out], { stdio: ["ignore", "inherit", "inherit"] });
+  if (result.status !== 0) throw new PackageError(`the storage worker for linux-${arch}: ${script} exited with ${result.status ?? result.signal}`);
+  checkWorker(out, arch);
+  return out;
+}
+
+/**
+ * From its ELF headers alone (the arm64 one cannot run here): a 64-bit little-endian executable
+ * for `arch` with no program interpreter, so it needs no libc of the host's.
+ */
+export function checkWorker(path, arch) {
+  const elf = readFileSync(path);
+  const fail = (why) => {
+    throw new PackageError(`${path}: ${why}`);
+  };
+  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46) fail("not an ELF file");
+  if (elf[4] !== 2 || elf[5] !== 1) fail("not a 64-bit little-endian ELF file");
+  if (![2, 3].includes(elf.readUInt16LE(16))) fail(`ELF type ${elf.readUInt16LE(16)}, not an executable`);
+  const machine = elf.readUInt16LE(18);
+  if (machine !== ELF_MACHINE[arch]) fail(`ELF machine ${machine}, not ${ELF_MACHINE[arch]} (linux-${arch})`);
+  const phoff = Number(elf.readBigUInt64LE(32));
+  const phentsize = elf.readUInt16LE(54);
+  const phnum = elf.readUInt16LE(56);
+  if (phnum === 0 || phentsize < 4 || phoff + phnum * phentsize > elf.length) fail("no readable program headers");
+  for (let i = 0; i < phnum; i++) {
+    // PT_INTERP: the dynamic loader a dynamically linked executable names.
+    if (elf.readUInt32LE(phoff + i * phentsize) === 3) fail("dynamically linked (a PT_INTERP program header), not static");
+  }
+  if ((statSync(path).mode & 0o111) === 0) fail("not executable");
+  return path;
+}
+
+/** The notices and license of the GNU C library the static worker carries. */
+export function glibcLicense() {
+  for (const path of GLIBC_NOTICES) if (!existsSync(path)) throw new PackageError(`${path} is missing (Debian: apt-get install libc6-dev base-files)`);
+  return GLIBC_NOTICES.map((path) => readFileSync(path, "utf8").trimEnd()).join(`\n\n${"-".repeat(72)}\n\n`) + "\n";
+}
+
+/** Everything the packages install, under `stage`, from the executable (run here for --help) and the worker. */
+export function stageTree(stage, { executable, worker, helpExecutable, version, nodeLicense, thirdParty, glibc }) {
   rmSync(stage, { recursive: true, force: true });
   const at = (path) => join(stage, path);
   mkdirSync(at("usr/lib/hb"), { recursive: true });
   copyFileSync(executable, at("usr/lib/hb/hb"));
   chmodSync(at("usr/lib/hb/hb"), 0o755);
+  // hbd starts the worker found beside its own executable; not a user command: no link in /usr/bin.
+  copyFileSync(worker, at("usr/lib/hb/hb-storage-worker"));
+  chmodSync(at("usr/lib/hb/hb-storage-worker"), 0o755);
   write(at("usr/lib/hb/hb-package-hook"), readFileSync(join(here, "hb-package-hook.sh"), "utf8"), 0o755);
   mkdirSync(at("usr/bin"), { recursive: true });
   // One file, two names: the name it is started under picks the CLI or the daemon.
@@ -86,11 +140,17 @@ export function stageTree(stage, { executable, helpExecutable, version, nodeLice
       " hb's executable contains Node.js (LICENSE.node) and the libraries hb's bundle is built",
       " from (THIRD-PARTY-LICENSES), each under its own license.",
       "",
+      "Files: usr/lib/hb/hb-storage-worker",
+      "License: Apache-2.0 and LGPL-2.1+",
+      " hb's storage worker is statically linked with the GNU C Library (LICENSE.glibc); its",
+      " source is hb's packages/storage-nfs/native/storage-worker.c, the library's is Debian's glibc.",
+      "",
     ].join("\n"),
   );
   copyFileSync(join(here, "LICENSE"), at("usr/share/doc/hb/LICENSE"));
   copyFileSync(nodeLicense, at("usr/share/doc/hb/LICENSE.node"));
   write(at("usr/share/doc/hb/THIRD-PARTY-LICENSES"), thirdParty);
+  write(at("usr/share/doc/hb/LICENSE.glibc"), glibc);
   return stage;
 }
 
@@ -169,18 +229,22 @@ export function repackage({ version, arch = "x64", outDir = join(here, "dist"), 
   if (!DEB_ARCH[arch]) throw new PackageError(`--arch ${arch}: not x64 or arm64`);
   const dist = join(here, "dist");
   const executable = join(dist, `hb-linux-${arch}`);
+  const worker = join(dist, `hb-storage-worker-linux-${arch}`);
   const docs = join(dist, `stage-${arch}`, "usr/share/doc/hb");
-  for (const path of [executable, join(docs, "THIRD-PARTY-LICENSES")]) {
+  for (const path of [executable, worker, join(docs, "THIRD-PARTY-LICENSES"), join(docs, "LICENSE.glibc")]) {
     if (!existsSync(path)) throw new PackageError(`${path} is missing: run pnpm release --arch ${arch} first`);
   }
+  checkWorker(worker, arch);
   mkdirSync(outDir, { recursive: true });
   const helpExecutable = join(dist, `hb-linux-${process.arch}`);
   const stage = stageTree(join(outDir, `stage-${arch}-${version}`), {
     executable,
+    worker,
     helpExecutable: existsSync(helpExecutable) ? helpExecutable : executable,
     version,
     nodeLicense: join(docs, "LICENSE.node"),
     thirdParty: readFileSync(join(docs, "THIRD-PARTY-LICENSES"), "utf8"),
+    glibc: readFileSync(join(docs, "LICENSE.glibc"), "utf8"),
   });
   const built = [buildDeb(stage, { arch, version, outDir, gzipLevel })];
   if (rpm) built.push(buildRpm(stage, { arch, version, outDir }));

@@ -1,10 +1,12 @@
 #!/bin/bash
 # hb as an operator installs it, checked end to end (as root, on a dpkg system):
-#   1. `pnpm release` for linux-x64: the executable, the .deb and the .rpm; the .rpm's files are the .deb's;
-#   2. dpkg -i: hbd not enabled, the man pages, completion and licenses in place; then, from /usr/bin
-#      with no Node anywhere (node bind-mounted over with /dev/null): hb --version, a real heartbeat
-#      written and read, hb fence --dry-run, hb shims install/uninstall --divert round trip on a
-#      temporary agent folder, hb doctor on it, an upgrade to the next version, hbd --demo;
+#   1. `pnpm release` for linux-x64: the executable, the storage worker, the .deb and the .rpm; the
+#      .rpm's files are the .deb's; the worker for linux-arm64 cross-compiled and checked unrun;
+#   2. dpkg -i: hbd not enabled, the static worker beside the executable, the man pages, completion
+#      and licenses in place; then, from /usr/bin with no Node anywhere (node bind-mounted over with
+#      /dev/null): hb --version, a real heartbeat written and read, hb fence --dry-run, hb shims
+#      install/uninstall --divert round trip on a temporary agent folder, hb doctor on it, an upgrade
+#      to the next version, hbd --demo (with the package's storage worker);
 #   3. dpkg -r: no file of the package left, the temporary folder's scripts restored, no diversion left,
 #      agent.properties as it was;
 #   4. every @hb library packs and passes publint and attw; examples/consumer installs and runs.
@@ -36,9 +38,10 @@ if [ "$(id -u)" -ne 0 ] || ! command -v dpkg >/dev/null; then
   echo "packaging: needs root on a dpkg system; nothing checked"
   exit 1
 fi
-# What this needs beyond a Debian base system: rpmbuild (Debian's rpm), man's own formatter.
-if ! command -v rpmbuild >/dev/null || ! command -v man >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm man-db >/dev/null
+# What this needs beyond a Debian base system: rpmbuild (Debian's rpm), man's own formatter, the
+# storage worker's compilers (gcc, and the aarch64 cross-compiler for linux-arm64).
+if ! command -v rpmbuild >/dev/null || ! command -v man >/dev/null || ! command -v cc >/dev/null || ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm man-db gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null
 fi
 
 version=$(node -p 'require("./apps/cli/package.json").version')
@@ -51,6 +54,18 @@ rpm=packaging/dist/hb-${version}-1.x86_64.rpm
 deb_files() { dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\.||' | sort; }
 rpm_files() { rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm" | awk '$1 !~ /^d/ { print $2 }' | sort; }
 check "the .rpm's files are the .deb's" diff <(deb_files) <(rpm_files)
+worker=/usr/lib/hb/hb-storage-worker
+# checkWorker: from the ELF headers, the architecture and no program interpreter (static). (The
+# module last: as argv[1] it would take itself for the command line.)
+static_worker() { node --input-type=module -e 'const { checkWorker } = await import(process.argv[3]); checkWorker(process.argv[1], process.argv[2]);' "$1" "$2" "$repo/packaging/build-packages.mjs"; }
+rpm_worker() {
+  local list
+  list=$(rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]' "$rpm") || return 1
+  grep -qx -- "-rwxr-xr-x root:root $worker" <<<"$list" || { grep -- "$worker" <<<"$list"; echo "the .rpm has no $worker, 0755 root:root"; return 1; }
+}
+check "  the .rpm has $worker (0755, root)" rpm_worker
+# CI builds linux-x64 only: the linux-arm64 worker is compiled here as release would, and checked unrun.
+arm64_worker() { node packages/storage-nfs/native/build.mjs --arch arm64 --out "$work/hb-storage-worker-linux-arm64" && static_worker "$work/hb-storage-worker-linux-arm64" arm64; }
 
 # A temporary agent: its script folder (upstream's three scripts), a pool in a mount table, a state folder.
 work=$(mktemp -d /tmp/hb-ci-packaging.XXXXXX)
@@ -74,6 +89,7 @@ if [ ! -e "$props" ]; then
   printf '# the operator'"'"'s: no package script touches it\nhost=10.0.0.1\n' >"$props"
   trap 'rm -rf "$work" "$made"' EXIT
 fi
+check "storage worker for linux-arm64: cross-compiled, static aarch64" arm64_worker
 props_before=$(stat -c '%s %Y %i' "$props"; sha256sum <"$props")
 props_untouched() { [ "$(stat -c '%s %Y %i' "$props"; sha256sum <"$props")" = "$props_before" ]; }
 
@@ -81,6 +97,14 @@ dpkg -r hb >/dev/null 2>&1
 check "dpkg -i $deb" dpkg -i "$deb"
 not_enabled() { ! find /etc/systemd/system -name hbd.service -path '*.wants/*' | grep -q .; }
 check "  hbd installed, not enabled" not_enabled
+installed_worker() {
+  [ "$(stat -c '%a %U:%G %F' "$worker")" = "755 root:root regular file" ] || { stat "$worker"; return 1; }
+  [ "$(dpkg-query -S "$worker")" = "hb: $worker" ] || return 1
+  # Not a user command: nothing of it in /usr/bin.
+  [ ! -e /usr/bin/hb-storage-worker ] && [ ! -L /usr/bin/hb-storage-worker ] || { echo "hb-storage-worker in /usr/bin"; return 1; }
+  static_worker "$worker" x64
+}
+check "  $worker: the package's, 0755 root, static x86-64" installed_worker
 # Read from the package itself: minimal images tell dpkg to skip /usr/share/{man,doc}.
 from_deb() { dpkg-deb --fsys-tarfile "$deb" | tar -xO ".$1"; }
 # (Whole texts first: grep -q leaving a pipe early would fail it under pipefail.)
@@ -103,7 +127,7 @@ completion() {
   [ -z "$missing" ] || { echo "not completed:" $missing; return 1; }
 }
 check "  bash completion of hb and hbd: every command hb --help names" completion
-licenses() { local f; for f in copyright LICENSE LICENSE.node THIRD-PARTY-LICENSES; do [ "$(from_deb "/usr/share/doc/hb/$f" | wc -c)" -gt 0 ] || { echo "no $f"; return 1; }; done; }
+licenses() { local f; for f in copyright LICENSE LICENSE.node LICENSE.glibc THIRD-PARTY-LICENSES; do [ "$(from_deb "/usr/share/doc/hb/$f" | wc -c)" -gt 0 ] || { echo "no $f"; return 1; }; done; }
 check "  license files" licenses
 
 # Everything below runs where node is not: bind-mounted over in a mount namespace of its own.
@@ -146,7 +170,11 @@ upgrade() {
 check "dpkg -i of the next version (the upgrade path)" upgrade
 check "  the shims still run this hb" grep -q "^exec '/usr/lib/hb/hb' compat kvmheartbeat" "$agent/kvmheartbeat.sh"
 check "  still diverted" diverted
-check "hbd --demo (no node)" no_node timeout 180 /usr/bin/hbd --demo
+demo() { no_node timeout 180 /usr/bin/hbd --demo >"$work/demo.log" 2>&1 || { cat "$work/demo.log"; return 1; }; }
+check "hbd --demo (no node)" demo
+# hbd names the worker it starts per pool: the package's, beside its executable.
+demo_worker() { grep -qF "storage worker: $worker" "$work/demo.log" || { echo "hbd --demo did not say \"storage worker: $worker\"; it began:"; head -15 "$work/demo.log"; return 1; }; }
+check "  hbd --demo used $worker" demo_worker
 
 files=$(deb_files)
 check "dpkg -r hb" dpkg -r hb

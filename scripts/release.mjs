@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // `pnpm release`: hb as an operator installs it. Builds the workspace, then into packaging/dist/:
 // the single executable hb-linux-<arch> (Node 24 from the npm registry with hb's bundles and a
-// code cache), and hb's .deb and .rpm. Runs on the pinned Node 24 (`pnpm release` goes through
-// scripts/setup.mjs).
+// code cache), the native storage worker hb-storage-worker-linux-<arch> (static, compiled with
+// Debian's gcc, or its aarch64 cross-compiler for arm64), and hb's .deb and .rpm. Runs on the
+// pinned Node 24 (`pnpm release` goes through scripts/setup.mjs).
 //   node scripts/release.mjs [--arch x64,arm64] [--no-packages] [--no-build]
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildDeb, buildRpm, stagedFiles, stageTree } from "../packaging/build-packages.mjs";
+import { buildDeb, buildRpm, buildWorker, glibcLicense, stagedFiles, stageTree } from "../packaging/build-packages.mjs";
 import { buildExecutable, NODE_VERSION } from "../packaging/build-sea.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -31,15 +32,21 @@ const have = (tool) => {
 
 if (!values["no-build"]) execFileSync("pnpm", ["exec", "turbo", "run", "build", "--filter=@hb/cli...", "--filter=@hb/daemon...", "--output-logs=errors-only"], { cwd: root, stdio: "inherit" });
 
+// The workers first: a compile of seconds, and a missing cross-compiler is said before the executables' minutes.
+const workers = {};
+for (const arch of arches) {
+  workers[arch] = buildWorker(arch, join(outDir, `hb-storage-worker-linux-${arch}`));
+  console.log(`hb-storage-worker-linux-${arch}: ${(statSync(workers[arch]).size / 2 ** 10).toFixed(0)} KiB (static, checked without running)`);
+}
 const built = {};
 for (const arch of [process.arch, ...arches.filter((arch) => arch !== process.arch)]) {
-  built[arch] = await buildExecutable(arch, outDir);
+  built[arch] = { ...(await buildExecutable(arch, outDir)), worker: workers[arch] };
   console.log(`hb-linux-${arch}: ${(statSync(built[arch].executable).size / 2 ** 20).toFixed(1)} MiB (Node ${NODE_VERSION}${arch === process.arch ? ", CLI code cache" : ", checked without running"})`);
 }
 
 if (values.packages && !values["no-packages"]) {
   for (const arch of arches) {
-    const stage = stageTree(join(outDir, `stage-${arch}`), { ...built[arch], helpExecutable: built[process.arch].executable, version });
+    const stage = stageTree(join(outDir, `stage-${arch}`), { ...built[arch], helpExecutable: built[process.arch].executable, version, glibc: glibcLicense() });
     const deb = buildDeb(stage, { arch, version, outDir });
     console.log(`${deb}: ${(statSync(deb).size / 2 ** 20).toFixed(1)} MiB, ${stagedFiles(stage).length} files`);
     if (have("rpmbuild")) {
