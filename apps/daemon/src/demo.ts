@@ -8,7 +8,7 @@ import pino from "pino";
 import { Daemon } from "./daemon.js";
 import type * as TestKit from "@hb/testkit";
 import type { FaultFs } from "@hb/testkit";
-import { eventLoopLag, hbdFactories } from "./wiring.js";
+import { chooseStorageWorker, eventLoopLag, hbdFactories, storageWorkerCandidates } from "./wiring.js";
 
 
 // A child that never answers: it waits forever without a timer.
@@ -110,6 +110,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       : "  the pool is a FUSE mount: its writes are slowed, then held in the kernel as on a hung NFS server\n",
   );
   out(`  ${phases.slowAtS} s: writes turn slow (1.3 s, over half the 2 s timeout)   ${phases.stallAtS} s: writes hang   ${phases.recoverAtS} s: storage recovers\n`);
+  const worker = chooseStorageWorker("auto", storageWorkerCandidates(), process.getuid?.() ?? 0);
+  out(`  storage worker: ${worker.note}\n`);
   out(`  timings: 2 s timeout, 2 s pause, 3 tries 1 s apart: the decision comes at most 10 s after the last good heartbeat\n\n`);
 
   const log = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (out(humanLine(chunk.toString(), at())), done()) }));
@@ -126,7 +128,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         isHbd: () => false,
         addressOf: () => undefined,
         lag: eventLoopLag(),
-        ...hbdFactories({ executor: storage, clock, version: options.version }),
+        ...hbdFactories({ executor: storage, clock, version: options.version, ...(worker.path === undefined ? {} : { storageWorker: worker.path }) }),
         stderr: () => undefined,
         sysClassWatchdog: "/sys/class/watchdog",
         version: options.version,
@@ -172,6 +174,10 @@ export class StallingExecutor implements Executor {
 
   get stuck(): number {
     return this.real.stuck ?? 0;
+  }
+
+  release(key: string): void {
+    this.real.release?.(key);
   }
 
   async run(request: ExecRequest): Promise<ExecResult> {

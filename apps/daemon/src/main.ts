@@ -24,7 +24,7 @@ if (command.kind === "help") {
   // once) and cut hbd's clean stop half way. A second signal changes nothing.
   for (const signal of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.on(signal, () => onSignal(signal));
 
-  const [{ DEFAULT_AGENT_PROPERTIES, daemonSettings, loadConfig }, { ipv4AddressOf, readBootId, SystemClock }, { default: pino }, { Daemon }, { discoverLibvirtPools }, { eventLoopLag, hbdExecutor, hbdFactories, lastFenceRecord, isHbdProcess }] = await Promise.all([
+  const [{ DEFAULT_AGENT_PROPERTIES, daemonSettings, loadConfig }, { ipv4AddressOf, readBootId, SystemClock }, { default: pino }, { Daemon }, { discoverLibvirtPools }, { chooseStorageWorker, eventLoopLag, hbdExecutor, hbdFactories, lastFenceRecord, isHbdProcess, storageWorkerCandidates }] = await Promise.all([
     import("@hb/config"),
     import("@hb/core"),
     import("pino"),
@@ -33,11 +33,20 @@ if (command.kind === "help") {
     import("./wiring.js"),
   ]);
   const propertiesPath = command.file ?? (process.env.AGENT_PROPS || DEFAULT_AGENT_PROPERTIES);
-  // The executor's stuck-child cap comes from the file as it is at start (the daemon reports its problems).
-  const executor = hbdExecutor((await loadConfig(propertiesPath)).values);
+  // The executor's stuck-child cap and the storage worker come from the file as it is at start (the daemon reports its problems).
+  const atStart = (await loadConfig(propertiesPath)).values;
+  const executor = hbdExecutor(atStart);
+  const worker = chooseStorageWorker(daemonSettings(atStart).storageWorker, storageWorkerCandidates(), process.getuid?.() ?? 0);
   const clock = new SystemClock();
   const log = pino({ level: command.logLevel, base: { svc: "hbd" }, redact: { paths: ["*.passphrase", "*.password"], censor: "[redacted]" } });
-  const factories = hbdFactories({ executor, clock, version: packageJson.version, heldWatchdog: () => daemon.heldWatchdogBackstop() });
+  log[worker.refused ? "warn" : "info"]({ storageWorker: worker.path ?? "node" }, `storage worker: ${worker.note}`);
+  const factories = hbdFactories({
+    executor,
+    clock,
+    version: packageJson.version,
+    heldWatchdog: () => daemon.heldWatchdogBackstop(),
+    ...(worker.path === undefined ? {} : { storageWorker: worker.path }),
+  });
   const daemon = new Daemon(
     { propertiesPath },
     {

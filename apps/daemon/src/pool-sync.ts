@@ -28,9 +28,13 @@ export interface PoolSyncDeps {
 // Discovery failing this many rounds in a row is a health problem, not a hiccup.
 const DISCOVERY_FAILURES_UNHEALTHY = 3;
 
+/** A target that keeps something per pool (the NFS targets' storage worker), ended with the pool. */
+type PoolTarget = HeartbeatTarget & { release?(): void };
+
 /** The loop's targets kept equal to the declared pools plus libvirt's, every round. */
 export class PoolSync {
   readonly pools = new Map<string, PoolSpec>();
+  private readonly targets = new Map<string, PoolTarget>();
   private state: DiscoveryState = { state: "off", since: null, error: null, failures: 0 };
   private libvirt = true;
   private timer: TimerHandle | undefined;
@@ -67,6 +71,8 @@ export class PoolSync {
     for (const [id, pool] of this.pools) {
       if (wanted.has(id) && JSON.stringify(wanted.get(id)) === JSON.stringify(pool)) continue;
       await loop.removeTarget(id);
+      this.targets.get(id)?.release?.();
+      this.targets.delete(id);
       this.pools.delete(id);
       deps.metrics.forget(id);
       deps.log.warn({ pool: id }, "pool dropped (no longer declared or reported by libvirt)");
@@ -81,7 +87,9 @@ export class PoolSync {
         continue;
       }
       this.pools.set(id, pool);
-      loop.addTarget(deps.makeTarget(pool, { config, hostId }), Math.floor(index * spacingMs));
+      const target: PoolTarget = deps.makeTarget(pool, { config, hostId });
+      this.targets.set(id, target);
+      loop.addTarget(target, Math.floor(index * spacingMs));
       deps.log.info({ pool: id, kind: pool.kind, source: pool.source }, "pool added");
     }
   }

@@ -1,9 +1,11 @@
+import { realpathSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { daemonSettings, type HeartbeatConfig } from "@hb/config";
 import { readLocalFileSync } from "@hb/config/files";
 import { ProcessExecutor, readBootId, type Clock, type Executor, type FenceAction, type HeartbeatTarget } from "@hb/core";
-import { createFenceAction, defaultBackstops, describeLastFence, fenceSettings, readLastFence, type RebootBackstop } from "@hb/fence";
-import { NfsHeartbeatTarget, SmpHeartbeatTarget, findQemuProcessesUsingMount, nfsWriterSettings } from "@hb/storage-nfs";
+import { checkCustomScript, createFenceAction, defaultBackstops, describeLastFence, fenceSettings, readLastFence, type RebootBackstop } from "@hb/fence";
+import { NATIVE_WORKER_NAME, nativeWorkerBuildPath, NfsHeartbeatTarget, SmpHeartbeatTarget, findQemuProcessesUsingMount, nfsWriterSettings } from "@hb/storage-nfs";
 import { DrbdHeartbeatTarget, drbdSettings } from "@hb/storage-drbd";
 import type { DaemonDeps, TargetContext } from "./daemon.js";
 import type { EventLoopLag } from "./supervisor.js";
@@ -15,6 +17,8 @@ export interface WiringDeps {
   readonly version: string;
   /** When hbd holds the watchdog device, graceful-reboot's watchdog backstop is hbd's own. */
   readonly heldWatchdog?: () => RebootBackstop | undefined;
+  /** The native storage worker NFS and SharedMountPoint pools write through (see chooseStorageWorker); else a Node child per write. */
+  readonly storageWorker?: string;
 }
 
 /** One heartbeat target per pool: the NFS or SharedMountPoint heartbeat file, or this host's DRBD health. */
@@ -32,6 +36,7 @@ export function makeTarget(pool: PoolSpec, context: TargetContext, deps: WiringD
     executor: deps.executor,
     clock: deps.clock,
     mountsFile: nfs.mountsFile,
+    ...(deps.storageWorker === undefined ? {} : { nativeWorker: deps.storageWorker }),
     record: {
       bootId: readBootId() ?? "unknown",
       fields: () => ({ frequencyMs: nfs.frequencyMs, timeoutMs: nfs.writeTimeoutMs, maxTries: nfs.maxTries }),
@@ -105,6 +110,49 @@ export function isHbdProcess(pid: number, ownScript: string | undefined): boolea
     return false;
   }
   return args.some((arg) => (ownScript !== undefined && arg === ownScript) || /(^|\/)hbd(\.js)?$/.test(arg) || /apps\/daemon\/dist\/main\.js$/.test(arg));
+}
+
+export interface StorageWorkerChoice {
+  /** The native worker to keep per pool; undefined: a Node child per write. */
+  readonly path: string | undefined;
+  /** For hbd's start-up line: what it writes with, and why. */
+  readonly note: string;
+  /** A worker was named or found but refused: the operator should hear of it. */
+  readonly refused: boolean;
+}
+
+/**
+ * The storage worker hbd keeps per pool (hb.storage.worker). Whoever controls that program
+ * controls what hbd believes about its heartbeats, so it is trusted only as the custom fence
+ * script is: a regular executable that only root (or hbd's own uid) may write, in a folder of
+ * the same kind. `auto` takes the first of `candidates` that exists (beside hbd's executable,
+ * then a checkout's build); without one, or with one refused, each write is a Node child, which
+ * costs more but decides the same.
+ */
+export function chooseStorageWorker(setting: string, candidates: readonly (string | undefined)[], uid: number): StorageWorkerChoice {
+  const perWrite = "node (a child per write)";
+  if (setting === "node") return { path: undefined, note: `${perWrite}: hb.storage.worker=node`, refused: false };
+  const paths = setting === "auto" ? candidates.filter((path): path is string => path !== undefined) : [setting];
+  const refusals: string[] = [];
+  for (const path of paths) {
+    const check = checkCustomScript(path, uid);
+    if (check.ok) return { path: check.path, note: `${check.path} (one per pool, kept alive)`, refused: false };
+    if (setting === "auto" && check.refusal === "missing") continue;
+    refusals.push(`${path} ${check.detail}`);
+  }
+  if (refusals.length > 0) return { path: undefined, note: `${perWrite}: not used: ${refusals.join("; ")}`, refused: true };
+  return { path: undefined, note: `${perWrite}: no ${NATIVE_WORKER_NAME} beside hbd`, refused: false };
+}
+
+/** Where hbd looks for the native worker: beside its own executable (/usr/lib/hb in the packages), then a checkout's build. */
+export function storageWorkerCandidates(): (string | undefined)[] {
+  let executable = process.execPath;
+  try {
+    executable = realpathSync(executable);
+  } catch {
+    // The path as started, then.
+  }
+  return [join(dirname(executable), NATIVE_WORKER_NAME), nativeWorkerBuildPath()];
 }
 
 /**

@@ -197,6 +197,17 @@ const fenceAction: PropertySpec<FenceActionName> = lazy(
     ),
 );
 
+// auto: the native worker beside hbd's executable (else per-call Node); node: per-call Node; or a path.
+const storageWorker: PropertySpec<string> = lazy(
+  textFields(
+    "hb.storage.worker",
+    "auto",
+    "string",
+    "The storage worker hbd keeps per pool: auto (hb-storage-worker beside hbd's executable, else a Node child per write), node (a Node child per write), or the native worker's absolute path (root's, writable by no one else).",
+  ),
+  () => z.string().check(z.trim(), z.refine((value) => value === "auto" || value === "node" || value.startsWith("/"), "not auto, node or an absolute path")),
+);
+
 // The syntax here; loopback or not depends on hb.status.allow.remote, checked once both are read.
 const statusListen: PropertySpec<string> = lazy(
   textFields("hb.status.listen", "127.0.0.1:9746", "string", "Address of hbd's read-only status endpoint, HOST:PORT (loopback only unless hb.status.allow.remote)."),
@@ -266,6 +277,7 @@ export const PROPERTY_SPECS = {
   "hb.fence.verify.timeout": millis("hb.fence.verify.timeout", null, 1, ATTEMPT, "Deadline of the -c verification; by default derived so that verification plus the action fit inside heartbeat.update.timeout."),
   "hb.sysrq.file": text("hb.sysrq.file", "/proc/sys/kernel/sysrq", "path", "The kernel's sysrq setting, as hb doctor reads it (reboot needs 128, sync 16; 1 allows all)."),
   "kvm.scripts.dir": text("kvm.scripts.dir", "scripts/vm/hypervisor/kvm", "string", "Where the agent finds its heartbeat scripts: under /usr/share/cloudstack-agent/lib/, then /usr/share/cloudstack-common/ (an absolute path is used as it is); hb doctor checks the shims are there."),
+  "hb.storage.worker": storageWorker,
   "hb.mounts.file": text("hb.mounts.file", "/proc/self/mounts", "path", "The mount table that tells whether a pool is mounted."),
   "hb.host.ip": text("hb.host.ip", null, "string", "This host's id in heartbeat file names; else the IPv4 address of private.network.device."),
   "hb.pools": text("hb.pools", null, "string", "Pools declared explicitly (see hbd's README for the syntax); libvirt discovery adds the others."),

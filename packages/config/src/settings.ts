@@ -44,6 +44,8 @@ export interface DaemonSettings extends StatusSettings {
   readonly watchdogDevice: string;
   /** hb.mounts.file: the mount table pool discovery reads. */
   readonly mountsFile: string;
+  /** hb.storage.worker: auto, node, or the native worker's absolute path. */
+  readonly storageWorker: string;
 }
 
 export function daemonSettings(config: HeartbeatConfig): DaemonSettings {
@@ -60,6 +62,7 @@ export function daemonSettings(config: HeartbeatConfig): DaemonSettings {
     watchdog: config["hb.watchdog"],
     watchdogDevice: config["hb.watchdog.device"],
     mountsFile: config["hb.mounts.file"],
+    storageWorker: config["hb.storage.worker"],
   };
 }
 
