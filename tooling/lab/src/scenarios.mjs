@@ -318,7 +318,8 @@ export const SCENARIOS = [
  */
 function packagesForUpgrade(share) {
   const executable = join(REPO_ROOT, "packaging/dist/hb-linux-x64");
-  if (!existsSync(executable) || !existsSync(join(REPO_ROOT, "packaging/dist/stage-x64/usr/share/doc/hb/THIRD-PARTY-LICENSES"))) {
+  const built = [executable, join(REPO_ROOT, "packaging/dist/hb-storage-worker-linux-x64"), join(REPO_ROOT, "packaging/dist/stage-x64/usr/share/doc/hb/THIRD-PARTY-LICENSES")];
+  if (!built.every((file) => existsSync(file))) {
     say("scenario 7: no released executable here: pnpm release --arch x64");
     run(process.execPath, [join(REPO_ROOT, "scripts/release.mjs"), "--arch", "x64"]);
   }
