@@ -80,6 +80,7 @@ hb.fence.step.timeout=3000
 hb.fence.flush.wait=1000
 hb.host.ip=127.0.0.1
 hb.pools=nfs:$POOL
+hb.storage.worker=/opt/hb/hb-storage-worker
 kvm.heartbeat.fence.action=reboot
 PROPS
     [ -n "$overrides" ] && printf '%s\n' "$overrides"

@@ -253,10 +253,16 @@ export function installHb(root) {
   writeFileSync(join(root, "usr/local/bin/hb"), wrapper("/opt/hb/apps/cli/bin/hb.js"), { mode: 0o755 });
   writeFileSync(join(root, "usr/local/sbin/hbd"), wrapper("/opt/hb/apps/daemon/bin/hbd.js"), { mode: 0o755 });
   cpSync(join(REPO_ROOT, "apps/daemon/systemd/hbd.service"), join(root, "etc/systemd/system/hbd.service"));
+  // hbd's native storage worker, which the guest's agent.properties names (hb.storage.worker).
+  if (!existsSync(NATIVE_WORKER)) throw new LabError(`${NATIVE_WORKER} is not built: run pnpm build`);
+  cpSync(NATIVE_WORKER, join(root, "opt/hb/hb-storage-worker"));
+  chmodSync(join(root, "opt/hb/hb-storage-worker"), 0o755);
 }
 
+const NATIVE_WORKER = join(REPO_ROOT, "packages/storage-nfs/native/build/hb-storage-worker");
+
 /** hb's inputs to the image: what installHb copies. */
-const hbInputs = () => ["apps/cli/bin", "apps/cli/dist", "apps/cli/package.json", "apps/daemon/bin", "apps/daemon/dist", "apps/daemon/systemd", "apps/daemon/package.json"].map((p) => join(REPO_ROOT, p));
+const hbInputs = () => ["apps/cli/bin", "apps/cli/dist", "apps/cli/package.json", "apps/daemon/bin", "apps/daemon/dist", "apps/daemon/systemd", "apps/daemon/package.json", "packages/storage-nfs/native/build"].map((p) => join(REPO_ROOT, p));
 
 /** Builds what is missing and returns the paths a VM boots from. */
 export function ensureImage() {

@@ -88,9 +88,10 @@ export const SCENARIOS = [
       const timing = readTiming(ctx, "nfs-stop");
       const record = fenceRecord(ctx, "nfs-stop-after");
       const rows = [];
-      rows.push(fact("hbd's write blocks in D state (/proc/PID/stat)", {
-        predicted: "state D while the server is frozen", measured: boot.results.dstate_stat ? `${stateOf(boot.results.dstate_stat)}, wchan ${boot.results.dstate_wchan || "?"}` : "not seen",
-        pass: stateOf(boot.results.dstate_stat ?? "") === "D",
+      rows.push(fact("hbd's write blocks in D state (/proc/PID/stat), in its native storage worker", {
+        predicted: "state D while the server is frozen, in /opt/hb/hb-storage-worker (hb.storage.worker)",
+        measured: boot.results.dstate_stat ? `${stateOf(boot.results.dstate_stat)}, wchan ${boot.results.dstate_wchan || "?"}, in ${(boot.results.dstate_cmdline ?? "?").trim()}` : "not seen",
+        pass: stateOf(boot.results.dstate_stat ?? "") === "D" && (boot.results.dstate_cmdline ?? "").startsWith("/opt/hb/hb-storage-worker"),
       }));
       const answered = markers(boot.lines).has("status-answered");
       const ms = (key) => (boot.results[key] ? `${(Number(boot.results[key]) / 1000).toFixed(2)} s` : "no answer");
@@ -266,6 +267,10 @@ export const SCENARIOS = [
       }));
       const [pid1, pid2] = (r.pids ?? "").split(" ");
       const [oldInode, runningInode, fileInode] = (r.exe_inodes ?? "").split(" ");
+      rows.push(fact("hbd writes through the package's storage worker, beside its executable", {
+        predicted: "/usr/lib/hb/hb-storage-worker", measured: (r.worker_before ?? "").trim() || "no worker seen",
+        pass: (r.worker_before ?? "").split(" ").includes("/usr/lib/hb/hb-storage-worker"),
+      }));
       rows.push(fact(`dpkg -i ${v2} while hbd runs: postinst restarts hbd on the new executable`, {
         predicted: `a new PID running the new /usr/lib/hb/hb (its inode); package version ${v2}`,
         measured: `PID ${pid1} → ${pid2}; executable inode ${oldInode} → ${runningInode} (the file's: ${fileInode}); ${r.installed_version ?? "?"}; hbd --version: ${r.hbd_version ?? "?"}`,

@@ -34,9 +34,11 @@ shims_in_place() { grep -q "^exec '/usr/lib/hb/hb' compat kvmheartbeat" "$DIR/kv
 mount -t tmpfs -o size=64m,mode=0755 lab-export /srv/nfs || fail "tmpfs on /srv/nfs"
 mkdir -p /srv/nfs/pool
 nfs_up vers=4.1,hard
+# hb.storage.worker=auto: the package's worker, /usr/lib/hb/hb-storage-worker, beside hbd.
 write_props <<'PROPS'
 hb.watchdog=systemd
 hb.heartbeat.max.age=30000
+hb.storage.worker=auto
 PROPS
 props_sum=$(sha256sum <"$PROPS")
 mkdir -p /etc/systemd/system/hbd.service.d
@@ -46,6 +48,7 @@ systemctl enable hbd >/dev/null 2>&1 || fail "systemctl enable hbd"
 hbd_start
 wait_for "status_has '\"watchdog\":\\{[^}]*\"armed\":true'" 120 || fail "the watchdog was never armed"
 pid1=$(systemctl show -p MainPID --value hbd)
+result worker_before "$(for p in $(cat /proc/"$pid1"/task/*/children 2>/dev/null); do readlink /proc/"$p"/exe; done | sort -u | tr '\n' ' ')"
 
 # Every heartbeat write as the export's own file shows it (hb writes a new file and renames it
 # over the old one), stamped on arrival; and the moment the old hbd's process is gone.
