@@ -31,8 +31,10 @@ const read = (file) => {
     return null; // the process is gone
   }
 };
-// Fields of /proc/<pid>/stat from the state on ([0]): utime, stime, cutime, cstime are [11] to [14].
-// Only /proc files that never wait on the process are read: a stuck worker sits in the kernel.
+/**
+ * Fields of /proc/<pid>/stat from the state on ([0]): utime, stime, cutime, cstime are [11] to [14].
+ * Only /proc files that never wait on the process are read: a stuck worker sits in the kernel.
+ */
 const statFields = (pid) => {
   const text = read(`/proc/${pid}/stat`);
   return text === null ? null : text.slice(text.lastIndexOf(") ") + 2).split(" ");
@@ -42,7 +44,7 @@ const cpuMs = (pid) => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
 };
 const children = (pid) => {
-  let tasks = [];
+  let tasks;
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
@@ -51,24 +53,41 @@ const children = (pid) => {
   return tasks.flatMap((task) => (read(`/proc/${pid}/task/${task}/children`) ?? "").split(" ").filter(Boolean).map(Number));
 };
 const descendants = (pid) => children(pid).flatMap((child) => [child, ...descendants(child)]);
-// CPU of pid and everything below it, live or reaped (cutime + cstime): the difference of two
-// samples is the tree's CPU in between, a kept worker's time before the first sample left out.
+/**
+ * A live child's CPU in ms, to the nanosecond (its threads' schedstat): a kept worker may spend
+ * less than one 10 ms tick of utime + stime in a window. Zombies: utime + stime.
+ */
+const ownMs = (pid, fields) => {
+  if (fields[0] !== "Z") {
+    try {
+      return readdirSync(`/proc/${pid}/task`).reduce((sum, task) => sum + Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]) / 1e6, 0);
+    } catch {
+      // no schedstat here, or the process just ended: its ticks
+    }
+  }
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+};
+const reapedMs = (fields) => ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS;
+/**
+ * CPU of pid and everything below it, live or reaped (cutime + cstime): the difference of two
+ * samples is the tree's CPU in between, a kept worker's time before the first sample left out.
+ */
 const treeCpuMs = (pid) => {
   for (;;) {
     const before = statFields(pid);
-    let ticks = 0;
+    let ms = 0;
     for (const child of descendants(pid)) {
       const f = statFields(child);
-      if (f !== null) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      if (f !== null) ms += ownMs(child, f) + reapedMs(f);
     }
     const after = statFields(pid);
     // A child reaped during the walk could count twice or not at all: walk again.
     if (after[13] !== before[13] || after[14] !== before[14]) continue;
-    return ((ticks + Number(after[11]) + Number(after[12]) + Number(after[13]) + Number(after[14])) * 1000) / TICKS;
+    return ms + ((Number(after[11]) + Number(after[12])) * 1000) / TICKS + reapedMs(after);
   }
 };
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(read(`/proc/${pid}/status`) ?? "")?.[1] ?? 0) / 1024;
-// A child hbd gave up on: killed (SIGKILL pending) but held in the kernel by the hung mount.
+/** A child hbd gave up on: killed (SIGKILL pending) but held in the kernel by the hung mount. */
 const pending = (status, key) => BigInt(`0x${new RegExp(`${key}:\\s+([0-9a-f]+)`).exec(status)?.[1] ?? "0"}`);
 const killed = (pid) => {
   const status = read(`/proc/${pid}/status`) ?? "";
