@@ -117,9 +117,71 @@ typedef struct {
   const char *kind; /* a planted non-file, in words; NULL otherwise */
 } Failure;
 
-static const char *errno_name(int error) {
-  const char *name = strerrorname_np(error);
-  return name == NULL ? "EIO" : name;
+/* The errno's name and libuv's words for it, as Node's fs errors carry them ("EIO: i/o error"). */
+static const struct {
+  int number;
+  const char *name, *words;
+} ERRNOS[] = {
+    {EACCES, "EACCES", "permission denied"},
+    {EAGAIN, "EAGAIN", "resource temporarily unavailable"},
+    {EBADF, "EBADF", "bad file descriptor"},
+    {EBUSY, "EBUSY", "resource busy or locked"},
+    {EDQUOT, "EDQUOT", "disk quota exceeded"},
+    {EEXIST, "EEXIST", "file already exists"},
+    {EFAULT, "EFAULT", "bad address in system call argument"},
+    {EFBIG, "EFBIG", "file too large"},
+    {EINTR, "EINTR", "interrupted system call"},
+    {EINVAL, "EINVAL", "invalid argument"},
+    {EIO, "EIO", "i/o error"},
+    {EISDIR, "EISDIR", "illegal operation on a directory"},
+    {ELOOP, "ELOOP", "too many symbolic links encountered"},
+    {EMFILE, "EMFILE", "too many open files"},
+    {EMLINK, "EMLINK", "too many links"},
+    {ENAMETOOLONG, "ENAMETOOLONG", "name too long"},
+    {ENFILE, "ENFILE", "file table overflow"},
+    {ENODEV, "ENODEV", "no such device"},
+    {ENOENT, "ENOENT", "no such file or directory"},
+    {ENOLCK, "ENOLCK", "no locks available"},
+    {ENOMEM, "ENOMEM", "not enough memory"},
+    {ENOSPC, "ENOSPC", "no space left on device"},
+    {ENOSYS, "ENOSYS", "function not implemented"},
+    {ENOTCONN, "ENOTCONN", "socket is not connected"},
+    {ENOTDIR, "ENOTDIR", "not a directory"},
+    {ENOTEMPTY, "ENOTEMPTY", "directory not empty"},
+    {ENOTSUP, "ENOTSUP", "operation not supported on socket"},
+    {ENXIO, "ENXIO", "no such device or address"},
+    {EOVERFLOW, "EOVERFLOW", "value too large for defined data type"},
+    {EPERM, "EPERM", "operation not permitted"},
+    {EPIPE, "EPIPE", "broken pipe"},
+    {EROFS, "EROFS", "read-only file system"},
+    {ESPIPE, "ESPIPE", "invalid seek"},
+    {ESRCH, "ESRCH", "no such process"},
+    {ESTALE, "ESTALE", "stale file handle"},
+    {ETIMEDOUT, "ETIMEDOUT", "connection timed out"},
+    {ETXTBSY, "ETXTBSY", "text file is busy"},
+    {EXDEV, "EXDEV", "cross-device link not permitted"},
+    {ECONNREFUSED, "ECONNREFUSED", "connection refused"},
+    {ECONNRESET, "ECONNRESET", "connection reset by peer"},
+    {EHOSTUNREACH, "EHOSTUNREACH", "host is unreachable"},
+    {ENETUNREACH, "ENETUNREACH", "network is unreachable"},
+    {EREMOTEIO, "EREMOTEIO", "remote I/O error"},
+    {ENOTBLK, "ENOTBLK", "block device required"},
+    {ECANCELED, "ECANCELED", "operation canceled"},
+};
+
+static void errno_text(int error, const char **name, const char **words) {
+  static char unknown_name[32], unknown_words[48];
+  for (size_t i = 0; i < sizeof ERRNOS / sizeof ERRNOS[0]; i++) {
+    if (ERRNOS[i].number == error) {
+      *name = ERRNOS[i].name;
+      *words = ERRNOS[i].words;
+      return;
+    }
+  }
+  snprintf(unknown_name, sizeof unknown_name, "E%d", error);
+  snprintf(unknown_words, sizeof unknown_words, "unknown system error %d", error);
+  *name = unknown_name;
+  *words = unknown_words;
 }
 
 static void fail_named(Failure *f, const char *code, const char *format, ...) {
@@ -135,14 +197,12 @@ static void fail_named(Failure *f, const char *code, const char *format, ...) {
   buf_str(&f->message, text);
 }
 
-/* libuv's words: strerror's, first letter small. */
 static void fail_sys(Failure *f, int error, const char *syscall, const char *path, const char *dest) {
-  char words[128];
-  snprintf(words, sizeof words, "%s", strerror(error));
-  if (words[0] >= 'A' && words[0] <= 'Z' && !(words[1] >= 'A' && words[1] <= 'Z')) words[0] = (char)(words[0] - 'A' + 'a');
-  if (dest != NULL) fail_named(f, errno_name(error), "%s: %s, %s '%s' -> '%s'", errno_name(error), words, syscall, path, dest);
-  else if (path != NULL) fail_named(f, errno_name(error), "%s: %s, %s '%s'", errno_name(error), words, syscall, path);
-  else fail_named(f, errno_name(error), "%s: %s, %s", errno_name(error), words, syscall);
+  const char *name, *words;
+  errno_text(error, &name, &words);
+  if (dest != NULL) fail_named(f, name, "%s: %s, %s '%s' -> '%s'", name, words, syscall, path, dest);
+  else if (path != NULL) fail_named(f, name, "%s: %s, %s '%s'", name, words, syscall, path);
+  else fail_named(f, name, "%s: %s, %s", name, words, syscall);
   f->kind = NULL;
 }
 
