@@ -185,6 +185,7 @@ export async function buildExecutable(arch, outDir) {
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: native,
+    execArgv: pinned.execArgv,
     assets: { "hb.cjs": cli, "hb.cache": cache, "hbd.cjs": daemon },
   };
   writeFileSync(join(work, "sea-config.json"), `${JSON.stringify(config, null, 2)}\n`);
