@@ -220,7 +220,7 @@ static const char *kind_name(mode_t mode) {
 /* ---- the request: one flat JSON object ---- */
 
 typedef struct {
-  char *op, *folder, *host, *content, *mount_point, *record_text;
+  char *op, *folder, *host, *content, *mount_point, *record_text, *nfs_mounts_file;
   int has_record_seq;
   double record_seq;
   int sweep; /* 0 never, 1 always, 2 after-create */
@@ -440,6 +440,7 @@ static int visit_request(const char *key, Json *j, void *state) {
   if (strcmp(key, "content") == 0) return take_string(j, &r->content);
   if (strcmp(key, "mountPoint") == 0) return take_string(j, &r->mount_point);
   if (strcmp(key, "recordText") == 0) return take_string(j, &r->record_text);
+  if (strcmp(key, "nfsMountsFile") == 0) return take_string(j, &r->nfs_mounts_file);
   if (strcmp(key, "recordSeq") == 0) return r->has_record_seq = 1, parse_number(j, &r->record_seq);
   if (strcmp(key, "extrasWithinMs") == 0) return r->has_extras_within = 1, parse_number(j, &r->extras_within_ms);
   if (strcmp(key, "readBack") == 0) {
@@ -465,6 +466,7 @@ static void request_free(Request *r) {
   free(r->content);
   free(r->mount_point);
   free(r->record_text);
+  free(r->nfs_mounts_file);
   memset(r, 0, sizeof *r);
 }
 
@@ -571,6 +573,110 @@ static int mount_device(const char *mount_point, dev_t *device, Failure *f) {
   }
   close(fd);
   return found ? 1 : stat_device(mount_point, device, f);
+}
+
+#define MOUNT_TABLE_MAX_BYTES (16 * 1024 * 1024)
+
+static int is_nfs_type(const char *type) {
+  return strcmp(type, "nfs") == 0 || strcmp(type, "nfs4") == 0 || (strncmp(type, "fuse.", 5) == 0 && strstr(type, "nfs") != NULL);
+}
+
+/* One line of an fstab-format table (/proc/self/mounts): whether it mounts NFS at `mount_point`. */
+static int nfs_mount_line(char *line, const char *mount_point) {
+  char *fields[4] = {0};
+  int count = 0;
+  for (char *c = line; *c != '\0' && count < 4;) {
+    while (*c == ' ' || *c == '\t' || *c == '\r' || *c == '\v' || *c == '\f') c++;
+    if (*c == '\0') break;
+    fields[count++] = c;
+    while (*c != '\0' && *c != ' ' && *c != '\t' && *c != '\r' && *c != '\v' && *c != '\f') c++;
+    if (*c != '\0') *c++ = '\0';
+  }
+  if (count < 4 || fields[0][0] == '#') return 0;
+  char *in = fields[1], *out = fields[1];
+  while (*in != '\0') {
+    if (in[0] == '\\' && in[1] >= '0' && in[1] <= '7' && in[2] >= '0' && in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
+      *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+      in += 4;
+    } else {
+      *out++ = *in++;
+    }
+  }
+  *out = '\0';
+  return strcmp(fields[1], mount_point) == 0 && is_nfs_type(fields[2]);
+}
+
+/*
+ * hb.mounts.file, checked right before the write: the pool must be an NFS mount at exactly its
+ * path, or the heartbeat would land on the local disk under the mount point, a false success.
+ * Links are followed (/proc/self/mounts is one); anything but a regular file is refused, not
+ * waited on; more than 16 MiB is not a mount table.
+ */
+static int check_nfs_mount(const char *table, const char *mount_point, Failure *f) {
+  struct stat st;
+  int fd = -1;
+  const char *kind = NULL;
+  if (stat(table, &st) != 0) {
+    fail_sys(f, errno, "stat", table, NULL);
+  } else if (!S_ISREG(st.st_mode)) {
+    kind = kind_name(st.st_mode);
+  } else if ((fd = open(table, O_RDONLY | O_NONBLOCK | O_NOCTTY)) < 0) {
+    fail_sys(f, errno, "open", table, NULL);
+  } else if (fstat(fd, &st) != 0) {
+    fail_sys(f, errno, "fstat", NULL, NULL);
+  } else if (!S_ISREG(st.st_mode)) {
+    kind = kind_name(st.st_mode);
+  } else {
+    static char chunk[64 * 1024 + 1];
+    size_t have = 0, total = 0;
+    int found = 0, failed = 0;
+    for (;;) {
+      ssize_t n = read(fd, chunk + have, sizeof chunk - 1 - have);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        fail_sys(f, errno, "read", NULL, NULL);
+        failed = 1;
+        break;
+      }
+      total += (size_t)n;
+      if (total > MOUNT_TABLE_MAX_BYTES) {
+        fail_named(f, "EFBIG", "%s is larger than %d bytes: not read", table, MOUNT_TABLE_MAX_BYTES);
+        failed = 1;
+        break;
+      }
+      have += (size_t)n;
+      size_t start = 0;
+      for (size_t i = 0; i < have; i++) {
+        if (chunk[i] != '\n') continue;
+        chunk[i] = '\0';
+        found |= nfs_mount_line(chunk + start, mount_point);
+        start = i + 1;
+      }
+      if (n == 0) {
+        chunk[have] = '\0';
+        if (have > start) found |= nfs_mount_line(chunk + start, mount_point);
+        break;
+      }
+      if (start == 0 && have == sizeof chunk - 1) start = have; /* a line longer than any mount's */
+      memmove(chunk, chunk + start, have - start);
+      have -= start;
+    }
+    close(fd);
+    if (failed) return 0;
+    if (found) return 1;
+    fail_named(f, "ENOTNFS", "%s is not an NFS mount (per %s): not written, it would land on the local disk", mount_point, table);
+    return 0;
+  }
+  if (fd >= 0) close(fd);
+  if (kind != NULL) fail_named(f, "EFTYPE", "%s is a %s, not a regular file: not read", table, kind);
+  /* The table could not be read: hb cannot tell whether the pool is mounted. */
+  char code[sizeof f->code];
+  memcpy(code, f->code, sizeof code);
+  Buf why = {0};
+  buf_fmt(&why, "cannot read the mount table %s: %s", table, f->message.data);
+  fail_named(f, code, "%s", why.data);
+  buf_free(&why);
+  return 0;
 }
 
 /* A heartbeat lands only on the pool's own filesystem: KVMHA (or the file) must not lead off the mount. */
@@ -904,7 +1010,12 @@ static void write_operation(const Request *r, Buf *reply) {
   const char *readback = "skipped";
   dev_t device = 0;
   int ok;
-  int fd = open_existing(place.target.data, &f);
+  int fd = -2;
+  if (r->nfs_mounts_file != NULL) {
+    p.step = "mount";
+    if (check_nfs_mount(r->nfs_mounts_file, place.mount_point, &f)) mark_step(&p, "open");
+  }
+  if (strcmp(p.step, "open") == 0) fd = open_existing(place.target.data, &f);
   if (fd == -2) {
     ok = 0;
   } else {

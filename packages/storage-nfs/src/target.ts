@@ -1,6 +1,5 @@
 import type { AttemptContext, AttemptOutcome, Clock, Executor, HeartbeatTarget } from "@hb/core";
 import { isOwnFaultCode } from "@hb/core/adapters";
-import { findNfsMount, MountTableError, readMountTable } from "./mounts.js";
 import { validateHostId, validateMountPoint } from "./paths.js";
 import type { RecordFields } from "./worker.js";
 import { writeHeartbeat } from "./write.js";
@@ -36,9 +35,10 @@ export interface NfsTargetOptions {
    */
   readonly nativeWorker?: string;
   /**
-   * The mount table (`hb.mounts.file`). When given, every attempt first checks that the pool is
-   * still an NFS mount at exactly this path: a mount that vanished would otherwise take the
-   * heartbeat onto the local disk under the mount point, a false success.
+   * The mount table (`hb.mounts.file`). When given, every attempt's worker first checks that the
+   * pool is still an NFS mount at exactly this path, right before it writes: a mount that
+   * vanished would otherwise take the heartbeat onto the local disk under the mount point, a
+   * false success. A table hb cannot read for its own fault (EMFILE…) is inconclusive.
    */
   readonly mountsFile?: string;
 }
@@ -65,19 +65,6 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
   }
 
   async attempt(context: AttemptContext): Promise<AttemptOutcome> {
-    const mountsFile = this.options.mountsFile;
-    if (mountsFile !== undefined) {
-      let mounted: boolean;
-      try {
-        mounted = findNfsMount(await readMountTable(mountsFile), this.mountPoint) !== undefined;
-      } catch (error) {
-        const code = error instanceof MountTableError ? error.errno : undefined;
-        // Out of descriptors or memory: hb could not look, which says nothing about the pool.
-        if (isOwnFaultCode(code)) return { ok: false, reason: "inconclusive", message: (error as Error).message, evidence: { code: code ?? "" } };
-        return { ok: false, reason: "error", message: (error as Error).message };
-      }
-      if (!mounted) return { ok: false, reason: "error", message: `${this.mountPoint} is not an NFS mount (per ${mountsFile}): not written, it would land on the local disk` };
-    }
     const wallMs = this.options.clock.wallMs();
     const record = this.recordDue();
     const result = await writeHeartbeat({
@@ -90,6 +77,7 @@ export class NfsHeartbeatTarget implements HeartbeatTarget {
       deadlineMs: context.deadlineMs + BACKSTOP_AFTER_DEADLINE_MS,
       signal: context.signal,
       sweep: this.needsSweep ? true : "after-create",
+      ...(this.options.mountsFile === undefined ? {} : { nfsMountsFile: this.options.mountsFile }),
       // Stuck workers are capped per pool by the executor: past the cap, an attempt fails at once.
       group: this.mountPoint,
       ...(record === undefined ? {} : { record: { host: this.hostId, bootId: record.bootId, writtenAtMs: wallMs, attempt: context.seq, ...record.fields } }),

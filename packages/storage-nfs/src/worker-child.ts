@@ -290,6 +290,49 @@ function createFirst(cx: WorkerContext, request: WriteRequest, place: HeartbeatP
   return device;
 }
 
+// hb.mounts.file, checked right before the write: the pool must be an NFS mount at exactly its
+// path, or the heartbeat would land on the local disk under the mount point, a false success.
+// Links are followed (/proc/self/mounts is one); anything but a regular file is refused.
+function checkNfsMount(cx: WorkerContext, table: string, mountPoint: string): void {
+  const { fs } = cx;
+  const maxBytes = 16 * 1024 * 1024;
+  let text: string;
+  try {
+    const before = fs.statSync(table);
+    if (!before.isFile()) throw notRegular(table, before);
+    const fd = fs.openSync(table, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+    try {
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile()) throw notRegular(table, stat);
+      // procfs reports size 0: read until the end, up to the cap.
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(64 * 1024);
+        const count = fs.readSync(fd, chunk, 0, chunk.length, null);
+        if (count === 0) break;
+        total += count;
+        if (total > maxBytes) throw named(`${table} is larger than ${maxBytes} bytes: not read`, "EFBIG");
+        chunks.push(chunk.subarray(0, count));
+      }
+      text = Buffer.concat(chunks).toString("utf8");
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    const { code, message } = failure(error);
+    throw named(`cannot read the mount table ${table}: ${message}`, code || "EIO");
+  }
+  for (const line of text.split("\n")) {
+    const fields = line.trim().split(/[ \t]+/);
+    if (fields.length < 4 || (fields[0] ?? "").startsWith("#")) continue;
+    const target = (fields[1] ?? "").replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+    const type = fields[2] ?? "";
+    if (target === mountPoint && (type === "nfs" || type === "nfs4" || (type.startsWith("fuse.") && type.includes("nfs")))) return;
+  }
+  throw named(`${mountPoint} is not an NFS mount (per ${table}): not written, it would land on the local disk`, "ENOTNFS");
+}
+
 /** Opens the existing heartbeat for its rewrite; null when there is none yet. */
 function openExisting(fs: typeof NodeFs, target: string): number | null {
   try {
@@ -377,6 +420,11 @@ function writeOperation(cx: WorkerContext, request: WriteRequest): Record<string
   let expected: number | undefined;
   let readback: "verified" | "unavailable" | "skipped" = "skipped";
   try {
+    if (request.nfsMountsFile !== undefined) {
+      progress.step = "mount";
+      checkNfsMount(cx, request.nfsMountsFile, place.mountPoint);
+      markStep(cx, progress, "open");
+    }
     const fd = openExisting(cx.fs, place.target);
     if (fd === null) mode = "created";
     expected = fd === null ? createFirst(cx, request, place, progress) : rewriteInPlace(cx, request, place, fd, progress);
@@ -591,6 +639,7 @@ const WORKER_FUNCTIONS = [
   markStep,
   rewriteInPlace,
   createFirst,
+  checkNfsMount,
   openExisting,
   readBackHeartbeat,
   writeRecord,

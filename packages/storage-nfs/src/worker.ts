@@ -25,6 +25,11 @@ export interface WriteRequest {
   /** The pool's mount point: the heartbeat must be on its filesystem. Default: the folder's parent. */
   readonly mountPoint?: string;
   /**
+   * A mount table (hb.mounts.file) in which the mount point must be an NFS mount, checked right
+   * before the write: else nothing is written (step "mount", code ENOTNFS, or the table's error).
+   */
+  readonly nfsMountsFile?: string;
+  /**
    * Write `hbx-<host>.json` too, in place: these fields as JSON text (an object without `seq`),
    * followed by `seq`, which is `recordSeq` or the previous record's plus one. Text, so that the
    * native worker writes exactly what the Node one does without a JSON library.
@@ -69,11 +74,12 @@ export interface QemuRequest {
 export type WorkerRequest = WriteRequest | ScanRequest | ActivityRequest | QemuRequest;
 
 /**
- * Where a write stopped: the first failing step. `open`: the existing heartbeat could not be
+ * Where a write stopped: the first failing step. `mount`: the pool is not an NFS mount in the
+ * request's mount table, or the table cannot be read; `open`: the existing heartbeat could not be
  * opened for its in-place rewrite; `check`: it is not a regular file, or not on the pool's own
  * filesystem; `truncate`: an older, longer content could not be cut to the fixed size.
  */
-export type WriteStep = "open" | "check" | "mkdir" | "create" | "write" | "truncate" | "fsync" | "close" | "rename" | "fsync-folder" | "readback";
+export type WriteStep = "mount" | "open" | "check" | "mkdir" | "create" | "write" | "truncate" | "fsync" | "close" | "rename" | "fsync-folder" | "readback";
 
 export interface WriteReply {
   readonly ok: boolean;

@@ -7,6 +7,12 @@ export interface WriteHeartbeatOptions extends StorageCallOptions {
   readonly hostId: string;
   /** The heartbeat's content: this host's wall clock, epoch seconds (upstream: `date +%s`). */
   readonly nowEpochSeconds: number;
+  /**
+   * `hb.mounts.file`: the worker checks, right before it writes, that the pool is an NFS mount at
+   * exactly its path there; else nothing is written (failure "mount"): a mount that vanished
+   * would take the heartbeat onto the local disk under the mount point, a false success.
+   */
+  readonly nfsMountsFile?: string;
   /** Also write `hbx-<host>.json` with these fields, in place (advisory: it never fails the heartbeat). */
   readonly record?: RecordFields;
   /** The record's `seq` when the caller keeps it; else the previous record's plus one, read from it. */
@@ -108,6 +114,7 @@ export async function writeHeartbeat(options: WriteHeartbeatOptions): Promise<Wr
       op: "write",
       folder: heartbeatFolder(options.mountPoint),
       mountPoint: validateMountPoint(options.mountPoint),
+      ...(options.nfsMountsFile === undefined ? {} : { nfsMountsFile: options.nfsMountsFile }),
       host: validateHostId(options.hostId),
       content: fixedSizeHeartbeat(options.nowEpochSeconds),
       recordText: options.record === undefined ? null : recordText(options.record),
@@ -127,7 +134,9 @@ export async function writeHeartbeat(options: WriteHeartbeatOptions): Promise<Wr
   }
   if (!reply.ok) {
     const step = reply.step ?? "worker";
-    return { ok: false, file, failure: step, code: reply.code || "EIO", message: `${step} failed: ${reply.message ?? "unknown error"}`, durationMs };
+    // The mount check's message says what it found; the I/O steps' say which step failed.
+    const message = step === "mount" ? (reply.message ?? "not an NFS mount") : `${step} failed: ${reply.message ?? "unknown error"}`;
+    return { ok: false, file, failure: step, code: reply.code || "EIO", message, durationMs };
   }
   return {
     ok: true,
