@@ -45,3 +45,37 @@ describe.each(WORKERS)("scanning a pool's heartbeats with $name", ({ worker }) =
     await expect(scanHeartbeats({ executor, ...worker, mountPoint: pool.path, nowEpochSeconds: NOW, maxAgeSeconds: 60, deadlineMs: 10_000 })).rejects.toMatchObject({ code: "SCAN_FAILED" });
   });
 });
+
+describe("the two workers' scans of odd names and contents", () => {
+  it("are the same: binary and non-ASCII content, a newline or invalid UTF-8 in a name, a big stray file, an unreadable record", async () => {
+    const pool = await makeTempDir();
+    try {
+      await mkdir(pool.file("KVMHA"));
+      const files: [string | Buffer, string | Buffer][] = [
+        ["hb-10.0.0.1", `${NOW - 5}\n`],
+        ["hb-10.0.0.2", Buffer.from([0x00, 0xff, 0x80, 0x0a, 0x22, 0x5c, 0x7f, 0xe9])],
+        ["hb-10.0.0.3", "é ü 1764000000\n"],
+        ["hb-line\nbreak", `${NOW}\n`],
+        [Buffer.from([0x68, 0x62, 0x2d, 0xff, 0xfe]), `${NOW}\n`],
+        ["hb-10.0.0.4", "9".repeat(10_000)],
+        ["hbx-10.0.0.1.json", Buffer.from([0x7b, 0xff, 0x7d])],
+        ["hbx-10.0.0.4.json", " ".repeat(5000)],
+      ];
+      for (const [name, content] of files) await writeFile(Buffer.isBuffer(name) ? Buffer.concat([Buffer.from(`${pool.file("KVMHA")}/`), name]) : pool.file(`KVMHA/${name}`), content);
+      const scan = (worker: (typeof WORKERS)[number]["worker"]) =>
+        scanHeartbeats({ executor: new ProcessExecutor(), ...worker, mountPoint: pool.path, nowEpochSeconds: NOW, maxAgeSeconds: 60, deadlineMs: 10_000 });
+      const [node, native] = [await scan(WORKERS[0].worker), await scan(WORKERS[1].worker)];
+      const comparable = (result: Awaited<ReturnType<typeof scan>>) => ({ ...result, durationMs: 0 });
+      expect(comparable(native)).toEqual(comparable(node));
+      expect(node.heartbeats.map((h) => [h.host, h.reason])).toEqual([
+        ["10.0.0.1", "fresh"],
+        ["10.0.0.2", "not-a-timestamp"],
+        ["10.0.0.3", "not-a-timestamp"],
+        ["10.0.0.4", "not-a-timestamp"],
+      ]);
+      expect(node.ignored).toHaveLength(2);
+    } finally {
+      await pool.remove();
+    }
+  });
+});
