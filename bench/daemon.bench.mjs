@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { faultFsUnavailableReason, mountFaultFs } from "../tooling/testkit/dist/index.js";
 
 const HBD = fileURLToPath(new URL("../apps/daemon/bin/hbd.js", import.meta.url));
+// hbd as the packaged executable starts it: with the V8 flags of its SEA configuration.
+const EXEC_ARGV = JSON.parse(readFileSync(fileURLToPath(new URL("../packaging/node.json", import.meta.url)), "utf8")).execArgv ?? [];
 const POOLS = 64;
 const FREQUENCY_MS = 20_000;
 const WARMUP_MS = 25_000;
@@ -125,7 +127,7 @@ async function scenario(hung) {
       `hb.pools=${pools.map((pool) => `nfs:${pool}`).join(";")}`,
     ].join("\n") + "\n",
   );
-  const hbd = spawn(process.execPath, [HBD, "--file", file, "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
+  const hbd = spawn(process.execPath, [...EXEC_ARGV, HBD, "--file", file, "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
   const attempts = [];
   let buffered = "";
   let stderr = "";

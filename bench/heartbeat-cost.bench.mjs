@@ -2,7 +2,7 @@
 // CPU per heartbeat: hbd with its children (its storage workers) for 1, 16 and 64 pools, and
 // upstream's write as the agent runs it (bash kvmheartbeat.sh -i -p -m -h, no -r), in the same run.
 // hbd runs with kvm.heartbeat.update.frequency=2000 on local folders that a planted mount table
-// lists as NFS, fencing in dry run. Its CPU over the window is its own user + system time, what its
+// lists as NFS, fencing in dry run, with the V8 flags the packaged executable starts with. Its CPU over the window is its own user + system time, what its
 // reaped children spent (cutime + cstime) and its live children's time, sampled by pid at each
 // slice's edges so a kept worker's time before the window is left out. Heartbeats are hbd's attempt
 // log lines. The window (HB_BENCH_WINDOW_MS; default 60 s at 64 pools, 20 s below) is cut into
@@ -16,6 +16,8 @@ import { fileURLToPath } from "node:url";
 import { UPSTREAM_WRITE_SCRIPT } from "../tooling/testkit/dist/index.js";
 
 const HBD = fileURLToPath(new URL("../apps/daemon/bin/hbd.js", import.meta.url));
+// hbd as the packaged executable starts it: with the V8 flags of its SEA configuration.
+const EXEC_ARGV = JSON.parse(readFileSync(fileURLToPath(new URL("../packaging/node.json", import.meta.url)), "utf8")).execArgv ?? [];
 const HB = fileURLToPath(new URL("../apps/cli/bin/hb.js", import.meta.url));
 const FREQUENCY_MS = 2000;
 const WARMUP_MS = 8000;
@@ -143,7 +145,7 @@ async function hbd(root, pools, worker) {
       ...(worker === undefined ? [] : [`hb.storage.worker=${worker}`]),
     ].join("\n") + "\n",
   );
-  const child = spawn(process.execPath, [HBD, "--file", file, "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...EXEC_ARGV, HBD, "--file", file, "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
   const attempts = []; // arrival times of attempt lines
   let failed = 0; // attempts that did not write: the numbers would not be a heartbeat's cost
   let storageWorker = "?"; // what hbd says it writes with
