@@ -17,8 +17,9 @@ const DEB_ARCH = { x64: "amd64", arm64: "arm64" };
 const RPM_ARCH = { x64: "x86_64", arm64: "aarch64" };
 const ELF_MACHINE = { x64: 62, arm64: 183 };
 const WORKER_BUILD = join(root, "packages/storage-nfs/native/build.mjs");
-// What the worker's static glibc is under, from the build machine's Debian libc package.
-const GLIBC_NOTICES = ["/usr/share/doc/libc6-dev/copyright", "/usr/share/common-licenses/LGPL-2.1"];
+// What the worker's static musl is under (MIT), from the build machine's Debian musl package: the
+// first that is there (musl-dev, which the build needs, depends on musl; both carry the same text).
+const MUSL_NOTICES = ["/usr/share/doc/musl/copyright", "/usr/share/doc/musl-dev/copyright"];
 export const SUMMARY = "storage heartbeat and self-fencing for CloudStack KVM hosts";
 const DESCRIPTION = [
   "hb replaces the storage heartbeat scripts of the CloudStack KVM agent (kvmheartbeat.sh,",
@@ -47,11 +48,13 @@ function manPage(name, section, title, help, version) {
 /**
  * The native storage worker for `arch` (hbd keeps one per pool), compiled by its build.mjs into
  * `out`: static and stripped, arm64 with Debian's cross-compiler; checked without running it.
+ * Always against musl (about 90 KiB of memory per worker, glibc's static start-up 670 KiB): where
+ * musl is missing this fails rather than package a glibc worker.
  */
 export function buildWorker(arch, out, { script = WORKER_BUILD } = {}) {
   if (!ELF_MACHINE[arch]) throw new PackageError(`--arch ${arch}: not x64 or arm64`);
   rmSync(out, { force: true });
-  const result = spawnSync(process.execPath, [script, "--arch", arch, "--out", out], { stdio: ["ignore", "inherit", "inherit"] });
+  const result = spawnSync(process.execPath, [script, "--arch", arch, "--libc", "musl", "--out", out], { stdio: ["ignore", "inherit", "inherit"] });
   if (result.status !== 0) throw new PackageError(`the storage worker for linux-${arch}: ${script} exited with ${result.status ?? result.signal}`);
   checkWorker(out, arch);
   return out;
@@ -83,14 +86,15 @@ export function checkWorker(path, arch) {
   return path;
 }
 
-/** The notices and license of the GNU C library the static worker carries. */
-export function glibcLicense() {
-  for (const path of GLIBC_NOTICES) if (!existsSync(path)) throw new PackageError(`${path} is missing (Debian: apt-get install libc6-dev base-files)`);
-  return GLIBC_NOTICES.map((path) => readFileSync(path, "utf8").trimEnd()).join(`\n\n${"-".repeat(72)}\n\n`) + "\n";
+/** The copyright and license of the musl C library the static worker carries. */
+export function muslLicense() {
+  const path = MUSL_NOTICES.find((candidate) => existsSync(candidate));
+  if (path === undefined) throw new PackageError(`${MUSL_NOTICES.join(" and ")} are missing (Debian: apt-get install musl-dev)`);
+  return readFileSync(path, "utf8").trimEnd() + "\n";
 }
 
 /** Everything the packages install, under `stage`, from the executable (run here for --help) and the worker. */
-export function stageTree(stage, { executable, worker, helpExecutable, version, nodeLicense, thirdParty, glibc }) {
+export function stageTree(stage, { executable, worker, helpExecutable, version, nodeLicense, thirdParty, musl }) {
   rmSync(stage, { recursive: true, force: true });
   const at = (path) => join(stage, path);
   mkdirSync(at("usr/lib/hb"), { recursive: true });
@@ -141,16 +145,16 @@ export function stageTree(stage, { executable, worker, helpExecutable, version, 
       " from (THIRD-PARTY-LICENSES), each under its own license.",
       "",
       "Files: usr/lib/hb/hb-storage-worker",
-      "License: Apache-2.0 and LGPL-2.1+",
-      " hb's storage worker is statically linked with the GNU C Library (LICENSE.glibc); its",
-      " source is hb's packages/storage-nfs/native/storage-worker.c, the library's is Debian's glibc.",
+      "License: Apache-2.0 and MIT",
+      " hb's storage worker is statically linked with the musl C library (LICENSE.musl); its",
+      " source is hb's packages/storage-nfs/native/storage-worker.c, the library's is Debian's musl.",
       "",
     ].join("\n"),
   );
   copyFileSync(join(here, "LICENSE"), at("usr/share/doc/hb/LICENSE"));
   copyFileSync(nodeLicense, at("usr/share/doc/hb/LICENSE.node"));
   write(at("usr/share/doc/hb/THIRD-PARTY-LICENSES"), thirdParty);
-  write(at("usr/share/doc/hb/LICENSE.glibc"), glibc);
+  write(at("usr/share/doc/hb/LICENSE.musl"), musl);
   return stage;
 }
 
@@ -231,7 +235,7 @@ export function repackage({ version, arch = "x64", outDir = join(here, "dist"), 
   const executable = join(dist, `hb-linux-${arch}`);
   const worker = join(dist, `hb-storage-worker-linux-${arch}`);
   const docs = join(dist, `stage-${arch}`, "usr/share/doc/hb");
-  for (const path of [executable, worker, join(docs, "THIRD-PARTY-LICENSES"), join(docs, "LICENSE.glibc")]) {
+  for (const path of [executable, worker, join(docs, "THIRD-PARTY-LICENSES"), join(docs, "LICENSE.musl")]) {
     if (!existsSync(path)) throw new PackageError(`${path} is missing: run pnpm release --arch ${arch} first`);
   }
   checkWorker(worker, arch);
@@ -244,7 +248,7 @@ export function repackage({ version, arch = "x64", outDir = join(here, "dist"), 
     version,
     nodeLicense: join(docs, "LICENSE.node"),
     thirdParty: readFileSync(join(docs, "THIRD-PARTY-LICENSES"), "utf8"),
-    glibc: readFileSync(join(docs, "LICENSE.glibc"), "utf8"),
+    musl: readFileSync(join(docs, "LICENSE.musl"), "utf8"),
   });
   const built = [buildDeb(stage, { arch, version, outDir, gzipLevel })];
   if (rpm) built.push(buildRpm(stage, { arch, version, outDir }));

@@ -2,11 +2,11 @@
 # hb as an operator installs it, checked end to end (as root, on a dpkg system):
 #   1. `pnpm release` for linux-x64: the executable, the storage worker, the .deb and the .rpm; the
 #      .rpm's files are the .deb's; the worker for linux-arm64 cross-compiled and checked unrun;
-#   2. dpkg -i: hbd not enabled, the static worker beside the executable, the man pages, completion
-#      and licenses in place; then, from /usr/bin with no Node anywhere (node bind-mounted over with
-#      /dev/null): hb --version, a real heartbeat written and read, hb fence --dry-run, hb shims
-#      install/uninstall --divert round trip on a temporary agent folder, hb doctor on it, an upgrade
-#      to the next version, hbd --demo (with the package's storage worker);
+#   2. dpkg -i: hbd not enabled, the static worker (musl, not glibc) beside the executable, the man
+#      pages, completion and licenses in place; then, from /usr/bin with no Node anywhere (node
+#      bind-mounted over with /dev/null): hb --version, a real heartbeat written and read, hb fence
+#      --dry-run, hb shims install/uninstall --divert round trip on a temporary agent folder, hb
+#      doctor on it, an upgrade to the next version, hbd --demo (with the package's storage worker);
 #   3. dpkg -r: no file of the package left, the temporary folder's scripts restored, no diversion left,
 #      agent.properties as it was;
 #   4. every @hb library packs and passes publint and attw; examples/consumer installs and runs.
@@ -39,9 +39,13 @@ if [ "$(id -u)" -ne 0 ] || ! command -v dpkg >/dev/null; then
   exit 1
 fi
 # What this needs beyond a Debian base system: rpmbuild (Debian's rpm), man's own formatter, the
-# storage worker's compilers (gcc, and the aarch64 cross-compiler for linux-arm64).
-if ! command -v rpmbuild >/dev/null || ! command -v man >/dev/null || ! command -v cc >/dev/null || ! command -v aarch64-linux-gnu-gcc >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm man-db gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null
+# storage worker's compilers (gcc, and the aarch64 cross-compiler for linux-arm64) and the musl it
+# is linked with (musl-dev carries the specs file; arm64's is a foreign architecture's package).
+if ! command -v rpmbuild >/dev/null || ! command -v man >/dev/null || ! command -v cc >/dev/null || ! command -v aarch64-linux-gnu-gcc >/dev/null || [ ! -e /usr/lib/x86_64-linux-musl/musl-gcc.specs ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm man-db gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools musl-dev >/dev/null
+fi
+if [ ! -e /usr/lib/aarch64-linux-musl/musl-gcc.specs ]; then
+  dpkg --add-architecture arm64 && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends musl-dev:arm64 >/dev/null
 fi
 
 version=$(node -p 'require("./apps/cli/package.json").version')
@@ -58,6 +62,15 @@ worker=/usr/lib/hb/hb-storage-worker
 # checkWorker: from the ELF headers, the architecture and no program interpreter (static). (The
 # module last: as argv[1] it would take itself for the command line.)
 static_worker() { node --input-type=module -e 'const { checkWorker } = await import(process.argv[3]); checkWorker(process.argv[1], process.argv[2]);' "$1" "$2" "$repo/packaging/build-packages.mjs"; }
+# Linked with musl, not glibc (90 KiB of memory per worker, not 670): glibc's static start-up
+# leaves its symbol versions' names (GLIBC_PRIVATE, GLIBC_TUNABLES) in even a stripped binary and
+# makes it 650-810 KiB; musl's leaves neither (87 KiB for x86-64, 130 KiB for AArch64).
+musl_worker() {
+  local size
+  size=$(stat -c %s "$1") || return 1
+  if grep -q GLIBC_ "$1"; then echo "$1: has GLIBC_ strings: linked with glibc, not musl"; return 1; fi
+  [ "$size" -lt $((300 * 1024)) ] || { echo "$1: $size bytes, not under 300 KiB: not musl's static start-up"; return 1; }
+}
 rpm_worker() {
   local list
   list=$(rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]' "$rpm") || return 1
@@ -65,7 +78,10 @@ rpm_worker() {
 }
 check "  the .rpm has $worker (0755, root)" rpm_worker
 # CI builds linux-x64 only: the linux-arm64 worker is compiled here as release would, and checked unrun.
-arm64_worker() { node packages/storage-nfs/native/build.mjs --arch arm64 --out "$work/hb-storage-worker-linux-arm64" && static_worker "$work/hb-storage-worker-linux-arm64" arm64; }
+arm64_worker() {
+  local out=$work/hb-storage-worker-linux-arm64
+  node packages/storage-nfs/native/build.mjs --arch arm64 --libc musl --out "$out" && static_worker "$out" arm64 && musl_worker "$out"
+}
 
 # A temporary agent: its script folder (upstream's three scripts), a pool in a mount table, a state folder.
 work=$(mktemp -d /tmp/hb-ci-packaging.XXXXXX)
@@ -89,7 +105,7 @@ if [ ! -e "$props" ]; then
   printf '# the operator'"'"'s: no package script touches it\nhost=10.0.0.1\n' >"$props"
   trap 'rm -rf "$work" "$made"' EXIT
 fi
-check "storage worker for linux-arm64: cross-compiled, static aarch64" arm64_worker
+check "storage worker for linux-arm64: cross-compiled, static aarch64, musl" arm64_worker
 props_before=$(stat -c '%s %Y %i' "$props"; sha256sum <"$props")
 props_untouched() { [ "$(stat -c '%s %Y %i' "$props"; sha256sum <"$props")" = "$props_before" ]; }
 
@@ -102,9 +118,9 @@ installed_worker() {
   [ "$(dpkg-query -S "$worker")" = "hb: $worker" ] || return 1
   # Not a user command: nothing of it in /usr/bin.
   [ ! -e /usr/bin/hb-storage-worker ] && [ ! -L /usr/bin/hb-storage-worker ] || { echo "hb-storage-worker in /usr/bin"; return 1; }
-  static_worker "$worker" x64
+  static_worker "$worker" x64 && musl_worker "$worker"
 }
-check "  $worker: the package's, 0755 root, static x86-64" installed_worker
+check "  $worker: the package's, 0755 root, static x86-64, musl" installed_worker
 # Read from the package itself: minimal images tell dpkg to skip /usr/share/{man,doc}.
 from_deb() { dpkg-deb --fsys-tarfile "$deb" | tar -xO ".$1"; }
 # (Whole texts first: grep -q leaving a pipe early would fail it under pipefail.)
@@ -127,7 +143,7 @@ completion() {
   [ -z "$missing" ] || { echo "not completed:" $missing; return 1; }
 }
 check "  bash completion of hb and hbd: every command hb --help names" completion
-licenses() { local f; for f in copyright LICENSE LICENSE.node LICENSE.glibc THIRD-PARTY-LICENSES; do [ "$(from_deb "/usr/share/doc/hb/$f" | wc -c)" -gt 0 ] || { echo "no $f"; return 1; }; done; }
+licenses() { local f; for f in copyright LICENSE LICENSE.node LICENSE.musl THIRD-PARTY-LICENSES; do [ "$(from_deb "/usr/share/doc/hb/$f" | wc -c)" -gt 0 ] || { echo "no $f"; return 1; }; done; }
 check "  license files" licenses
 
 # Everything below runs where node is not: bind-mounted over in a mount namespace of its own.

@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 // `pnpm release`: hb as an operator installs it. Builds the workspace, then into packaging/dist/:
 // the single executable hb-linux-<arch> (Node 24 from the npm registry with hb's bundles and a
-// code cache), the native storage worker hb-storage-worker-linux-<arch> (static, compiled with
-// Debian's gcc, or its aarch64 cross-compiler for arm64), and hb's .deb and .rpm. Runs on the
-// pinned Node 24 (`pnpm release` goes through scripts/setup.mjs).
+// code cache), the native storage worker hb-storage-worker-linux-<arch> (static against musl,
+// compiled with Debian's gcc, or its aarch64 cross-compiler for arm64), and hb's .deb and .rpm.
+// Runs on the pinned Node 24 (`pnpm release` goes through scripts/setup.mjs).
 //   node scripts/release.mjs [--arch x64,arm64] [--no-packages] [--no-build]
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildDeb, buildRpm, buildWorker, glibcLicense, stagedFiles, stageTree } from "../packaging/build-packages.mjs";
+import { buildDeb, buildRpm, buildWorker, muslLicense, stagedFiles, stageTree } from "../packaging/build-packages.mjs";
 import { buildExecutable, NODE_VERSION } from "../packaging/build-sea.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -36,7 +36,7 @@ if (!values["no-build"]) execFileSync("pnpm", ["exec", "turbo", "run", "build", 
 const workers = {};
 for (const arch of arches) {
   workers[arch] = buildWorker(arch, join(outDir, `hb-storage-worker-linux-${arch}`));
-  console.log(`hb-storage-worker-linux-${arch}: ${(statSync(workers[arch]).size / 2 ** 10).toFixed(0)} KiB (static, checked without running)`);
+  console.log(`hb-storage-worker-linux-${arch}: ${(statSync(workers[arch]).size / 2 ** 10).toFixed(0)} KiB (static, musl, checked without running)`);
 }
 const built = {};
 for (const arch of [process.arch, ...arches.filter((arch) => arch !== process.arch)]) {
@@ -46,7 +46,7 @@ for (const arch of [process.arch, ...arches.filter((arch) => arch !== process.ar
 
 if (values.packages && !values["no-packages"]) {
   for (const arch of arches) {
-    const stage = stageTree(join(outDir, `stage-${arch}`), { ...built[arch], helpExecutable: built[process.arch].executable, version, glibc: glibcLicense() });
+    const stage = stageTree(join(outDir, `stage-${arch}`), { ...built[arch], helpExecutable: built[process.arch].executable, version, musl: muslLicense() });
     const deb = buildDeb(stage, { arch, version, outDir });
     console.log(`${deb}: ${(statSync(deb).size / 2 ** 20).toFixed(1)} MiB, ${stagedFiles(stage).length} files`);
     if (have("rpmbuild")) {
