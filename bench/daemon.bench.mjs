@@ -4,20 +4,18 @@
 // pools hang in the kernel (a FUSE mount whose writes never answer: each hung write's worker is
 // killed, stays stuck in the kernel, and the pool's next try starts another).
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EXEC_ARGV, children, cpuMs, read, statFields, treeMs, writeHbdProperties } from "./proc.mjs";
 import { faultFsUnavailableReason, mountFaultFs } from "../tooling/testkit/dist/index.js";
 
 const HBD = fileURLToPath(new URL("../apps/daemon/bin/hbd.js", import.meta.url));
-// hbd as the packaged executable starts it: with the V8 flags of its SEA configuration.
-const EXEC_ARGV = JSON.parse(readFileSync(fileURLToPath(new URL("../packaging/node.json", import.meta.url)), "utf8")).execArgv ?? [];
 const POOLS = 64;
 const FREQUENCY_MS = 20_000;
 const WARMUP_MS = 25_000;
 const WINDOW_MS = Number(process.env.HB_BENCH_WINDOW_MS ?? 40_000);
-const TICKS = 100; // clock ticks per second (/proc/<pid>/stat)
 
 const unavailable = faultFsUnavailableReason();
 if (unavailable !== null) {
@@ -26,68 +24,6 @@ if (unavailable !== null) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const read = (file) => {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return null; // the process is gone
-  }
-};
-/**
- * Fields of /proc/<pid>/stat from the state on ([0]): utime, stime, cutime, cstime are [11] to [14].
- * Only /proc files that never wait on the process are read: a stuck worker sits in the kernel.
- */
-const statFields = (pid) => {
-  const text = read(`/proc/${pid}/stat`);
-  return text === null ? null : text.slice(text.lastIndexOf(") ") + 2).split(" ");
-};
-const cpuMs = (pid) => {
-  const fields = statFields(pid);
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
-};
-const children = (pid) => {
-  let tasks;
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  return tasks.flatMap((task) => (read(`/proc/${pid}/task/${task}/children`) ?? "").split(" ").filter(Boolean).map(Number));
-};
-const descendants = (pid) => children(pid).flatMap((child) => [child, ...descendants(child)]);
-/**
- * A live child's CPU in ms, to the nanosecond (its threads' schedstat): a kept worker may spend
- * less than one 10 ms tick of utime + stime in a window. Zombies: utime + stime.
- */
-const ownMs = (pid, fields) => {
-  if (fields[0] !== "Z") {
-    try {
-      return readdirSync(`/proc/${pid}/task`).reduce((sum, task) => sum + Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]) / 1e6, 0);
-    } catch {
-      // no schedstat here, or the process just ended: its ticks
-    }
-  }
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
-};
-const reapedMs = (fields) => ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS;
-/**
- * CPU of pid and everything below it, live or reaped (cutime + cstime): the difference of two
- * samples is the tree's CPU in between, a kept worker's time before the first sample left out.
- */
-const treeCpuMs = (pid) => {
-  for (;;) {
-    const before = statFields(pid);
-    let ms = 0;
-    for (const child of descendants(pid)) {
-      const f = statFields(child);
-      if (f !== null) ms += ownMs(child, f) + reapedMs(f);
-    }
-    const after = statFields(pid);
-    // A child reaped during the walk could count twice or not at all: walk again.
-    if (after[13] !== before[13] || after[14] !== before[14]) continue;
-    return ms + ((Number(after[11]) + Number(after[12])) * 1000) / TICKS + reapedMs(after);
-  }
-};
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(read(`/proc/${pid}/status`) ?? "")?.[1] ?? 0) / 1024;
 /** A child hbd gave up on: killed (SIGKILL pending) but held in the kernel by the hung mount. */
 const pending = (status, key) => BigInt(`0x${new RegExp(`${key}:\\s+([0-9a-f]+)`).exec(status)?.[1] ?? "0"}`);
@@ -108,25 +44,7 @@ async function scenario(hung) {
     mkdirSync(dir);
     pools.push(dir);
   }
-  writeFileSync(join(root, "mounts"), pools.map((pool) => `10.0.0.2:/export ${pool} nfs rw 0 0`).join("\n") + "\n");
-  const file = join(root, "agent.properties");
-  writeFileSync(
-    file,
-    [
-      "heartbeat.update.timeout=10000",
-      `kvm.heartbeat.update.frequency=${FREQUENCY_MS}`,
-      "kvm.heartbeat.update.max.tries=2",
-      "kvm.heartbeat.update.retry.sleep=500",
-      "hb.fence.dry.run=true",
-      "hb.fence.scope=all",
-      `hb.fence.sysrq.trigger=${join(root, "sysrq")}`,
-      "hb.host.ip=10.0.0.5",
-      "hb.status.listen=127.0.0.1:0",
-      `hb.state.dir=${join(root, "state")}`,
-      `hb.mounts.file=${join(root, "mounts")}`,
-      `hb.pools=${pools.map((pool) => `nfs:${pool}`).join(";")}`,
-    ].join("\n") + "\n",
-  );
+  const file = writeHbdProperties(root, { frequencyMs: FREQUENCY_MS, pools });
   const hbd = spawn(process.execPath, [...EXEC_ARGV, HBD, "--file", file, "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
   const attempts = [];
   let buffered = "";
@@ -146,7 +64,7 @@ async function scenario(hung) {
   await fuse?.setFault({ hang: true, ops: ["create", "write", "rename", "fsync", "open", "mkdir", "unlink"] });
   const status = /status: http:\/\/(\S+)\/status/.exec(stderr)?.[1];
   const cpuStart = cpuMs(hbd.pid);
-  const treeStart = treeCpuMs(hbd.pid);
+  const treeStart = treeMs(hbd.pid);
   const windowStart = attempts.at(-1)?.startedAtMs ?? 0;
   let lag = 0;
   for (let waited = 0; waited < WINDOW_MS; waited += 5000) {
@@ -155,7 +73,7 @@ async function scenario(hung) {
     lag = Math.max(lag, body.eventLoopLagP99Ms);
   }
   const cpu = cpuMs(hbd.pid) - cpuStart;
-  const tree = treeCpuMs(hbd.pid) - treeStart;
+  const tree = treeMs(hbd.pid) - treeStart;
   const rss = rssMiB(hbd.pid);
   const live = children(hbd.pid).filter((pid) => statFields(pid)?.[0] !== "Z");
   const rssTotal = rss + live.reduce((sum, pid) => sum + rssMiB(pid), 0);

@@ -9,15 +9,14 @@
 // 10 s slices: the median of the slices' CPU per heartbeat, and the mean over the whole window.
 // Then the memory of hbd with 64 pools and their workers alive, against the bound of 120 MB.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EXEC_ARGV, TICKS, children, read, statFields, treeMs, writeHbdProperties } from "./proc.mjs";
 import { UPSTREAM_WRITE_SCRIPT } from "../tooling/testkit/dist/index.js";
 
 const HBD = fileURLToPath(new URL("../apps/daemon/bin/hbd.js", import.meta.url));
-// hbd as the packaged executable starts it: with the V8 flags of its SEA configuration.
-const EXEC_ARGV = JSON.parse(readFileSync(fileURLToPath(new URL("../packaging/node.json", import.meta.url)), "utf8")).execArgv ?? [];
 const HB = fileURLToPath(new URL("../apps/cli/bin/hb.js", import.meta.url));
 const FREQUENCY_MS = 2000;
 const WARMUP_MS = 8000;
@@ -25,7 +24,6 @@ const SLICE_MS = 10_000;
 const windowMs = (pools) => Number(process.env.HB_BENCH_WINDOW_MS ?? (pools >= 64 ? 60_000 : 20_000));
 const UPSTREAM_RUNS = 200;
 const MEMORY_BOUND_MB = 120;
-const TICKS = 100; // clock ticks per second (/proc/<pid>/stat)
 const MiB = 2 ** 20;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -34,71 +32,6 @@ const median = (values) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
-const read = (file) => {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return null; // the process is gone
-  }
-};
-/**
- * Fields of /proc/<pid>/stat from the state on (proc(5) field 3 is [0] here): utime, stime, cutime
- * and cstime (fields 14 to 17) are [11] to [14].
- */
-const statFields = (pid) => {
-  const text = read(`/proc/${pid}/stat`);
-  return text === null ? null : text.slice(text.lastIndexOf(") ") + 2).split(" ");
-};
-const children = (pid) => {
-  let tasks;
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  // Every thread's children: a child belongs to the thread that forked it.
-  return tasks.flatMap((task) => (read(`/proc/${pid}/task/${task}/children`) ?? "").split(" ").filter(Boolean).map(Number));
-};
-const descendants = (pid) => children(pid).flatMap((child) => [child, ...descendants(child)]);
-
-/**
- * A live child's CPU in ms, to the nanosecond: its threads' run time (/proc/<pid>/task/<tid>/
- * schedstat), since utime + stime come in whole 10 ms ticks and a kept worker may spend less than
- * one between two samples. Zombies and processes without schedstat: utime + stime.
- */
-const ownMs = (pid, fields) => {
-  if (fields[0] !== "Z") {
-    try {
-      return readdirSync(`/proc/${pid}/task`).reduce((sum, task) => sum + Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]) / 1e6, 0);
-    } catch {
-      // no schedstat here, or the process just ended: its ticks
-    }
-  }
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
-};
-const reapedMs = (fields) => ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS;
-
-/**
- * CPU ms of pid and everything below it, live or reaped: each process's own time plus what its
- * reaped children spent (cutime + cstime). The difference of two samples is the tree's CPU in
- * between: a child reaped in between moves its whole time into its parent's cutime, and its share
- * before the first sample is subtracted with that sample.
- */
-function treeMs(pid) {
-  for (;;) {
-    const before = statFields(pid);
-    if (before === null) throw new Error(`process ${pid} is gone`);
-    let ms = 0;
-    for (const child of descendants(pid)) {
-      const f = statFields(child);
-      if (f !== null) ms += ownMs(child, f) + reapedMs(f);
-    }
-    const after = statFields(pid);
-    // A child reaped during the walk could count twice or not at all: walk again.
-    if (after === null || after[13] !== before[13] || after[14] !== before[14]) continue;
-    return ms + ((Number(after[11]) + Number(after[12])) * 1000) / TICKS + reapedMs(after);
-  }
-}
 const statusKiB = (pid, key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(read(`/proc/${pid}/status`) ?? "")?.[1] ?? 0);
 const pssKiB = (pid) => Number(/Pss:\s+(\d+)/.exec(read(`/proc/${pid}/smaps_rollup`) ?? "")?.[1] ?? 0);
 const exeName = (pid) => {
@@ -125,26 +58,7 @@ async function hbd(root, pools, worker) {
   const dir = join(root, `hbd-${pools}-${worker ?? "default"}`);
   const folders = Array.from({ length: pools }, (_, i) => join(dir, `p${i}`));
   for (const folder of folders) mkdirSync(folder, { recursive: true });
-  writeFileSync(join(dir, "mounts"), folders.map((folder) => `10.0.0.2:/export ${folder} nfs rw 0 0`).join("\n") + "\n");
-  const file = join(dir, "agent.properties");
-  writeFileSync(
-    file,
-    [
-      "heartbeat.update.timeout=10000",
-      `kvm.heartbeat.update.frequency=${FREQUENCY_MS}`,
-      "kvm.heartbeat.update.max.tries=2",
-      "kvm.heartbeat.update.retry.sleep=500",
-      "hb.fence.dry.run=true",
-      "hb.fence.scope=all",
-      `hb.fence.sysrq.trigger=${join(dir, "sysrq")}`,
-      "hb.host.ip=10.0.0.5",
-      "hb.status.listen=127.0.0.1:0",
-      `hb.state.dir=${join(dir, "state")}`,
-      `hb.mounts.file=${join(dir, "mounts")}`,
-      `hb.pools=${folders.map((folder) => `nfs:${folder}`).join(";")}`,
-      ...(worker === undefined ? [] : [`hb.storage.worker=${worker}`]),
-    ].join("\n") + "\n",
-  );
+  const file = writeHbdProperties(dir, { frequencyMs: FREQUENCY_MS, pools: folders, extra: worker === undefined ? [] : [`hb.storage.worker=${worker}`] });
   const child = spawn(process.execPath, [...EXEC_ARGV, HBD, "--file", file, "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
   const attempts = []; // arrival times of attempt lines
   let failed = 0; // attempts that did not write: the numbers would not be a heartbeat's cost
