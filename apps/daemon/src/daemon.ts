@@ -14,7 +14,7 @@ import { DaemonMetrics } from "./metrics.js";
 import { PoolSync, type PoolSyncDeps } from "./pool-sync.js";
 import { healthOf, statusDocument } from "./status-view.js";
 import { startupSummary } from "./summary.js";
-import { makeWatchdog, Supervisor, type EventLoopLag } from "./supervisor.js";
+import { lagThresholdMs, makeWatchdog, Supervisor, type EventLoopLag } from "./supervisor.js";
 import type { Watchdog } from "./watchdog.js";
 
 export type { DaemonOptions } from "./config-source.js";
@@ -180,7 +180,7 @@ export class Daemon {
   }
 
   private lagThresholdMs(): number {
-    return Math.min(1_000, this.settings.attemptTimeoutMs / 10);
+    return lagThresholdMs(this.settings.attemptTimeoutMs);
   }
 
   private loopHealthy(): boolean {

@@ -24,13 +24,14 @@ if (command.kind === "help") {
   // once) and cut hbd's clean stop half way. A second signal changes nothing.
   for (const signal of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.on(signal, () => onSignal(signal));
 
-  const [{ DEFAULT_AGENT_PROPERTIES, daemonSettings, loadConfig }, { ipv4AddressOf, readBootId, SystemClock }, { default: pino }, { Daemon }, { discoverLibvirtPools }, { chooseStorageWorker, eventLoopLag, hbdExecutor, hbdFactories, lastFenceRecord, isHbdProcess, storageWorkerCandidates }] = await Promise.all([
+  const [{ DEFAULT_AGENT_PROPERTIES, daemonSettings, loadConfig }, { ipv4AddressOf, readBootId, SystemClock }, { default: pino }, { Daemon }, { discoverLibvirtPools }, { chooseStorageWorker, eventLoopLag, hbdExecutor, lagResolutionMs, hbdFactories, lastFenceRecord, isHbdProcess, storageWorkerCandidates }, { lagThresholdMs }] = await Promise.all([
     import("@hb/config"),
     import("@hb/core"),
     import("pino"),
     import("./daemon.js"),
     import("./pools.js"),
     import("./wiring.js"),
+    import("./supervisor.js"),
   ]);
   const propertiesPath = command.file ?? (process.env.AGENT_PROPS || DEFAULT_AGENT_PROPERTIES);
   // The executor's stuck-child cap and the storage worker come from the file as it is at start (the daemon reports its problems).
@@ -59,7 +60,8 @@ if (command.kind === "help") {
       bootId: readBootId(),
       uid: process.getuid?.() ?? 0,
       addressOf: ipv4AddressOf,
-      lag: eventLoopLag(),
+      // Sampled for the threshold of the timeout hbd starts with.
+      lag: eventLoopLag(lagResolutionMs(lagThresholdMs(daemonSettings(atStart).attemptTimeoutMs))),
       ...factories,
       discoverPools: (config, knownSmp) => {
         const settings = daemonSettings(config);

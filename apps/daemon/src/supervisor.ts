@@ -35,6 +35,11 @@ export interface SupervisorPolicy {
 // The p99 lag is taken over this window.
 const LAG_WINDOW_MS = 5_000;
 
+/** The event-loop lag that is a health problem: a tenth of the attempt timeout, at most 1 s. */
+export function lagThresholdMs(attemptTimeoutMs: number): number {
+  return Math.min(1_000, attemptTimeoutMs / 10);
+}
+
 /** The configured watchdog: the device, systemd's, or none. */
 export function makeWatchdog(settings: DaemonSettings, deps: { readonly sysClassWatchdog: string; readonly watchdogUsec: string | undefined; readonly executor: Executor }): Watchdog {
   switch (settings.watchdog) {

@@ -166,23 +166,26 @@ export function hbdExecutor(config: HeartbeatConfig): ProcessExecutor {
 }
 
 /**
- * Its sampling timer wakes hbd this often. Every 20 ms cost an idle hbd 3.7 ms of CPU a second,
- * 90% of its idle time (bench/heartbeat-cost.bench.mjs); every 100 ms still catches any stall of
- * 100 ms or more, below the smallest threshold that matters (a tenth of the attempt timeout).
+ * How often the lag is sampled for a threshold: half of it, so that a stall over the threshold
+ * always spans a sample, and no more often than needed. Each sample wakes hbd at a cost of about
+ * 90 µs of CPU (Node's histogram timer): every 20 ms was 4 ms a second, 90% of an idle hbd's
+ * CPU; every 500 ms (the default timeout's 1 s threshold) is 0.2 ms.
  */
-const LAG_RESOLUTION_MS = 100;
+export function lagResolutionMs(thresholdMs: number): number {
+  return Math.max(20, Math.min(500, Math.floor(thresholdMs / 2)));
+}
 
 /**
- * Node's own event-loop delay, sampled every LAG_RESOLUTION_MS: the p99 of a window, beyond the
- * sampling interval itself (the histogram's values include it). 50 samples in 5 s: the p99 is
- * their largest, so one stall in the window counts.
+ * Node's own event-loop delay, sampled every `resolutionMs`: the p99 of a window, beyond the
+ * sampling interval itself (the histogram's values include it). With 50 samples or fewer in the
+ * 5 s window, the p99 is their largest: one stall in the window counts.
  */
-export function eventLoopLag(): EventLoopLag {
-  const histogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+export function eventLoopLag(resolutionMs = 100): EventLoopLag {
+  const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   return {
     start: () => histogram.enable(),
     takeP99Ms: () => {
-      const p99Ms = histogram.count === 0 ? 0 : Math.max(0, histogram.percentile(99) / 1e6 - LAG_RESOLUTION_MS);
+      const p99Ms = histogram.count === 0 ? 0 : Math.max(0, histogram.percentile(99) / 1e6 - resolutionMs);
       histogram.reset();
       return p99Ms;
     },

@@ -1,7 +1,8 @@
 // hbd's event-loop lag, measured by Node on a real event loop: what the health check and the
 // watchdog keepalives go by.
 import { describe, expect, it } from "vitest";
-import { eventLoopLag } from "../src/wiring.js";
+import { lagThresholdMs } from "../src/supervisor.js";
+import { eventLoopLag, lagResolutionMs } from "../src/wiring.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -23,5 +24,13 @@ describe("the event-loop lag hbd reports", () => {
     } finally {
       lag.stop();
     }
+  });
+});
+
+describe("how often hbd samples it", () => {
+  it("at half the threshold, so that a stall over the threshold always spans a sample: 500 ms for CloudStack's default timeout, never under 20 ms", () => {
+    expect(lagResolutionMs(lagThresholdMs(60_000))).toBe(500);
+    expect(lagResolutionMs(lagThresholdMs(2_000))).toBe(100);
+    expect(lagResolutionMs(lagThresholdMs(100))).toBe(20);
   });
 });
