@@ -77,4 +77,27 @@ describe("a pool's kept native worker", () => {
     expect(executor.kept).toBe(0);
     expect(spawnSync("ls", [`${pool}/KVMHA`]).status).not.toBe(0);
   });
+
+  it.skipIf(process.getuid?.() !== 0)("keeps nothing between writes: after a remount of the pool, the same worker writes to the new filesystem (root: real tmpfs mounts)", async () => {
+    const pool = temp.file("pool-remount");
+    await mkdir(pool);
+    const mount = () => expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", pool], { encoding: "utf8" }).stderr).toBe("");
+    const executor = new ProcessExecutor();
+    const write = (seconds: number) => writeHeartbeat({ executor, mountPoint: pool, hostId: HOST, nowEpochSeconds: seconds, deadlineMs: 10_000, nativeWorker: NATIVE_WORKER });
+    mount();
+    try {
+      expect(await write(NOW)).toMatchObject({ ok: true, mode: "created" });
+      expect(await write(NOW + 1)).toMatchObject({ ok: true, mode: "in-place" });
+      const [worker] = await children(NATIVE_WORKER);
+      // The agent remounts the pool: a new, empty filesystem at the same path.
+      expect(spawnSync("umount", [pool]).status).toBe(0);
+      mount();
+      expect(await write(NOW + 2)).toMatchObject({ ok: true, mode: "created" });
+      expect(await children(NATIVE_WORKER)).toEqual([worker]);
+      expect(await readFile(`${pool}/KVMHA/hb-${HOST}`, "utf8")).toBe(`${NOW + 2}\n`);
+    } finally {
+      executor.releaseAll();
+      spawnSync("umount", [pool]);
+    }
+  });
 });
