@@ -2,6 +2,7 @@ import { readLocalFile } from "@hb/config";
 import { HbError } from "@hb/errors";
 import type { Executor } from "@hb/core";
 import { hasControlCharacter, InvalidMountPointError, validateMountPoint } from "./paths.js";
+import { isNfsType, parseMountTable } from "./worker-child.js";
 
 export interface MountEntry {
   readonly source: string;
@@ -36,28 +37,8 @@ export class RemountError extends HbError {
   }
 }
 
-// /proc/mounts escapes space, tab, newline and backslash as \ooo.
-const unescapeField = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-
-/** `/proc/self/mounts` (fstab format): one entry per line, escaped fields. Malformed lines are skipped. */
-export function parseMountTable(text: string): MountEntry[] {
-  const entries: MountEntry[] = [];
-  for (const line of text.split("\n")) {
-    const fields = line.trim().split(/[ \t]+/);
-    if (fields.length < 4 || fields[0]?.startsWith("#")) continue;
-    const [source, target, type, options] = fields as [string, string, string, string];
-    entries.push({ source: unescapeField(source), target: unescapeField(target), type, options: options.split(",") });
-  }
-  return entries;
-}
-
-/**
- * NFS mount types. `fuse.*nfs*` covers userspace NFS clients (fuse-nfs), which upstream's
- * `grep nfs` also counts.
- */
-export function isNfsType(type: string): boolean {
-  return type === "nfs" || type === "nfs4" || (type.startsWith("fuse.") && type.includes("nfs"));
-}
+// The table's parser runs in the storage worker too (its mount check before each write): one copy.
+export { isNfsType, parseMountTable } from "./worker-child.js";
 
 /**
  * The NFS mount at exactly this path, or undefined. Upstream greps the table for "nfs" and the

@@ -1,5 +1,6 @@
 import type * as NodeFs from "node:fs";
 import type * as NodePath from "node:path";
+import type { MountEntry } from "./mounts.js";
 import type { ActivityRequest, QemuRequest, ScanRequest, WorkerRequest, WriteRequest } from "./worker.js";
 
 /*
@@ -119,40 +120,74 @@ function notRegular(file: string, stat: NodeFs.Stats): Error & { code: string; k
  * hold the open); checked again on the descriptor; and no more than maxBytes + 1 bytes read
  * (procfs reports size 0; a file may grow). Refusals: EFTYPE (not a regular file), EFBIG.
  * head: the first maxBytes bytes, whatever the size (a heartbeat's reader), instead of EFBIG past them.
+ * followLinks: a system file that is a link (/proc/self/mounts), judged by what it leads to.
  */
-function readRegular(fs: typeof NodeFs, file: string, maxBytes: number, options: { readonly head?: boolean } = {}): { readonly bytes: Buffer; readonly stat: NodeFs.Stats } {
-  const before = fs.lstatSync(file);
+function readRegular(
+  fs: typeof NodeFs,
+  file: string,
+  maxBytes: number,
+  options: { readonly head?: boolean; readonly followLinks?: boolean } = {},
+): { readonly bytes: Buffer; readonly stat: NodeFs.Stats } {
+  const follow = options.followLinks === true;
+  const before = follow ? fs.statSync(file) : fs.lstatSync(file);
   if (!before.isFile()) throw notRegular(file, before);
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW | fs.constants.O_NOCTTY);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (follow ? 0 : fs.constants.O_NOFOLLOW) | fs.constants.O_NOCTTY);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === "ELOOP") throw Object.assign(named(`${file} is a symbolic link, not a regular file: not read`, "EFTYPE"), { kind: "symbolic link" });
+    if (code === "ELOOP" && !follow) throw Object.assign(named(`${file} is a symbolic link, not a regular file: not read`, "EFTYPE"), { kind: "symbolic link" });
     throw error;
   }
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw notRegular(file, stat);
-    const head = options.head === true;
-    if (!head && stat.size > maxBytes) throw named(`${file} is larger than ${maxBytes} bytes: not read`, "EFBIG");
-    const buffer = Buffer.alloc(head ? maxBytes : maxBytes + 1);
-    let length = 0;
-    // A regular file's read is short only at its end, so one read is a heartbeat's head (one round
-    // trip); procfs and growing files need the loop.
-    while (length < buffer.length) {
-      const count = fs.readSync(fd, buffer, length, buffer.length - length, null);
-      if (count === 0 || head) {
-        length += count;
-        break;
-      }
-      length += count;
+    if (options.head === true) {
+      // A regular file's read is short only at its end: one read is a heartbeat's head (one round trip).
+      const buffer = Buffer.alloc(maxBytes);
+      return { bytes: buffer.subarray(0, fs.readSync(fd, buffer, 0, maxBytes, null)), stat };
     }
-    if (length > maxBytes) throw named(`${file} is larger than ${maxBytes} bytes: not read`, "EFBIG");
-    return { bytes: buffer.subarray(0, length), stat };
+    if (stat.size > maxBytes) throw named(`${file} is larger than ${maxBytes} bytes: not read`, "EFBIG");
+    // procfs reports size 0 and a file may grow: read in chunks, up to one byte past the cap.
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - length));
+      const count = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (count === 0) break;
+      chunks.push(chunk.subarray(0, count));
+      length += count;
+      if (length > maxBytes) throw named(`${file} is larger than ${maxBytes} bytes: not read`, "EFBIG");
+    }
+    return { bytes: Buffer.concat(chunks, length), stat };
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A field of an fstab-format table: /proc/mounts escapes space, tab, newline and backslash as \ooo. */
+export function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+/** `/proc/self/mounts` (fstab format): one entry per line, escaped fields. Malformed lines are skipped. */
+export function parseMountTable(text: string): MountEntry[] {
+  const entries: MountEntry[] = [];
+  for (const line of text.split("\n")) {
+    const fields = line.trim().split(/[ \t]+/);
+    if (fields.length < 4 || fields[0]?.startsWith("#")) continue;
+    const [source, target, type, options] = fields as [string, string, string, string];
+    entries.push({ source: unescapeMountField(source), target: unescapeMountField(target), type, options: options.split(",") });
+  }
+  return entries;
+}
+
+/**
+ * NFS mount types. `fuse.*nfs*` covers userspace NFS clients (fuse-nfs), which upstream's
+ * `grep nfs` also counts.
+ */
+export function isNfsType(type: string): boolean {
+  return type === "nfs" || type === "nfs4" || (type.startsWith("fuse.") && type.includes("nfs"));
 }
 
 function statDevice(fs: typeof NodeFs, mountPoint: string): number {
@@ -294,42 +329,15 @@ function createFirst(cx: WorkerContext, request: WriteRequest, place: HeartbeatP
 // path, or the heartbeat would land on the local disk under the mount point, a false success.
 // Links are followed (/proc/self/mounts is one); anything but a regular file is refused.
 function checkNfsMount(cx: WorkerContext, table: string, mountPoint: string): void {
-  const { fs } = cx;
-  const maxBytes = 16 * 1024 * 1024;
   let text: string;
   try {
-    const before = fs.statSync(table);
-    if (!before.isFile()) throw notRegular(table, before);
-    const fd = fs.openSync(table, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
-    try {
-      const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) throw notRegular(table, stat);
-      // procfs reports size 0: read until the end, up to the cap.
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for (;;) {
-        const chunk = Buffer.allocUnsafe(64 * 1024);
-        const count = fs.readSync(fd, chunk, 0, chunk.length, null);
-        if (count === 0) break;
-        total += count;
-        if (total > maxBytes) throw named(`${table} is larger than ${maxBytes} bytes: not read`, "EFBIG");
-        chunks.push(chunk.subarray(0, count));
-      }
-      text = Buffer.concat(chunks).toString("utf8");
-    } finally {
-      fs.closeSync(fd);
-    }
+    // MOUNT_TABLE_MAX_BYTES (mounts.ts): this source imports nothing.
+    text = readRegular(cx.fs, table, 16 * 1024 * 1024, { followLinks: true }).bytes.toString("utf8");
   } catch (error) {
     const { code, message } = failure(error);
     throw named(`cannot read the mount table ${table}: ${message}`, code || "EIO");
   }
-  for (const line of text.split("\n")) {
-    const fields = line.trim().split(/[ \t]+/);
-    if (fields.length < 4 || (fields[0] ?? "").startsWith("#")) continue;
-    const target = (fields[1] ?? "").replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-    const type = fields[2] ?? "";
-    if (target === mountPoint && (type === "nfs" || type === "nfs4" || (type.startsWith("fuse.") && type.includes("nfs")))) return;
-  }
+  if (parseMountTable(text).some((entry) => entry.target === mountPoint && isNfsType(entry.type))) return;
   throw named(`${mountPoint} is not an NFS mount (per ${table}): not written, it would land on the local disk`, "ENOTNFS");
 }
 
@@ -632,6 +640,9 @@ const WORKER_FUNCTIONS = [
   sweepTemporaries,
   notRegular,
   readRegular,
+  unescapeMountField,
+  parseMountTable,
+  isNfsType,
   statDevice,
   mountDevice,
   checkPlace,
