@@ -515,18 +515,9 @@ static int stat_device(const char *mount_point, dev_t *device, Failure *f) {
   return 1;
 }
 
-/* One line of /proc/self/mountinfo: the device of `mount_point` when the line is its mount. */
-static int mountinfo_line(char *line, const char *mount_point, dev_t *device) {
-  char *fields[5] = {0};
-  char *save = NULL;
-  char *token = strtok_r(line, " ", &save);
-  for (int i = 0; i < 5 && token != NULL; i++) {
-    fields[i] = token;
-    token = strtok_r(NULL, " ", &save);
-  }
-  if (fields[4] == NULL || fields[2] == NULL) return 0;
-  /* The mount point, its octal escapes (\040: a blank) decoded in place. */
-  char *in = fields[4], *out = fields[4];
+/* A field of a mount table, its octal escapes (\040: a blank) decoded in place. */
+static void unescape_mount_field(char *field) {
+  char *in = field, *out = field;
   while (*in != '\0') {
     if (in[0] == '\\' && in[1] >= '0' && in[1] <= '7' && in[2] >= '0' && in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
       *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
@@ -536,43 +527,82 @@ static int mountinfo_line(char *line, const char *mount_point, dev_t *device) {
     }
   }
   *out = '\0';
-  if (strcmp(fields[4], mount_point) != 0) return 0;
-  unsigned major_number, minor_number;
-  if (sscanf(fields[2], "%u:%u", &major_number, &minor_number) != 2) return 0;
-  *device = makedev(major_number, minor_number);
-  return 1;
 }
 
 /*
- * The mount point's device from /proc/self/mountinfo (procfs: no storage round trip; the last
- * mount there wins, as the kernel lists the topmost last); a stat of it where it is no mount of
- * its own. Read in chunks, line by line: a host may have thousands of mounts.
+ * Calls `line` for every line of `fd` (the last one without its newline too), read in chunks: a
+ * host may have thousands of mounts. A line longer than the buffer is no mount hb looks for:
+ * dropped. 1 when all was read; 0 on a read error or past `max` bytes, with `f` saying which.
  */
-static int mount_device(const char *mount_point, dev_t *device, Failure *f) {
-  int fd = open("/proc/self/mountinfo", O_RDONLY);
-  if (fd < 0) return stat_device(mount_point, device, f);
+static int each_line(int fd, size_t max, const char *file, void (*line)(char *, void *), void *state, Failure *f) {
   static char chunk[64 * 1024 + 1];
-  size_t have = 0;
-  int found = 0;
+  size_t have = 0, total = 0;
   for (;;) {
     ssize_t n = read(fd, chunk + have, sizeof chunk - 1 - have);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n < 0) return fail_sys(f, errno, "read", NULL, NULL), 0;
+    total += (size_t)n;
+    if (total > max) return fail_named(f, "EFBIG", "%s is larger than %zu bytes: not read", file, max), 0;
     have += (size_t)n;
     size_t start = 0;
     for (size_t i = 0; i < have; i++) {
       if (chunk[i] != '\n') continue;
       chunk[i] = '\0';
-      found |= mountinfo_line(chunk + start, mount_point, device);
+      line(chunk + start, state);
       start = i + 1;
     }
-    /* A line longer than the buffer is no mount point hb writes to: dropped. */
+    if (n == 0) {
+      chunk[have] = '\0';
+      if (have > start) line(chunk + start, state);
+      return 1;
+    }
     if (start == 0 && have == sizeof chunk - 1) start = have;
     memmove(chunk, chunk + start, have - start);
     have -= start;
   }
+}
+
+typedef struct {
+  const char *mount_point;
+  dev_t device;
+  int found;
+} MountSearch;
+
+/* One line of /proc/self/mountinfo: the device of the mount point when the line is its mount. */
+static void mountinfo_line(char *line, void *state) {
+  MountSearch *search = state;
+  char *fields[5] = {0};
+  char *save = NULL;
+  char *token = strtok_r(line, " ", &save);
+  for (int i = 0; i < 5 && token != NULL; i++) {
+    fields[i] = token;
+    token = strtok_r(NULL, " ", &save);
+  }
+  if (fields[4] == NULL || fields[2] == NULL) return;
+  unescape_mount_field(fields[4]);
+  if (strcmp(fields[4], search->mount_point) != 0) return;
+  unsigned major_number, minor_number;
+  if (sscanf(fields[2], "%u:%u", &major_number, &minor_number) != 2) return;
+  search->device = makedev(major_number, minor_number);
+  search->found = 1;
+}
+
+/*
+ * The mount point's device from /proc/self/mountinfo (procfs: no storage round trip; the last
+ * mount there wins, as the kernel lists the topmost last); a stat of it where it is no mount of
+ * its own, or where procfs cannot be read.
+ */
+static int mount_device(const char *mount_point, dev_t *device, Failure *f) {
+  int fd = open("/proc/self/mountinfo", O_RDONLY);
+  if (fd < 0) return stat_device(mount_point, device, f);
+  MountSearch search = {mount_point, 0, 0};
+  Failure unread = {0};
+  int read_all = each_line(fd, SIZE_MAX, "/proc/self/mountinfo", mountinfo_line, &search, &unread);
   close(fd);
-  return found ? 1 : stat_device(mount_point, device, f);
+  buf_free(&unread.message);
+  if (!read_all || !search.found) return stat_device(mount_point, device, f);
+  *device = search.device;
+  return 1;
 }
 
 #define MOUNT_TABLE_MAX_BYTES (16 * 1024 * 1024)
@@ -581,8 +611,9 @@ static int is_nfs_type(const char *type) {
   return strcmp(type, "nfs") == 0 || strcmp(type, "nfs4") == 0 || (strncmp(type, "fuse.", 5) == 0 && strstr(type, "nfs") != NULL);
 }
 
-/* One line of an fstab-format table (/proc/self/mounts): whether it mounts NFS at `mount_point`. */
-static int nfs_mount_line(char *line, const char *mount_point) {
+/* One line of an fstab-format table (/proc/self/mounts): whether it mounts NFS at the mount point. */
+static void nfs_mount_line(char *line, void *state) {
+  MountSearch *search = state;
   char *fields[4] = {0};
   int count = 0;
   for (char *c = line; *c != '\0' && count < 4;) {
@@ -592,19 +623,12 @@ static int nfs_mount_line(char *line, const char *mount_point) {
     while (*c != '\0' && *c != ' ' && *c != '\t' && *c != '\r' && *c != '\v' && *c != '\f') c++;
     if (*c != '\0') *c++ = '\0';
   }
-  if (count < 4 || fields[0][0] == '#') return 0;
-  char *in = fields[1], *out = fields[1];
-  while (*in != '\0') {
-    if (in[0] == '\\' && in[1] >= '0' && in[1] <= '7' && in[2] >= '0' && in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
-      *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
-      in += 4;
-    } else {
-      *out++ = *in++;
-    }
-  }
-  *out = '\0';
-  return strcmp(fields[1], mount_point) == 0 && is_nfs_type(fields[2]);
+  if (count < 4 || fields[0][0] == '#') return;
+  unescape_mount_field(fields[1]);
+  if (strcmp(fields[1], search->mount_point) == 0 && is_nfs_type(fields[2])) search->found = 1;
 }
+
+static int open_regular(const char *file, int follow, struct stat *st, Failure *f);
 
 /*
  * hb.mounts.file, checked right before the write: the pool must be an NFS mount at exactly its
@@ -614,61 +638,14 @@ static int nfs_mount_line(char *line, const char *mount_point) {
  */
 static int check_nfs_mount(const char *table, const char *mount_point, Failure *f) {
   struct stat st;
-  int fd = -1;
-  const char *kind = NULL;
-  if (stat(table, &st) != 0) {
-    fail_sys(f, errno, "stat", table, NULL);
-  } else if (!S_ISREG(st.st_mode)) {
-    kind = kind_name(st.st_mode);
-  } else if ((fd = open(table, O_RDONLY | O_NONBLOCK | O_NOCTTY)) < 0) {
-    fail_sys(f, errno, "open", table, NULL);
-  } else if (fstat(fd, &st) != 0) {
-    fail_sys(f, errno, "fstat", NULL, NULL);
-  } else if (!S_ISREG(st.st_mode)) {
-    kind = kind_name(st.st_mode);
-  } else {
-    static char chunk[64 * 1024 + 1];
-    size_t have = 0, total = 0;
-    int found = 0, failed = 0;
-    for (;;) {
-      ssize_t n = read(fd, chunk + have, sizeof chunk - 1 - have);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        fail_sys(f, errno, "read", NULL, NULL);
-        failed = 1;
-        break;
-      }
-      total += (size_t)n;
-      if (total > MOUNT_TABLE_MAX_BYTES) {
-        fail_named(f, "EFBIG", "%s is larger than %d bytes: not read", table, MOUNT_TABLE_MAX_BYTES);
-        failed = 1;
-        break;
-      }
-      have += (size_t)n;
-      size_t start = 0;
-      for (size_t i = 0; i < have; i++) {
-        if (chunk[i] != '\n') continue;
-        chunk[i] = '\0';
-        found |= nfs_mount_line(chunk + start, mount_point);
-        start = i + 1;
-      }
-      if (n == 0) {
-        chunk[have] = '\0';
-        if (have > start) found |= nfs_mount_line(chunk + start, mount_point);
-        break;
-      }
-      if (start == 0 && have == sizeof chunk - 1) start = have; /* a line longer than any mount's */
-      memmove(chunk, chunk + start, have - start);
-      have -= start;
-    }
+  MountSearch search = {mount_point, 0, 0};
+  int fd = open_regular(table, 1, &st, f);
+  if (fd >= 0) {
+    int read_all = each_line(fd, MOUNT_TABLE_MAX_BYTES, table, nfs_mount_line, &search, f);
     close(fd);
-    if (failed) return 0;
-    if (found) return 1;
-    fail_named(f, "ENOTNFS", "%s is not an NFS mount (per %s): not written, it would land on the local disk", mount_point, table);
-    return 0;
+    if (read_all && search.found) return 1;
+    if (read_all) return fail_named(f, "ENOTNFS", "%s is not an NFS mount (per %s): not written, it would land on the local disk", mount_point, table), 0;
   }
-  if (fd >= 0) close(fd);
-  if (kind != NULL) fail_named(f, "EFTYPE", "%s is a %s, not a regular file: not read", table, kind);
   /* The table could not be read: hb cannot tell whether the pool is mounted. */
   char code[sizeof f->code];
   memcpy(code, f->code, sizeof code);
@@ -1062,30 +1039,45 @@ static void write_operation(const Request *r, Buf *reply) {
 }
 
 /*
- * @hb/config's safe reader: only a regular file as lstat says, opened without following a link or
- * waiting on a FIFO, checked again on the descriptor, no more than max + 1 bytes (head: one read
- * of the first max bytes, a heartbeat's reader). 1 read; 0 refused or failed (f says why).
+ * @hb/config's safe reader's open: only a regular file as lstat (follow: stat) says, opened without
+ * following a link (unless asked) or waiting on a FIFO, checked again on the descriptor. The
+ * descriptor, or -1 with `f` saying why (its kind for a planted non-file).
  */
-static int read_regular(const char *file, size_t max, int head, Buf *bytes, struct stat *st, Failure *f) {
+static int open_regular(const char *file, int follow, struct stat *st, Failure *f) {
   struct stat before;
-  if (lstat(file, &before) != 0) return fail_sys(f, errno, "lstat", file, NULL), 0;
+  if ((follow ? stat(file, &before) : lstat(file, &before)) != 0) return fail_sys(f, errno, follow ? "stat" : "lstat", file, NULL), -1;
   if (!S_ISREG(before.st_mode)) {
     fail_named(f, "EFTYPE", "%s is a %s, not a regular file: not read", file, kind_name(before.st_mode));
     f->kind = kind_name(before.st_mode);
-    return 0;
+    return -1;
   }
-  int fd = open(file, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY);
+  int fd = open(file, O_RDONLY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW) | O_NOCTTY);
   if (fd < 0) {
-    if (errno == ELOOP) return fail_named(f, "EFTYPE", "%s is a symbolic link, not a regular file: not read", file), f->kind = "symbolic link", 0;
-    return fail_sys(f, errno, "open", file, NULL), 0;
+    if (errno == ELOOP && !follow) return fail_named(f, "EFTYPE", "%s is a symbolic link, not a regular file: not read", file), f->kind = "symbolic link", -1;
+    return fail_sys(f, errno, "open", file, NULL), -1;
   }
-  int ok = 0;
   if (fstat(fd, st) != 0) {
     fail_sys(f, errno, "fstat", NULL, NULL);
   } else if (!S_ISREG(st->st_mode)) {
     fail_named(f, "EFTYPE", "%s is a %s, not a regular file: not read", file, kind_name(st->st_mode));
     f->kind = kind_name(st->st_mode);
-  } else if (!head && (size_t)st->st_size > max) {
+  } else {
+    return fd;
+  }
+  close(fd);
+  return -1;
+}
+
+/*
+ * @hb/config's safe reader: a regular file opened as open_regular does, no more than max + 1
+ * bytes read (head: one read of the first max bytes, a heartbeat's reader). 1 read; 0 refused or
+ * failed (f says why).
+ */
+static int read_regular(const char *file, size_t max, int head, Buf *bytes, struct stat *st, Failure *f) {
+  int fd = open_regular(file, 0, st, f);
+  if (fd < 0) return 0;
+  int ok = 0;
+  if (!head && (size_t)st->st_size > max) {
     fail_named(f, "EFBIG", "%s is larger than %zu bytes: not read", file, max);
   } else {
     size_t room = head ? max : max + 1;
