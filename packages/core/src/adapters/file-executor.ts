@@ -2,7 +2,7 @@ import { closeSync, constants as fsConstants, openSync, readSync } from "node:fs
 import { constants, tmpdir } from "node:os";
 import type { ExecRequest, ExecResult, Executor } from "../ports.js";
 import { monotonicMs } from "./system-clock.js";
-import { byteCap, DEFAULT_MAX_OUTPUT_BYTES, refusalWhenStuck } from "./process-executor.js";
+import { byteCap, DEFAULT_MAX_OUTPUT_BYTES, refusalWhenStuck, withLastLine } from "./process-executor.js";
 
 /** The part of Node's process_wrap handle this adapter uses (what lib/internal/child_process.js calls). */
 interface ProcessHandle {
@@ -116,8 +116,7 @@ export class FileExecutor implements Executor {
         const stderr = readCapped(err, cap);
         const overflow = stdout.over ? "stdout" : stderr.over ? "stderr" : undefined;
         if (overflow !== undefined) {
-          const why = `${request.file}: printed more than ${cap} bytes on ${overflow}`;
-          finish({ exitCode: null, signal: "SIGKILL", stdout: stdout.text, stderr: stderr.text === "" || stderr.text.endsWith("\n") ? `${stderr.text}${why}` : `${stderr.text}\n${why}`, timedOut: false, overflow });
+          finish({ exitCode: null, signal: "SIGKILL", stdout: stdout.text, stderr: withLastLine(stderr.text, `${request.file}: printed more than ${cap} bytes on ${overflow}`), timedOut: false, overflow });
           return;
         }
         finish({ exitCode: signal ? null : exitCode, signal: signal || null, stdout: stdout.text, stderr: stderr.text, timedOut: false });

@@ -202,8 +202,12 @@ function letGo(child: ChildProcess, abandoned: Map<number, string | undefined>, 
 }
 
 function withOverflowLine(stderr: string, file: string, cap: number, stream: "stdout" | "stderr"): string {
-  const why = `${file}: killed: printed more than ${cap} bytes on ${stream}`;
-  return stderr === "" || stderr.endsWith("\n") ? `${stderr}${why}` : `${stderr}\n${why}`;
+  return withLastLine(stderr, `${file}: killed: printed more than ${cap} bytes on ${stream}`);
+}
+
+/** stderr with one more line of hb's own at its end. */
+export function withLastLine(stderr: string, line: string): string {
+  return stderr === "" || stderr.endsWith("\n") ? `${stderr}${line}` : `${stderr}\n${line}`;
 }
 
 /** What makes a kept child fit a request: the same program, arguments and variables. */
