@@ -36,8 +36,9 @@ if (command.kind === "help") {
   const propertiesPath = command.file ?? (process.env.AGENT_PROPS || DEFAULT_AGENT_PROPERTIES);
   // The executor's stuck-child cap and the storage worker come from the file as it is at start (the daemon reports its problems).
   const atStart = (await loadConfig(propertiesPath)).values;
+  const settingsAtStart = daemonSettings(atStart);
   const executor = hbdExecutor(atStart);
-  const worker = chooseStorageWorker(daemonSettings(atStart).storageWorker, storageWorkerCandidates(), process.getuid?.() ?? 0);
+  const worker = chooseStorageWorker(settingsAtStart.storageWorker, storageWorkerCandidates(), process.getuid?.() ?? 0);
   const clock = new SystemClock();
   const log = pino({ level: command.logLevel, base: { svc: "hbd" }, redact: { paths: ["*.passphrase", "*.password"], censor: "[redacted]" } });
   log[worker.refused ? "warn" : "info"]({ storageWorker: worker.path ?? "node" }, `storage worker: ${worker.note}`);
@@ -61,7 +62,7 @@ if (command.kind === "help") {
       uid: process.getuid?.() ?? 0,
       addressOf: ipv4AddressOf,
       // Sampled for the threshold of the timeout hbd starts with.
-      lag: eventLoopLag(lagResolutionMs(lagThresholdMs(daemonSettings(atStart).attemptTimeoutMs))),
+      lag: eventLoopLag(lagResolutionMs(lagThresholdMs(settingsAtStart.attemptTimeoutMs))),
       ...factories,
       discoverPools: (config, knownSmp) => {
         const settings = daemonSettings(config);
